@@ -1,0 +1,13 @@
+// Entry point of the native addon: each file registers its own functions.
+#include "common.h"
+
+static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
+  ortho::registerTensorFunctions(env, exports);
+  ortho::registerDispatch(env, exports);
+  ortho::registerAutograd(env, exports);
+  ortho::registerSerialization(env, exports);
+  ortho::registerRuntime(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(orthogonium_native, initAddon)

@@ -1,0 +1,55 @@
+// Shared pieces of the addon: the tensor handle carried by JS objects and the
+// translation of libtorch errors into JS errors.
+#pragma once
+
+#include <napi.h>
+#include <ATen/ATen.h>
+
+#include <string>
+
+namespace ortho {
+
+// A JS tensor owns one TensorBox through a Napi::External. Disposing resets the
+// tensor early; the finalizer is only the safety net for forgotten tensors.
+struct TensorBox {
+  at::Tensor tensor;
+  int64_t accountedBytes = 0;
+};
+
+Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor);
+// Throws a JS TypeError when `value` is not a live tensor handle.
+at::Tensor& unwrapTensor(Napi::Env env, const Napi::Value& value, const char* what);
+bool isTensorHandle(Napi::Env env, const Napi::Value& value);
+TensorBox* boxOf(Napi::Env env, const Napi::Value& value);
+int64_t liveTensorCount();
+
+// Runs `body`, converting C++ exceptions into JS exceptions whose message
+// starts with `context` (usually the op name).
+template <typename F>
+auto guarded(Napi::Env env, const std::string& context, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const c10::IndexError& e) {
+    throw Napi::RangeError::New(env, context + ": " + e.what_without_backtrace());
+  } catch (const c10::TypeError& e) {
+    throw Napi::TypeError::New(env, context + ": " + e.what_without_backtrace());
+  } catch (const c10::ValueError& e) {
+    throw Napi::TypeError::New(env, context + ": " + e.what_without_backtrace());
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(env, context + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, context + ": " + e.what());
+  }
+}
+
+at::ScalarType scalarTypeFromCode(Napi::Env env, int code);
+
+void registerTensorFunctions(Napi::Env env, Napi::Object exports);
+void registerDispatch(Napi::Env env, Napi::Object exports);
+void registerAutograd(Napi::Env env, Napi::Object exports);
+void registerSerialization(Napi::Env env, Napi::Object exports);
+void registerRuntime(Napi::Env env, Napi::Object exports);
+
+}  // namespace ortho

@@ -1,0 +1,89 @@
+// Loads the native addon (native/, built with cmake-js) and describes its
+// surface. Everything else in src/torch talks to libtorch through here.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An opaque reference to a libtorch tensor owned by the addon. */
+export type Handle = object & { readonly __handle: unique symbol };
+
+export interface BuildInfo {
+  torchVersion: string;
+  config: string;
+  parallelInfo: string;
+  openblas: string | null;
+  openblasCore: string | null;
+  cudaAvailable: boolean;
+  cudaDeviceCount: number;
+  avx2: boolean;
+  avx512f: boolean;
+  avx512bf16: boolean;
+  hardwareThreads: number;
+}
+
+export interface NativeAddon {
+  fromBuffer(data: ArrayBufferView, shape: number[], dtype: number): Handle;
+  toBuffer(h: Handle): ArrayBuffer;
+  dispose(h: Handle): void;
+  isDisposed(h: Handle): boolean;
+  shape(h: Handle): number[];
+  strides(h: Handle): number[];
+  dtype(h: Handle): number;
+  device(h: Handle): string;
+  numel(h: Handle): number;
+  dim(h: Handle): number;
+  isContiguous(h: Handle): boolean;
+  requiresGrad(h: Handle): boolean;
+  setRequiresGrad(h: Handle, flag: boolean): void;
+  isLeaf(h: Handle): boolean;
+  grad(h: Handle): Handle | null;
+  setGrad(h: Handle, g: Handle | null): void;
+  isSame(a: Handle, b: Handle): boolean;
+  liveTensors(): number;
+  toString(h: Handle): string;
+  findOp(name: string, overload: string): number;
+  opSchema(id: number): string;
+  callOp(id: number, args: unknown[]): unknown;
+  backward(tensors: Handle[], grads: (Handle | null)[] | null, retainGraph: boolean, createGraph: boolean): void;
+  autogradGrad(outputs: Handle[], inputs: Handle[], gradOutputs: (Handle | null)[] | null, retainGraph: boolean | undefined,
+    createGraph: boolean, allowUnused: boolean): (Handle | null)[];
+  setGradEnabled(flag: boolean): boolean;
+  isGradEnabled(): boolean;
+  autocastEnter(deviceType: string, dtype: number): unknown;
+  autocastExit(deviceType: string, previous: unknown): void;
+  retainGrad(h: Handle): void;
+  hasGradFn(h: Handle): boolean;
+  pickleSave(value: unknown): Buffer;
+  pickleLoad(bytes: Buffer): unknown;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  getRngState(): Handle;
+  setRngState(state: Handle): void;
+  buildInfo(): BuildInfo;
+  benchConv(inputShape: number[], weightShape: number[], stride: number, padding: number, groups: number,
+    iterations: number, withBackward: boolean): number;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('orthogonium-ts: cannot find the package root');
+    dir = parent;
+  }
+  return dir;
+}
+
+function loadAddon(): NativeAddon {
+  const override = process.env.ORTHOGONIUM_NATIVE;
+  const path = override ? resolve(override) : join(packageRoot(), 'build', 'Release', 'orthogonium_native.node');
+  if (!existsSync(path)) {
+    throw new Error(`orthogonium-ts: the native addon is not built (${path} is missing). ` +
+      'Run `npm run build:native` (needs libtorch: `apt-get install libtorch-dev libopenblas0-pthread`, or LIBTORCH=/path/to/libtorch).');
+  }
+  return createRequire(import.meta.url)(path) as NativeAddon;
+}
+
+export const native: NativeAddon = loadAddon();

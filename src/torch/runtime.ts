@@ -1,0 +1,32 @@
+// Process-wide engine settings and facts: seeds, threads, memory, build.
+import { BuildInfo, native } from './native.js';
+import { Tensor } from './tensor.js';
+
+/** Seeds libtorch's default generator (all random ops and initializers). */
+export const manualSeed = (seed: number): void => native.manualSeed(seed);
+/** The CPU generator's state as a uint8 tensor (for checkpoints). */
+export const getRngState = (): Tensor => Tensor._wrap(native.getRngState());
+export const setRngState = (state: Tensor): void => native.setRngState(state.handle);
+
+/** Intra-op threads libtorch uses (defaults to the number of cores). */
+export const getNumThreads = (): number => native.getNumThreads();
+export const setNumThreads = (n: number): void => {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
+  native.setNumThreads(n);
+};
+
+export interface MemoryStats {
+  /** Tensors whose handles are alive (not disposed, not yet finalized). */
+  liveTensors: number;
+  /** Resident memory of the process in bytes. */
+  rss: number;
+}
+
+export const memoryStats = (): MemoryStats => ({ liveTensors: native.liveTensors(), rss: process.memoryUsage.rss() });
+
+export const buildInfo = (): BuildInfo => native.buildInfo();
+
+export const cuda = {
+  isAvailable: (): boolean => native.buildInfo().cudaAvailable,
+  deviceCount: (): number => native.buildInfo().cudaDeviceCount,
+};

@@ -1,3 +1,4 @@
 // orthogonium-ts: 1-Lipschitz neural networks on a libtorch engine.
 export * as torch from './torch/index.js';
 export { Tensor } from './torch/index.js';
+export * as nn from './nn/index.js';

@@ -157,6 +157,23 @@ Napi::Value isSame(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, unwrapTensor(env, info[0], "isSame").is_same(unwrapTensor(env, info[1], "isSame")));
 }
 
+// Replaces the data (and possibly dtype/device) behind a tensor while keeping
+// its identity, like PyTorch's `param.data = new`: Module.to() relies on it so
+// that optimizers holding the parameter keep working.
+Napi::Value setData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor& t = unwrapTensor(env, info[0], "setData");
+  at::Tensor& src = unwrapTensor(env, info[1], "setData");
+  guarded(env, "setData", [&]() { t.set_data(src); });
+  return env.Undefined();
+}
+
+// The autograd version counter: bumped by every in-place change, which lets
+// caches of derived tensors (parametrized weights) notice updates.
+Napi::Value version(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(unwrapTensor(info.Env(), info[0], "version")._version()));
+}
+
 Napi::Value liveTensors(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(gLiveTensors.load()));
 }
@@ -234,6 +251,8 @@ void registerTensorFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("grad", Napi::Function::New(env, gradOf));
   exports.Set("setGrad", Napi::Function::New(env, setGrad));
   exports.Set("isSame", Napi::Function::New(env, isSame));
+  exports.Set("setData", Napi::Function::New(env, setData));
+  exports.Set("version", Napi::Function::New(env, version));
   exports.Set("liveTensors", Napi::Function::New(env, liveTensors));
   exports.Set("toString", Napi::Function::New(env, toStringOf));
 }

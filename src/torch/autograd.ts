@@ -58,11 +58,23 @@ export interface AutocastOptions {
  * convolutions run in `dtype`, precision-sensitive ops stay float32.
  */
 export function autocast<T>(options: AutocastOptions, fn: () => T): T {
-  if (options.enabled === false) return fn();
   const device = options.deviceType ?? 'cpu';
   const dtype = options.dtype ?? 'bfloat16';
-  if (device === 'cpu' && dtype !== 'bfloat16') throw new TypeError(`autocast: CPU autocast supports bfloat16 only, got ${dtype}`);
+  if (options.enabled !== false && device === 'cpu' && dtype !== 'bfloat16') throw new TypeError(`autocast: CPU autocast supports bfloat16 only, got ${dtype}`);
   const previous = native.autocastEnter(device, dtypeCode(dtype));
+  if (options.enabled === false) {
+    // Like `torch.autocast(enabled=False)`: switch autocast off inside fn, even
+    // within an enclosing autocast region. The addon has no "disable" call, so
+    // leave the region just entered with the saved state set to "disabled".
+    const [, previousDtype] = previous as [boolean, number];
+    native.autocastExit(device, [false, previousDtype]);
+    try {
+      return fn();
+    } finally {
+      native.autocastEnter(device, previousDtype);
+      native.autocastExit(device, previous);
+    }
+  }
   try {
     return fn();
   } finally {

@@ -22,9 +22,13 @@ function toNative(value: unknown): unknown {
   return value;
 }
 
-function fromNative(value: unknown): unknown {
+// In-place operators (`add_`, `copy_` …) hand back the caller's own handle:
+// return the argument's Tensor itself rather than a second wrapper, which the
+// current scope would otherwise dispose — freeing the argument with it.
+function fromNative(value: unknown, args: readonly unknown[]): unknown {
   if (value === null || value === undefined || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(fromNative);
+  if (Array.isArray(value)) return value.map((v) => fromNative(v, args));
+  for (const arg of args) if (arg instanceof Tensor && !arg.isDisposed && arg.handle === value) return arg;
   return Tensor._wrap(value as never);
 }
 
@@ -38,7 +42,7 @@ function fromNative(value: unknown): unknown {
 export function aten(name: string, ...args: unknown[]): any {
   const converted = new Array(args.length);
   for (let i = 0; i < args.length; i++) converted[i] = toNative(args[i]);
-  return fromNative(native.callOp(opId(name), converted));
+  return fromNative(native.callOp(opId(name), converted), args);
 }
 
 /** The full schema of an operator, e.g. for error reports and docs. */

@@ -2,13 +2,28 @@
 import { aten } from './dispatch.js';
 import { Tensor } from './tensor.js';
 
+// LAPACK's QR, Cholesky and symmetric eigen drivers do not report NaN or
+// infinite input: they return NaN factors (or, for eigh, plausible-looking
+// wrong values). Reject such input with a clear error instead, as linalg.svd
+// already does. The check is O(n²) next to the O(n³) decompositions.
+function checkFinite(a: Tensor, op: string): void {
+  const finite = aten('isfinite', a) as Tensor;
+  const all = aten('all', finite) as Tensor;
+  finite.dispose();
+  const ok = all.item() !== 0;
+  all.dispose();
+  if (!ok) throw new Error(`${op}: the input matrix contains NaN or infinite values`);
+}
+
 export function qr(a: Tensor, mode: 'reduced' | 'complete' | 'r' = 'reduced'): { Q: Tensor; R: Tensor } {
+  checkFinite(a, 'linalg.qr');
   const [Q, R] = aten('linalg_qr', a, mode);
   return { Q, R };
 }
 
 /** Lower (or upper) Cholesky factor; throws when the matrix is not positive-definite. */
 export function cholesky(a: Tensor, options: { upper?: boolean } = {}): Tensor {
+  checkFinite(a, 'linalg.cholesky');
   const [L, info] = aten('linalg_cholesky_ex', a, options.upper ?? false, true);
   info.dispose();
   return L;
@@ -27,8 +42,12 @@ export function svd(a: Tensor, options: { fullMatrices?: boolean } = {}): { U: T
 }
 
 export const svdvals = (a: Tensor): Tensor => aten('linalg_svdvals', a);
-export const eigvalsh = (a: Tensor, uplo: 'L' | 'U' = 'L'): Tensor => aten('linalg_eigvalsh', a, uplo);
+export function eigvalsh(a: Tensor, uplo: 'L' | 'U' = 'L'): Tensor {
+  checkFinite(a, 'linalg.eigvalsh');
+  return aten('linalg_eigvalsh', a, uplo);
+}
 export function eigh(a: Tensor, uplo: 'L' | 'U' = 'L'): { eigenvalues: Tensor; eigenvectors: Tensor } {
+  checkFinite(a, 'linalg.eigh');
   const [eigenvalues, eigenvectors] = aten('linalg_eigh', a, uplo);
   return { eigenvalues, eigenvectors };
 }

@@ -40,6 +40,8 @@ export interface NativeAddon {
   grad(h: Handle): Handle | null;
   setGrad(h: Handle, g: Handle | null): void;
   isSame(a: Handle, b: Handle): boolean;
+  setData(h: Handle, src: Handle): void;
+  version(h: Handle): number;
   liveTensors(): number;
   toString(h: Handle): string;
   findOp(name: string, overload: string): number;

@@ -89,7 +89,8 @@ export function saveSafetensors(tensors: Map<string, Tensor> | Record<string, Te
     offset += bytes.byteLength;
   }
   let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8); // keep the data 8-byte aligned
+  // Keep the data 8-byte aligned: pad by UTF-8 bytes (names may be non-ASCII), not by UTF-16 units.
+  json += ' '.repeat((8 - (Buffer.byteLength(json, 'utf8') % 8)) % 8);
   const headerBytes = Buffer.from(json, 'utf8');
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBytes.byteLength));
@@ -114,6 +115,7 @@ export function loadSafetensors(path: string): SafetensorsFile {
   } catch {
     return fail('header is not valid JSON');
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
   const dataStart = 8 + headerLength;
   const tensors = new Map<string, Tensor>();
   let metadata: Record<string, string> = {};
@@ -123,10 +125,14 @@ export function loadSafetensors(path: string): SafetensorsFile {
         metadata = info as Record<string, string>;
         continue;
       }
+      if (info === null || typeof info !== 'object') fail(`tensor '${name}' has a malformed entry`);
       const { dtype, shape, data_offsets: offsets } = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
       const ours = ST_DTYPES.get(dtype);
       if (ours === undefined) fail(`tensor '${name}' has unsupported dtype '${dtype}'`);
-      if (!Array.isArray(shape) || !Array.isArray(offsets) || offsets.length !== 2) fail(`tensor '${name}' has a malformed entry`);
+      const isCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+      if (!Array.isArray(shape) || !shape.every(isCount) || !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
+        fail(`tensor '${name}' has a malformed entry`);
+      }
       const [begin, end] = offsets;
       const expected = shape.reduce((a, b) => a * b, 1) * ST_SIZES[dtype];
       if (end - begin !== expected) fail(`tensor '${name}' holds ${end - begin} bytes but shape [${shape}] of ${dtype} needs ${expected}`);

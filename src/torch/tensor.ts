@@ -67,6 +67,10 @@ export class Tensor implements Tracked {
   dim(): number { return native.dim(this.handle); }
   numel(): number { return native.numel(this.handle); }
   isContiguous(): boolean { return native.isContiguous(this.handle); }
+  /** Autograd's version counter, bumped by every in-place change. */
+  get version(): number { return native.version(this.handle); }
+  /** Replaces this tensor's data (and dtype/device) while keeping its identity, like `p.data = src`. */
+  setData(src: Tensor): void { native.setData(this.handle, src.handle); }
   get isCuda(): boolean { return this.device.startsWith('cuda'); }
 
   // ---- autograd -----------------------------------------------------------
@@ -131,6 +135,9 @@ export class Tensor implements Tracked {
   // ---- conversion ---------------------------------------------------------
   /** Converts dtype and/or device: to('float64'), to('cuda'), to({ dtype, device }). Always returns a new handle. */
   to(target: DType | string | ToOptions): Tensor {
+    if (typeof target === 'string' && !isDTypeName(target) && !DEVICE_PATTERN.test(target)) {
+      throw new TypeError(`to('${target}'): not a dtype (${[...DTYPE_NAMES].join(', ')}) nor a device ('cpu', 'cuda', 'cuda:0' …)`);
+    }
     const options: ToOptions = typeof target === 'string'
       ? (isDTypeName(target) ? { dtype: target } : { device: target })
       : target;
@@ -344,6 +351,8 @@ export class Tensor implements Tracked {
 
 const DTYPE_NAMES = new Set(['uint8', 'int8', 'int16', 'int32', 'int64', 'float16', 'float32', 'float64', 'bfloat16', 'complex64', 'complex128', 'bool']);
 export const isDTypeName = (s: string): s is DType => DTYPE_NAMES.has(s);
+/** Strings that name a device rather than a dtype in to(): a libtorch device type, optionally with an index. */
+const DEVICE_PATTERN = /^(cpu|cuda|mps|meta|xpu|xla|hip|ipu|hpu|mtia|vulkan|lazy|ve|ort|mkldnn|opengl|opencl|ideep|fpga|privateuseone)(:\d+)?$/;
 
 /** Accepts both view(2, 3) and view([2, 3]). */
 /** A shape given as separate numbers or as one array. */

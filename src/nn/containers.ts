@@ -1,0 +1,61 @@
+// Containers: Sequential, ModuleList, ModuleDict.
+import { Tensor } from '../torch/index.js';
+import { Module } from './module.js';
+
+/** Applies its children in order. */
+export class Sequential extends Module {
+  constructor(...modules: Module[]) {
+    super();
+    modules.forEach((m, i) => this.registerModule(String(i), m));
+  }
+  get length(): number { return this.children().length; }
+  at(index: number): Module { return this.children().at(index) ?? throwIndex(index, this.length); }
+  append(module: Module): this {
+    this.registerModule(String(this.length), module);
+    return this;
+  }
+  forward(input: Tensor): Tensor {
+    let x = input;
+    for (const m of this.children()) {
+      const next = m.forward(x) as Tensor;
+      // Intermediate activations are owned by the caller's scope; nothing to free here.
+      x = next;
+    }
+    return x;
+  }
+  [Symbol.iterator](): Iterator<Module> { return this.children()[Symbol.iterator](); }
+}
+
+/** Holds modules in a list; does not define forward. */
+export class ModuleList extends Module {
+  constructor(modules: Module[] = []) {
+    super();
+    modules.forEach((m) => this.append(m));
+  }
+  get length(): number { return this.children().length; }
+  at(index: number): Module { return this.children().at(index) ?? throwIndex(index, this.length); }
+  append(module: Module): this {
+    this.registerModule(String(this.length), module);
+    return this;
+  }
+  forward(): never { throw new Error('ModuleList has no forward; iterate over its modules'); }
+  [Symbol.iterator](): Iterator<Module> { return this.children()[Symbol.iterator](); }
+}
+
+/** Holds modules by name; does not define forward. */
+export class ModuleDict extends Module {
+  constructor(modules: Record<string, Module> = {}) {
+    super();
+    for (const [name, m] of Object.entries(modules)) this.registerModule(name, m);
+  }
+  set(name: string, module: Module): void { this.registerModule(name, module); }
+  get(name: string): Module | undefined { return [...this.namedChildren()].find(([n]) => n === name)?.[1]; }
+  has(name: string): boolean { return this.get(name) !== undefined; }
+  delete(name: string): void { this.registerModule(name, null); }
+  keys(): string[] { return [...this.namedChildren()].map(([n]) => n); }
+  forward(): never { throw new Error('ModuleDict has no forward; look modules up by name'); }
+}
+
+function throwIndex(index: number, length: number): never {
+  throw new RangeError(`index ${index} is out of range for a container of ${length} modules`);
+}

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+test('orthogonium --version prints the package version', () => {
+  const r = run('--version');
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout.trim(), pkg.version);
+});
+
+test('orthogonium doctor --json reports libtorch, BLAS and a real matmul speed', () => {
+  const r = run('doctor', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.match(report.libtorch, /^\d+\.\d+/);
+  assert.ok(report.threads >= 1);
+  assert.equal(typeof report.cuda.available, 'boolean');
+  assert.ok(report.matmul2048Gflops > 0);
+  // With OpenBLAS active (the setup installs it) a 2048² matmul is far above the reference BLAS's ~5 GFLOP/s.
+  if (report.blas.startsWith('OpenBLAS')) assert.ok(report.matmul2048Gflops > 15, `${report.matmul2048Gflops} GFLOP/s`);
+});
+
+test('unknown commands and options exit with code 2 and say what was wrong', () => {
+  const r = run('frobnicate');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown command 'frobnicate'/);
+  const o = run('doctor', '--bogus');
+  assert.equal(o.status, 2);
+  assert.match(o.stderr, /unknown option --bogus/);
+});

@@ -57,7 +57,6 @@ export interface NativeAddon {
   retainGrad(h: Handle): void;
   hasGradFn(h: Handle): boolean;
   pickleSave(value: unknown): Buffer;
-  pickleLoad(bytes: Buffer): unknown;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number): void;

@@ -5,6 +5,8 @@ import { DType, dtypeCode } from './dtype.js';
 import { native } from './native.js';
 import { Tensor } from './tensor.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { LoadedValue, torchLoad } from './pickle/torch-load.js';
+import { PickleObject } from './pickle/unpickler.js';
 
 /** Values that save() accepts: tensors, numbers, strings, booleans, null, arrays, Maps and plain objects of these. */
 export type Saveable = Tensor | number | string | boolean | null | Saveable[] | Map<string, Saveable> | { [key: string]: Saveable };
@@ -17,18 +19,12 @@ function toNative(value: Saveable): unknown {
   return value;
 }
 
-/** Loaded dicts become Maps (keeping order and key types). */
-export type Loaded = Tensor | number | string | boolean | null | Loaded[] | Map<string | number, Loaded>;
-
-function fromNative(value: unknown): Loaded {
-  if (value === null || typeof value !== 'object') return value as Loaded;
-  if (Array.isArray(value)) return value.map(fromNative);
-  if ('__dict__' in value) {
-    const entries = (value as { __dict__: [unknown, unknown][] }).__dict__;
-    return new Map(entries.map(([k, v]) => [k as string | number, fromNative(v)]));
-  }
-  return Tensor._wrap(value as never);
-}
+/**
+ * What load() returns: dicts become Maps (keeping order and key types),
+ * tuples and lists arrays; objects of unknown Python classes stay
+ * PickleObjects (never executed).
+ */
+export type Loaded = LoadedValue;
 
 /** Writes `value` as a file torch.load can read (zip format), atomically. */
 export function save(value: Saveable, path: string): void {
@@ -37,12 +33,13 @@ export function save(value: Saveable, path: string): void {
 
 /** Reads a file written by torch.save (Python) or save() (here). */
 export function load(path: string): Loaded {
-  const bytes = readFileSync(path);
+  let bytes: Buffer;
   try {
-    return fromNative(native.pickleLoad(bytes));
+    bytes = readFileSync(path);
   } catch (error) {
-    throw new Error(`load(${path}): not a readable torch.save file: ${(error as Error).message}`);
+    throw new Error(`load: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+  return torchLoad(bytes, path);
 }
 
 /** A flat name → tensor state dict from a .pt file; names what is wrong otherwise. */
@@ -60,6 +57,7 @@ export function loadStateDictFile(path: string): Map<string, Tensor> {
 function describe(value: Loaded): string {
   if (value instanceof Tensor) return 'a tensor';
   if (value instanceof Map) return 'a dict';
+  if (value instanceof PickleObject) return `an object of Python class ${value.global}`;
   if (Array.isArray(value)) return 'a list';
   return value === null ? 'None' : `a ${typeof value}`;
 }

@@ -49,6 +49,8 @@ test('our .pt files reload here exactly', () => {
     torch.save(state, join(dir, 'ours.pt'));
     const back = torch.loadStateDictFile(join(dir, 'ours.pt'));
     for (const [name, t] of state) assert.ok(back.get(name)!.equal(t), name);
+    torch.save(new Map<number, torch.Saveable>([[3, 'a'], [1, 'b']]), join(dir, 'int-keys.pt'));
+    assert.deepEqual([...(torch.load(join(dir, 'int-keys.pt')) as Map<unknown, unknown>)], [[3, 'a'], [1, 'b']]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -63,6 +65,10 @@ test('PyTorch loads our .pt files with the same values', { skip: !hasTorch && 'P
     torch.manualSeed(3);
     const state = new Map([['conv.weight', torch.randn([2, 1, 3, 3])], ['steps', torch.arange(3)], ['scale', torch.tensor([0.25], { dtype: 'float64' })]]);
     torch.save(state, join(dir, 'ours.pt'));
+    // Integer keys (optimizer states) must stay integers for PyTorch's load_state_dict.
+    torch.save(new Map<number, torch.Saveable>([[0, new Map([['step', 2]])], [7, torch.ones([1])]]), join(dir, 'int-keys.pt'));
+    const keys = spawnSync(python, ['-c', `import torch\nprint(sorted(torch.load(${JSON.stringify(join(dir, 'int-keys.pt'))}).keys()))`], { encoding: 'utf8' });
+    assert.equal(keys.stdout.trim(), '[0, 7]', keys.stderr);
     const script = `import torch, json\nsd = torch.load(${JSON.stringify(join(dir, 'ours.pt'))})\n` +
       'print(json.dumps({k: {"shape": list(v.shape), "dtype": str(v.dtype), "values": v.flatten().tolist()} for k, v in sd.items()}))';
     const r = spawnSync(python, ['-c', script], { encoding: 'utf8' });

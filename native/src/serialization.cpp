@@ -24,6 +24,23 @@ c10::IValue jsToIValue(Napi::Env env, const Napi::Value& v, const std::string& p
     for (uint32_t i = 0; i < arr.Length(); i++) list.push_back(jsToIValue(env, arr.Get(i), path + "[" + std::to_string(i) + "]"));
     return c10::IValue(list);
   }
+  if (v.IsObject() && v.As<Napi::Object>().Has("__entries__")) {
+    // A JS Map, sent as [[key, value], ...]: integer keys stay integers (optimizer states use them).
+    Napi::Array entries = v.As<Napi::Object>().Get("__entries__").As<Napi::Array>();
+    bool intKeys = entries.Length() > 0;
+    for (uint32_t i = 0; i < entries.Length(); i++)
+      intKeys = intKeys && entries.Get(i).As<Napi::Array>().Get(0u).IsNumber();
+    c10::impl::GenericDict dict(intKeys ? c10::TypePtr(c10::IntType::get()) : c10::TypePtr(c10::StringType::get()), c10::AnyType::get());
+    for (uint32_t i = 0; i < entries.Length(); i++) {
+      Napi::Array pair = entries.Get(i).As<Napi::Array>();
+      Napi::Value key = pair.Get(0u);
+      std::string label = key.ToString().Utf8Value();
+      c10::IValue item = jsToIValue(env, pair.Get(1u), path + "." + label);
+      if (intKeys) dict.insert(static_cast<int64_t>(key.As<Napi::Number>().Int64Value()), item);
+      else dict.insert(label, item);
+    }
+    return c10::IValue(dict);
+  }
   if (v.IsObject()) {
     // Objects become str-keyed dicts, keeping insertion order like Python's.
     Napi::Object obj = v.As<Napi::Object>();

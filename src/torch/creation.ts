@@ -26,6 +26,7 @@ function finish(t: Tensor, options: CreateOptions): Tensor {
 /** Creates a tensor from a typed array (copied) with the given shape (1-d by default). */
 export function fromTypedArray(data: ArrayBufferView, shape?: number[], options: CreateOptions = {}): Tensor {
   const own = dtypeOfTypedArray(data);
+  if (options.dtype !== undefined) dtypeCode(options.dtype); // names an unknown dtype before anything is allocated
   const elements = data.byteLength / (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   const dims = shape ?? [elements];
   const expected = dims.reduce((a, b) => a * b, 1);
@@ -86,6 +87,7 @@ export function tensor(data: NestedArray | ArrayBufferView, options: CreateOptio
   flattenChecked(data, shape, 0, flat);
   const isBool = typeof firstLeaf(data) === 'boolean';
   const dtype = options.dtype ?? (isBool ? 'bool' : 'float32');
+  dtypeCode(dtype); // names an unknown dtype before any work
   let base: Tensor;
   if (dtype === 'float64' || dtype === 'int64' || dtype === 'int32') {
     base = new Tensor(native.fromBuffer(new Float64Array(flat), shape, dtypeCode('float64')));

@@ -4,8 +4,9 @@ import { Tensor } from './tensor.js';
 
 // LAPACK's QR, Cholesky and symmetric eigen drivers do not report NaN or
 // infinite input: they return NaN factors (or, for eigh, plausible-looking
-// wrong values). Reject such input with a clear error instead, as linalg.svd
-// already does. The check is O(n²) next to the O(n³) decompositions.
+// wrong values; LAPACK's SVD reports NaN but not infinities). Reject such
+// input with a clear error instead. The check is O(n²) next to the O(n³)
+// decompositions.
 function checkFinite(a: Tensor, op: string): void {
   const finite = aten('isfinite', a) as Tensor;
   const all = aten('all', finite) as Tensor;
@@ -37,11 +38,15 @@ export const solve = (a: Tensor, b: Tensor): Tensor => aten('linalg_solve', a, b
 export const inv = (a: Tensor): Tensor => aten('linalg_inv', a);
 
 export function svd(a: Tensor, options: { fullMatrices?: boolean } = {}): { U: Tensor; S: Tensor; Vh: Tensor } {
+  checkFinite(a, 'linalg.svd');
   const [U, S, Vh] = aten('linalg_svd', a, options.fullMatrices ?? true);
   return { U, S, Vh };
 }
 
-export const svdvals = (a: Tensor): Tensor => aten('linalg_svdvals', a);
+export function svdvals(a: Tensor): Tensor {
+  checkFinite(a, 'linalg.svdvals');
+  return aten('linalg_svdvals', a);
+}
 export function eigvalsh(a: Tensor, uplo: 'L' | 'U' = 'L'): Tensor {
   checkFinite(a, 'linalg.eigvalsh');
   return aten('linalg_eigvalsh', a, uplo);

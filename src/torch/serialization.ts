@@ -8,15 +8,27 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { LoadedValue, torchLoad } from './pickle/torch-load.js';
 import { PickleObject } from './pickle/unpickler.js';
 
-/** Values that save() accepts: tensors, numbers, strings, booleans, null, arrays, Maps and plain objects of these. */
-export type Saveable = Tensor | number | string | boolean | null | Saveable[] | Map<string, Saveable> | { [key: string]: Saveable };
+/** Values that save() accepts: tensors, numbers, strings, booleans, null, arrays, Maps (string or integer keys) and plain objects of these. */
+export type Saveable = Tensor | number | string | boolean | null | Saveable[] | Map<string | number, Saveable> | { [key: string]: Saveable };
 
-function toNative(value: Saveable): unknown {
+// Anything else (functions, class instances, typed arrays, Dates …) would be
+// saved as an empty or index-keyed dict by the addon, losing data silently:
+// refuse it, naming where it is.
+function toNative(value: Saveable, path = 'value'): unknown {
   if (value instanceof Tensor) return value.handle;
-  if (Array.isArray(value)) return value.map(toNative);
-  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [k, toNative(v)]));
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toNative(v)]));
-  return value;
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') {
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => toNative(v, `${path}[${i}]`));
+  // Maps travel as entries so integer keys stay integers (optimizer states are keyed by parameter index).
+  if (value instanceof Map) return { __entries__: [...value].map(([k, v]) => [k, toNative(v, `${path}.${String(k)}`)]) };
+  const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  if (proto === Object.prototype || proto === null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toNative(v, `${path}.${k}`)]));
+  }
+  const kind = typeof value === 'object' ? `a ${(value as object).constructor?.name ?? 'object'}` : `a ${typeof value}`;
+  throw new TypeError(`save: ${path} is ${kind}, which cannot be saved (save takes tensors, numbers, strings, booleans, null, ` +
+    'arrays, Maps and plain objects of these)');
 }
 
 /**

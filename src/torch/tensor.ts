@@ -2,7 +2,7 @@
 // method names in camelCase. Each tensor belongs to the innermost open
 // scope (see scope.ts) and can be freed at once with dispose().
 import { aten, atenInPlace } from './dispatch.js';
-import { DType, TypedArray, dtypeCode, dtypeFromCode, typedArrayFor } from './dtype.js';
+import { DType, TypedArray, dtypeCode, dtypeFromCode, isFloatingDType, typedArrayFor } from './dtype.js';
 import { Handle, native } from './native.js';
 import { Tracked, track } from './scope.js';
 
@@ -244,7 +244,19 @@ export class Tensor implements Tracked {
   isnan(): Tensor { return aten('isnan', this); }
   isfinite(): Tensor { return aten('isfinite', this); }
   clamp(min?: number | Tensor, max?: number | Tensor): Tensor {
-    return min instanceof Tensor || max instanceof Tensor ? aten('clamp.Tensor', this, min, max) : aten('clamp', this, min, max);
+    if (!(min instanceof Tensor) && !(max instanceof Tensor)) return aten('clamp', this, min, max);
+    // clamp.Tensor takes tensor bounds only: a numeric bound beside a tensor one becomes a 0-d tensor
+    // (of this dtype, or float32 for a fractional bound of an integer tensor, as type promotion would give).
+    const asTensor = (v: number | Tensor | undefined): Tensor | undefined => typeof v !== 'number' ? v
+      : aten('scalar_tensor', v, dtypeCode(Number.isInteger(v) || isFloatingDType(this.dtype) ? this.dtype : 'float32'), undefined, this.device);
+    const lo = asTensor(min);
+    const hi = asTensor(max);
+    try {
+      return aten('clamp.Tensor', this, lo, hi);
+    } finally {
+      if (lo !== min) lo?.dispose();
+      if (hi !== max) hi?.dispose();
+    }
   }
   clampMin(min: number): Tensor { return aten('clamp_min', this, min); }
   clampMax(max: number): Tensor { return aten('clamp_max', this, max); }

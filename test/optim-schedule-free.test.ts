@@ -1,0 +1,172 @@
+// AdamWScheduleFree against the method as the paper states it (explicit x,
+// y and z sequences), which the optimizer never stores: it keeps y and z
+// and recovers x in eval().
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as torch from '../src/torch/index.js';
+import { AdamWScheduleFree, AdamWScheduleFreeOptions } from '../src/optim/index.js';
+import { Problem, assertClose, backward, disposeAll, jsGrad, makeParams, problem, values } from './optim-helpers.js';
+
+interface Trajectory { x: number[][]; y: number[][]; z: number[][] }
+
+/**
+ * Per step k: the lr is warmed up, the average weight is (k+1)^r lrMax^p
+ * over the running sum, the gradient is taken at y = (1-b1) z + b1 x, the
+ * Adam-normalized step (plus decay at y) moves z, and x averages z.
+ */
+function referenceScheduleFree(pb: Problem, options: AdamWScheduleFreeOptions, steps: number): Trajectory {
+  const { lr: baseLr = 0.0025, betas: [b1, b2] = [0.9, 0.999], eps = 1e-8, weightDecay = 0, warmupSteps = 0, rPower = 0, weightLrPower = 2, innerMomentum = 0 } = options;
+  const z = pb.w0.map((w) => [...w]);
+  const x = pb.w0.map((w) => [...w]);
+  const v = pb.w0.map((w) => w.map(() => 0));
+  const m = pb.w0.map((w) => w.map(() => 0));
+  const yOf = (i: number) => z[i].map((zj, j) => (1 - b1) * zj + b1 * x[i][j]);
+  let lrMax = -1;
+  let weightSum = 0;
+  for (let k = 0; k < steps; k++) {
+    const lr = baseLr * (k < warmupSteps ? (k + 1) / warmupSteps : 1);
+    lrMax = Math.max(lrMax, lr);
+    const weight = (k + 1) ** rPower * lrMax ** weightLrPower;
+    weightSum += weight;
+    const c = weightSum === 0 ? 0 : weight / weightSum;
+    z.forEach((_, i) => {
+      const y = yOf(i);
+      const g = jsGrad(y, pb.a[i], pb.c[i]);
+      z[i] = z[i].map((zj, j) => {
+        v[i][j] = b2 * v[i][j] + (1 - b2) * g[j] * g[j];
+        m[i][j] = innerMomentum * m[i][j] + (1 - innerMomentum) * g[j];
+        const first = innerMomentum === 0 ? g[j] : m[i][j] / (1 - innerMomentum ** (k + 1));
+        const d = first / (Math.sqrt(v[i][j] / (1 - b2 ** (k + 1))) + eps) + weightDecay * y[j];
+        return zj - lr * d;
+      });
+      x[i] = x[i].map((xj, j) => (1 - c) * xj + c * z[i][j]);
+    });
+  }
+  return { x, y: z.map((_, i) => yOf(i)), z };
+}
+
+function train(options: AdamWScheduleFreeOptions, steps: number, pb = problem()) {
+  const params = makeParams(pb);
+  const opt = new AdamWScheduleFree(params, options);
+  opt.train();
+  for (let k = 0; k < steps; k++) {
+    opt.zeroGrad();
+    backward(params, pb);
+    opt.step();
+  }
+  return { params, opt, pb };
+}
+
+const cases: [string, AdamWScheduleFreeOptions][] = [
+  ['defaults', {}],
+  ['lr 0.05, warmup 4, weight decay', { lr: 0.05, warmupSteps: 4, weightDecay: 0.1 }],
+  ['rPower 2, weightLrPower 0, betas (0.8, 0.95)', { lr: 0.02, rPower: 2, weightLrPower: 0, betas: [0.8, 0.95] }],
+  ['innerMomentum 0.9, weight decay', { lr: 0.03, innerMomentum: 0.9, weightDecay: 0.05 }],
+];
+for (const [name, options] of cases) {
+  test(`AdamWScheduleFree (${name}): train mode holds y, eval() gives the average x (to 1e-10)`, () => {
+    const { params, opt, pb } = train(options, 10);
+    const ref = referenceScheduleFree(pb, options, 10);
+    assertClose(values(params), ref.y, 1e-10, `${name}: y`);
+    opt.eval();
+    assertClose(values(params), ref.x, 1e-10, `${name}: x`);
+    const z = opt.stateDict().state.get(0)!.z as torch.Tensor;
+    assertClose([z.toFlatArray()], [ref.z[0]], 1e-10, `${name}: z`);
+    opt.train();
+    assertClose(values(params), ref.y, 1e-10, `${name}: back to y`);
+    opt.dispose();
+    disposeAll(params);
+  });
+}
+
+test('AdamWScheduleFree: train -> eval -> train returns the parameters to y (up to float64 rounding)', () => {
+  const { params, opt } = train({ lr: 0.05 }, 5);
+  const y = values(params);
+  opt.eval();
+  const x = values(params);
+  assert.ok(Math.abs(x[0][0] - y[0][0]) > 1e-6, 'x and y differ, so the round trip is not trivial');
+  opt.train();
+  assertClose(values(params), y, 1e-14, 'round trip');
+  // Calling train() or eval() twice in a row changes nothing.
+  opt.train();
+  assertClose(values(params), y, 1e-14, 'train twice');
+  opt.eval();
+  opt.eval();
+  assertClose(values(params), x, 1e-14, 'eval twice');
+  opt.dispose();
+  disposeAll(params);
+});
+
+test('AdamWScheduleFree: parameters that never had a gradient are left alone by train/eval', () => {
+  const pb = problem([[3]]);
+  const params = makeParams(pb);
+  const idle = torch.keep(torch.tensor([5, 6], { dtype: 'float64', requiresGrad: true }));
+  const opt = new AdamWScheduleFree([...params, idle], { lr: 0.1 });
+  opt.train();
+  backward(params, pb);
+  opt.step();
+  opt.eval();
+  opt.train();
+  opt.eval();
+  assert.deepEqual(idle.toFlatArray(), [5, 6]);
+  assert.deepEqual([...opt.stateDict().state.keys()], [0]);
+  opt.dispose();
+  disposeAll([...params, idle]);
+});
+
+test('AdamWScheduleFree: step() outside train mode is a clear error', () => {
+  const pb = problem([[2]]);
+  const params = makeParams(pb);
+  const opt = new AdamWScheduleFree(params);
+  assert.equal(opt.trainMode, false);
+  backward(params, pb);
+  assert.throws(() => opt.step(), /AdamWScheduleFree: step\(\) called in eval mode .*call optimizer\.train\(\)/);
+  opt.train();
+  assert.equal(opt.trainMode, true);
+  opt.step();
+  opt.eval();
+  assert.throws(() => opt.step(), /eval mode/);
+  opt.dispose();
+  disposeAll(params);
+});
+
+test('AdamWScheduleFree: bookkeeping (k, weight_sum, lr_max, scheduled_lr) and the r alias in state dicts', () => {
+  const { params, opt } = train({ lr: 0.1, warmupSteps: 4 }, 2);
+  const g = opt.paramGroups[0];
+  assert.equal(g.k, 2);
+  assert.equal(g.scheduledLr, 0.1 * 2 / 4);
+  assert.equal(g.lrMax, 0.05);
+  assert.ok(Math.abs(g.weightSum - (0.025 ** 2 + 0.05 ** 2)) < 1e-18);
+  const saved = opt.stateDict().param_groups[0];
+  assert.equal(saved.r, 0);
+  assert.equal(saved.train_mode, true);
+  assert.equal(saved.weight_lr_power, 2);
+  assert.equal(saved.warmup_steps, 4);
+  assert.deepEqual(Object.keys(opt.stateDict().state.get(0)!).sort(), ['exp_avg_sq', 'z']);
+  opt.dispose();
+  disposeAll(params);
+});
+
+test('AdamWScheduleFree converges on a convex quadratic: the average x approaches the minimum', () => {
+  const pb = problem([[10]], 3);
+  const loss = (w: number[]) => w.reduce((s, x, j) => s + 0.5 * pb.a[0][j] * (x - pb.c[0][j]) ** 2, 0);
+  const { params, opt } = train({ lr: 0.1, warmupSteps: 20 }, 600, pb);
+  opt.eval();
+  const x = values(params)[0];
+  const start = loss(pb.w0[0]);
+  assert.ok(loss(x) < 1e-6 * start, `loss went from ${start} to ${loss(x)}`);
+  x.forEach((xj, j) => assert.ok(Math.abs(xj - pb.c[0][j]) < 1e-3, `coordinate ${j}: ${xj} vs ${pb.c[0][j]}`));
+  opt.dispose();
+  disposeAll(params);
+});
+
+test('AdamWScheduleFree: invalid options are rejected with the option named', () => {
+  const p = torch.keep(torch.zeros([1], { requiresGrad: true }));
+  assert.throws(() => new AdamWScheduleFree([p], { lr: -1 }), /AdamWScheduleFree: invalid learning rate -1/);
+  assert.throws(() => new AdamWScheduleFree([p], { betas: [0.9, 1] }), /invalid beta parameter at index 1: 1/);
+  assert.throws(() => new AdamWScheduleFree([p], { betas: [0, 0.999] }), /beta1 must be > 0/);
+  assert.throws(() => new AdamWScheduleFree([p], { warmupSteps: 1.5 }), /invalid warmupSteps 1\.5/);
+  assert.throws(() => new AdamWScheduleFree([p], { weightDecay: -1 }), /invalid weightDecay value -1/);
+  assert.throws(() => new AdamWScheduleFree([p], { eps: -1 }), /invalid epsilon value -1/);
+  p.dispose();
+});

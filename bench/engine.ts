@@ -34,7 +34,13 @@ function dispatchOverhead(): Record<string, number> {
     for (let i = 0; i < n; i++) native.dispose(native.callOp(id, [h, h]) as never);
   }, 3) / n;
   x.dispose();
-  return { tinyAddDisposeUs: round(perOp * 1e6), tinyAddInScopeUs: round(inScope * 1e6), rawAddonCallUs: round(nativeOnly * 1e6) };
+  const cppFloor = timeMedian(() => { native.benchTinyAdd(n); }, 3) / n;
+  return {
+    tinyAddDisposeUs: round(perOp * 1e6),
+    tinyAddInScopeUs: round(inScope * 1e6),
+    rawAddonCallUs: round(nativeOnly * 1e6),
+    cppAtAddUs: round(cppFloor * 1e6),
+  };
 }
 
 function convThroughApi(c: ConvCase, withBackward: boolean): number {

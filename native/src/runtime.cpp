@@ -125,6 +125,20 @@ Napi::Value benchConv(const Napi::CallbackInfo& info) {
   });
 }
 
+// benchTinyAdd(iterations) -> seconds per at::add of two 1-element tensors in
+// C++: libtorch's own floor, against which the JS dispatch overhead is judged.
+Napi::Value benchTinyAdd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int iterations = info[0].As<Napi::Number>().Int32Value();
+  return guarded(env, "benchTinyAdd", [&]() {
+    at::Tensor x = at::ones({1});
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < iterations; i++) at::add(x, x);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return Napi::Number::New(env, seconds / iterations);
+  });
+}
+
 // Keep freed memory in the process instead of returning it to the kernel
 // each step: on this class of VM every first touch of a page is expensive.
 void tuneMalloc() {
@@ -157,6 +171,7 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setRngState", Napi::Function::New(env, setRngState));
   exports.Set("buildInfo", Napi::Function::New(env, buildInfo));
   exports.Set("benchConv", Napi::Function::New(env, benchConv));
+  exports.Set("benchTinyAdd", Napi::Function::New(env, benchTinyAdd));
 }
 
 }  // namespace ortho

@@ -65,6 +65,7 @@ export interface NativeAddon {
   buildInfo(): BuildInfo;
   benchConv(inputShape: number[], weightShape: number[], stride: number, padding: number, groups: number,
     iterations: number, withBackward: boolean): number;
+  benchTinyAdd(iterations: number): number;
 }
 
 function packageRoot(): string {

@@ -7,6 +7,7 @@ static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   ortho::registerAutograd(env, exports);
   ortho::registerSerialization(env, exports);
   ortho::registerRuntime(env, exports);
+  ortho::registerLinalgKernels(env, exports);
   return exports;
 }
 

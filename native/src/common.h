@@ -51,5 +51,6 @@ void registerDispatch(Napi::Env env, Napi::Object exports);
 void registerAutograd(Napi::Env env, Napi::Object exports);
 void registerSerialization(Napi::Env env, Napi::Object exports);
 void registerRuntime(Napi::Env env, Napi::Object exports);
+void registerLinalgKernels(Napi::Env env, Napi::Object exports);
 
 }  // namespace ortho

@@ -10,3 +10,4 @@ export { Identity, Flatten, ReLU, Dropout, AvgPool2d, MaxPool2d, AdaptiveAvgPool
 export * as init from './init.js';
 export * as parametrize from './parametrize.js';
 export { Parametrization, registerParametrization, removeParametrization, cached } from './parametrize.js';
+export { DerivedCache } from './derived-cache.js';

@@ -57,7 +57,7 @@ export class ParametrizationList extends Module {
     let w = this.original;
     for (const step of this.steps) {
       const next = step.forward(w);
-      if (w !== this.original) w.dispose();
+      if (w !== this.original && next !== w) w.dispose();
       w = next;
     }
     return w === this.original ? w.detach() : w;

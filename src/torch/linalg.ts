@@ -1,5 +1,6 @@
 // torch.linalg: decompositions and norms, differentiable where PyTorch's are.
 import { aten } from './dispatch.js';
+import { native } from './native.js';
 import { Tensor } from './tensor.js';
 
 // LAPACK's QR, Cholesky and symmetric eigen drivers do not report NaN or
@@ -66,4 +67,13 @@ export function vectorNorm(x: Tensor, ord = 2, dim?: number | number[], keepdim 
 /** Matrix norm over the last two dims: 'fro', 'nuc', or a number (2, -2, 1, -1, Infinity, -Infinity). */
 export function matrixNorm(x: Tensor, ord: 'fro' | 'nuc' | number = 'fro', dim: [number, number] = [-2, -1], keepdim = false): Tensor {
   return typeof ord === 'string' ? aten('linalg_matrix_norm.str_ord', x, ord, dim, keepdim) : aten('linalg_matrix_norm', x, ord, dim, keepdim);
+}
+
+/**
+ * Rows made orthonormal by Cholesky: W = L⁻¹X with L = chol(XXᵀ + 1e-5·I), for
+ * X [..., m, n] with m ≤ n. The backward is hand-written (in the addon); the
+ * stable form goes through X with one more triangular solve.
+ */
+export function choleskyOrthogonalize(x: Tensor, options: { stable?: boolean } = {}): Tensor {
+  return Tensor._wrap(native.choleskyOrthogonalize(x.handle, options.stable ?? false));
 }

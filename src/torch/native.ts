@@ -66,6 +66,7 @@ export interface NativeAddon {
   benchConv(inputShape: number[], weightShape: number[], stride: number, padding: number, groups: number,
     iterations: number, withBackward: boolean): number;
   benchTinyAdd(iterations: number): number;
+  choleskyOrthogonalize(x: Handle, stable: boolean): Handle;
 }
 
 function packageRoot(): string {

@@ -1,0 +1,22 @@
+// The Orthogonium part of orthogonium-ts: reparametrizers, orthogonal
+// convolutions (AOC) and orthogonal linear layers.
+export { L2Normalize } from './reparametrizers/l2-normalize.js';
+export { BatchedPowerIteration } from './reparametrizers/power-iteration.js';
+export type { PowerIterationOptions } from './reparametrizers/power-iteration.js';
+export { BatchedBjorckOrthogonalization } from './reparametrizers/bjorck.js';
+export type { BjorckOptions } from './reparametrizers/bjorck.js';
+export { BatchedQROrthogonalization } from './reparametrizers/qr.js';
+export { BatchedCholeskyOrthogonalization } from './reparametrizers/cholesky.js';
+export { BatchedExponentialOrthogonalization } from './reparametrizers/exponential.js';
+export { BatchedIdentity } from './reparametrizers/identity.js';
+export { ORTHO_PARAMS_PRESETS, DEFAULT_ORTHO_PARAMS, DEFAULT_TEST_ORTHO_PARAMS, resolveOrthoParams } from './reparametrizers/ortho-params.js';
+export type { OrthoParams, OrthoParamsName, ReparametrizerFactory } from './reparametrizers/ortho-params.js';
+export { BCOPTrivializer, attachBcopWeight } from './conv/bcop.js';
+export { RKOParametrizer, attachRkoWeight } from './conv/rko.js';
+export { composeKernels, composeKernelsBatched, blockOrthKernels, transposeKernel } from './conv/kernel-ops.js';
+export { OrthoConv2dBase, FastBlockConv2d, RKOConv2d, BcopRkoConv2d } from './conv/ortho-conv.js';
+export { OrthoConvTranspose2dBase, FastBlockConvTranspose2d, RkoConvTranspose2d, BcopRkoConvTranspose2d } from './conv/ortho-conv-transpose.js';
+export { AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d } from './conv/adaptive.js';
+export type { OrthoConv2dOptions, OrthoConvTranspose2dOptions } from './conv/options.js';
+export { OrthoLinear, UnitNormLinear } from './linear/ortho-linear.js';
+export type { OrthoLinearOptions } from './linear/ortho-linear.js';

@@ -1,0 +1,376 @@
+// Singular values and spectral-norm bounds of 2-d convolution operators.
+//
+// Two tools, for the two usual boundary conditions:
+//
+// * Circular padding — exact. A circular convolution on an H x W grid is
+//   diagonalised, frequency by frequency, by the 2-d DFT (Sedghi, Gupta &
+//   Long, "The singular values of convolutional layers", ICLR 2019): its
+//   singular values are the union over the H*W frequencies of the singular
+//   values of the small complex matrices M(w) = sum_u kernel[:, :, u] e^{-i w.u}.
+//   Strides are reduced to stride 1 by space-to-depth: a stride-s circular
+//   convolution on a grid divisible by s equals a stride-1 circular
+//   convolution on the pixel-unshuffled input (s*s times more input
+//   channels, grid / s), whose kernel is the original one cut into s x s
+//   phases. Groups make the operator block diagonal (one block per group).
+//
+// * Zero padding — a guaranteed upper bound of the largest singular value,
+//   by Gram iteration (Delattre, Barthélemy, Araujo & Allauzen, ICML 2023;
+//   Delattre, Barthélemy & Allauzen 2024). A zero-padded convolution on any
+//   finite input is a compression of the same convolution acting on
+//   l2(Z^2), so any bound of the latter's norm holds. With T that operator,
+//   ||T||^(2^n) = ||(T T*)^(2^(n-1))||, and the right-hand side, being a
+//   self-adjoint convolution, is at most its largest absolute row sum. The
+//   bound decreases towards ||T|| as n grows.
+//
+// Everything is computed in float64 (complex128 in the Fourier domain),
+// without autograd, on the kernel's device.
+import {
+  Tensor, aten, eye, fft, linalg, noGrad, scope, zeros, F, isComplexDType,
+} from '../torch/index.js';
+
+export type Size2 = number | [number, number];
+
+export interface ConvOperatorOptions {
+  /** Number of channel groups (default 1); must divide the kernel's first dimension. */
+  groups?: number;
+  /** Stride of the convolution (default 1). */
+  stride?: Size2;
+  /** Dilation of the kernel (default 1). */
+  dilation?: Size2;
+  /**
+   * The kernel is a transposed convolution's weight, [in, out/groups, kh, kw].
+   * The transposed convolution is the adjoint of the convolution with the same
+   * weight, so it has the same singular values; `inputSize` is then the
+   * transposed convolution's own input size and its output is inputSize*stride.
+   */
+  transposed?: boolean;
+}
+
+export interface ConvSingularValues {
+  /** Smallest singular value of the operator (of the min(rows, columns) it has). */
+  min: number;
+  /** Largest singular value: the operator's spectral norm (its Lipschitz constant). */
+  max: number;
+  /** ||A||_F^2 / ||A||_2^2: between 1 and `values.numel()`; equal to the latter for an orthogonal operator. */
+  stableRank: number;
+  /**
+   * Every singular value, float64, shaped [groups, H/sh, W/sw, r] with
+   * r = min(out/groups, in/groups*sh*sw): per group, per frequency of the
+   * (stride-reduced) grid, sorted in decreasing order. The caller owns it.
+   */
+  values: Tensor;
+}
+
+export interface ConvSpectralNormBoundOptions extends ConvOperatorOptions {
+  /** Gram iterations (default 6). Each one squares the Gram operator and doubles the kernel's support. */
+  iterations?: number;
+  /** Refuse work whose Fourier-domain Gram matrices would exceed this many bytes (default 2^32). */
+  maxBytes?: number;
+}
+
+/** Anything convolution-like: AOC layers, Conv2d, ConvTranspose2d, ... */
+export interface ConvLayerLike {
+  readonly weight: Tensor;
+  readonly groups?: number;
+  readonly stride?: Size2;
+  readonly dilation?: Size2;
+  /** True when `weight` is laid out as a transposed convolution's [in, out/groups, kh, kw]. */
+  readonly transposed?: boolean;
+}
+
+export interface OperatorMatrixOptions {
+  /**
+   * Basis vectors sent to `forward` per call (default 1). Above 1, inputShape[0]
+   * must be 1 (a batch dimension) and `forward` receives up to `batch` basis
+   * vectors stacked along it, so it must treat batch entries independently.
+   */
+  batch?: number;
+  /** Element type of the basis vectors handed to `forward` (default float64); the matrix is float64 anyway. */
+  dtype?: 'float32' | 'float64';
+  /** Device of the basis vectors (default 'cpu'). */
+  device?: string;
+}
+
+// ---------------------------------------------------------------------------
+// Argument checks
+
+const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+function pairOption(fn: string, name: string, value: Size2 | undefined, fallback: number): [number, number] {
+  const v = value ?? fallback;
+  const p: unknown[] = Array.isArray(v) ? v : [v, v];
+  if (p.length !== 2 || !p.every(isPositiveInt)) {
+    throw new RangeError(`${fn}: ${name} must be a positive integer or a pair of them, got ${JSON.stringify(value)}`);
+  }
+  return p as [number, number];
+}
+
+function checkKernel(fn: string, kernel: unknown): Tensor {
+  if (!(kernel instanceof Tensor)) throw new TypeError(`${fn}: kernel must be a Tensor`);
+  if (kernel.isDisposed) throw new TypeError(`${fn}: kernel has been disposed`);
+  if (kernel.ndim !== 4) {
+    throw new RangeError(`${fn}: kernel must be 4-d [out, in/groups, kh, kw], got shape [${kernel.shape.join(', ')}]`);
+  }
+  if (isComplexDType(kernel.dtype) || kernel.dtype === 'bool') {
+    throw new TypeError(`${fn}: kernel must hold real numbers, got dtype ${kernel.dtype}`);
+  }
+  if (kernel.numel() === 0) throw new RangeError(`${fn}: kernel is empty (shape [${kernel.shape.join(', ')}])`);
+  return kernel;
+}
+
+function checkGroups(fn: string, kernel: Tensor, groups: number | undefined, transposed: boolean): number {
+  const g = groups ?? 1;
+  if (!isPositiveInt(g)) throw new RangeError(`${fn}: groups must be a positive integer, got ${String(groups)}`);
+  const rows = kernel.shape[0];
+  if (rows % g !== 0) {
+    const what = transposed ? 'input channels (kernel dim 0 of a transposed convolution)' : 'output channels (kernel dim 0)';
+    throw new RangeError(`${fn}: groups (${g}) must divide the number of ${what}, ${rows}`);
+  }
+  return g;
+}
+
+function checkInputSize(fn: string, inputSize: unknown): [number, number] {
+  if (!Array.isArray(inputSize) || inputSize.length !== 2 || !inputSize.every(isPositiveInt)) {
+    throw new RangeError(`${fn}: inputSize must be [height, width] with positive integers, got ${JSON.stringify(inputSize)}`);
+  }
+  return inputSize as [number, number];
+}
+
+interface Geometry {
+  groups: number;
+  stride: [number, number];
+  dilation: [number, number];
+  /** Spatial extent of the dilated kernel. */
+  extent: [number, number];
+  /** Size of the grid the (non-transposed) convolution reads. */
+  grid: [number, number];
+}
+
+function geometry(fn: string, kernel: Tensor, inputSize: unknown, options: ConvOperatorOptions): Geometry {
+  const size = checkInputSize(fn, inputSize);
+  const transposed = options.transposed ?? false;
+  const groups = checkGroups(fn, kernel, options.groups, transposed);
+  const stride = pairOption(fn, 'stride', options.stride, 1);
+  const dilation = pairOption(fn, 'dilation', options.dilation, 1);
+  const [, , kh, kw] = kernel.shape;
+  const extent: [number, number] = [dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1];
+  // A transposed convolution with stride s maps an n-grid to an (n*s)-grid;
+  // its adjoint, the ordinary convolution, reads the (n*s)-grid.
+  const grid: [number, number] = transposed ? [size[0] * stride[0], size[1] * stride[1]] : [size[0], size[1]];
+  if (grid[0] < extent[0] || grid[1] < extent[1]) {
+    const dil = dilation[0] > 1 || dilation[1] > 1 ? ` (dilated to ${extent[0]}x${extent[1]})` : '';
+    const where = transposed ? `the ${grid[0]}x${grid[1]} output grid of the transposed convolution` : `the ${grid[0]}x${grid[1]} input`;
+    throw new RangeError(`${fn}: the ${kh}x${kw} kernel${dil} is larger than ${where}; inputSize must be at least the kernel size`);
+  }
+  return { groups, stride, dilation, extent, grid };
+}
+
+// ---------------------------------------------------------------------------
+// Kernel preparation
+
+/**
+ * The float64 kernel of the equivalent stride-1, dilation-1 convolution,
+ * shaped [groups, out/groups, in/groups * sh * sw, ceil(eh/sh), ceil(ew/sw)]
+ * (eh x ew: the dilated kernel's extent). Channel c of the input becomes the
+ * sh*sw channels c*sh*sw + rh*sw + rw of the unshuffled input (the order
+ * pixel_unshuffle uses), holding the pixels at rows = rh and cols = rw mod s.
+ */
+function strideOneKernel(kernel: Tensor, geo: Geometry): Tensor {
+  const [sh, sw] = geo.stride;
+  const [dh, dw] = geo.dilation;
+  let k = kernel.detach().to('float64');
+  const [co, ci, kh, kw] = k.shape;
+  if (dh > 1 || dw > 1) {
+    // Spread the taps: [co, ci, kh, 1, kw, 1] padded to [co, ci, kh, dh, kw, dw],
+    // flattened and cut to the dilated extent.
+    const spread = F.pad(k.reshape([co, ci, kh, 1, kw, 1]), [0, dw - 1, 0, 0, 0, dh - 1]);
+    k = spread.reshape([co, ci, kh * dh, kw * dw]).narrow(2, 0, geo.extent[0]).narrow(3, 0, geo.extent[1]);
+  }
+  const [eh, ew] = geo.extent;
+  const qh = Math.ceil(eh / sh);
+  const qw = Math.ceil(ew / sw);
+  if (sh > 1 || sw > 1) {
+    // Tap (u, v) = (sh*a + rh, sw*b + rw) moves to channel (c, rh, rw), position (a, b).
+    const padded = F.pad(k, [0, qw * sw - ew, 0, qh * sh - eh]);
+    k = padded.reshape([co, ci, qh, sh, qw, sw]).permute([0, 1, 3, 5, 2, 4]).reshape([co, ci * sh * sw, qh, qw]);
+  }
+  return k.reshape([geo.groups, co / geo.groups, ci * sh * sw, qh, qw]);
+}
+
+// ---------------------------------------------------------------------------
+// Exact singular values (circular padding)
+
+/**
+ * Exact singular values of the circular-padding convolution with `kernel`
+ * ([out, in/groups, kh, kw]; [in, out/groups, kh, kw] with `transposed`) on
+ * inputs of spatial size `inputSize`. With a stride, each side of the grid
+ * must be divisible by it (the grid the convolution reads: inputSize, or
+ * inputSize*stride for a transposed convolution). The padding offset does not
+ * matter: shifting the input circularly is orthogonal.
+ */
+export function convSingularValues(kernel: Tensor, inputSize: [number, number], options: ConvOperatorOptions = {}): ConvSingularValues {
+  const fn = 'convSingularValues';
+  checkKernel(fn, kernel);
+  const geo = geometry(fn, kernel, inputSize, options);
+  const [sh, sw] = geo.stride;
+  if (geo.grid[0] % sh !== 0 || geo.grid[1] % sw !== 0) {
+    throw new RangeError(`${fn}: the ${geo.grid[0]}x${geo.grid[1]} grid is not divisible by the stride ${sh}x${sw}; ` +
+      'a strided circular convolution is only defined here when it is');
+  }
+  const freq: [number, number] = [geo.grid[0] / sh, geo.grid[1] / sw];
+  return noGrad(() => scope(() => {
+    const k = strideOneKernel(kernel, geo); // [g, co, ci', qh, qw]
+    // [g, co, ci', H', W'] -> per-frequency matrices [g, H', W', co, ci'].
+    const transfer = fft.fft2(k, freq).permute([0, 3, 4, 1, 2]);
+    const values = linalg.svdvals(transfer);
+    const max = values.max() as Tensor;
+    const min = values.min() as Tensor;
+    const sumSquares = values.square().sum();
+    const top = max.item();
+    return {
+      min: min.item(),
+      max: top,
+      stableRank: top > 0 ? sumSquares.item() / (top * top) : 0,
+      values,
+    };
+  }));
+}
+
+// ---------------------------------------------------------------------------
+// Spectral-norm upper bound (zero padding)
+
+/**
+ * A guaranteed upper bound of the largest singular value of the zero-padding
+ * convolution with `kernel` (any padding amount, any input size; see the file
+ * comment), by `iterations` Gram iterations carried out in the Fourier domain
+ * on a grid large enough that nothing aliases. The bound only tightens with
+ * more iterations; cost and memory grow by 4x per iteration (the kernel's
+ * support doubles on each side). Kernels that reduce to a single tap after
+ * the stride reduction (1x1, or kernel size == stride) get the exact norm.
+ * `inputSize` is checked against the kernel but does not enter the bound.
+ */
+export function convSpectralNormBound(kernel: Tensor, inputSize: [number, number], options: ConvSpectralNormBoundOptions = {}): number {
+  const fn = 'convSpectralNormBound';
+  checkKernel(fn, kernel);
+  const geo = geometry(fn, kernel, inputSize, options);
+  const iterations = options.iterations ?? 6;
+  if (!isPositiveInt(iterations)) throw new RangeError(`${fn}: iterations must be a positive integer, got ${String(options.iterations)}`);
+  const maxBytes = options.maxBytes ?? 2 ** 32;
+  return noGrad(() => scope(() => {
+    const k = strideOneKernel(kernel, geo);
+    const [g, co, ci, qh, qw] = k.shape;
+    if (qh === 1 && qw === 1) {
+      // No spatial coupling left: the operator is the matrix k[:, :, :, 0, 0] repeated at every position.
+      return (linalg.matrixNorm(k.reshape([g, co, ci]), 2).max() as Tensor).item();
+    }
+    // Support of (T T*)^(2^(n-1)) is 2^n (q - 1) + 1 taps per side.
+    const scale = 2 ** iterations;
+    const size: [number, number] = [scale * (qh - 1) + 1, scale * (qw - 1) + 1];
+    const c = Math.min(co, ci);
+    const bytes = g * size[0] * size[1] * c * c * 16;
+    if (!Number.isFinite(bytes) || bytes > maxBytes) {
+      throw new RangeError(`${fn}: ${iterations} iterations need a ${size[0]}x${size[1]} frequency grid of ${c}x${c} complex ` +
+        `matrices (${(bytes / 2 ** 30).toFixed(1)} GiB, over maxBytes); use fewer iterations`);
+    }
+    // Per group, normalise by the Frobenius norm to keep numbers in range;
+    // logScale[g] tracks the factor taken out: true Gram = exp(logScale) * gram.
+    const frob0 = linalg.vectorNorm(k, 2, [1, 2, 3, 4]); // [g]
+    const m = fft.fft2(k.div(frob0.reshape([g, 1, 1, 1, 1])), size).permute([0, 3, 4, 1, 2]); // [g, H, W, co, ci]
+    const mH = m.transpose(-2, -1).conj();
+    let gram = co <= ci ? m.matmul(mH) : mH.matmul(m); // [g, H, W, c, c], Hermitian PSD per frequency
+    let logScale = frob0.log().mul(2);
+    for (let i = 1; i < iterations; i++) {
+      const nu = linalg.vectorNorm(gram, 2, [1, 2, 3, 4]); // real, [g]
+      gram = gram.div(nu.reshape([g, 1, 1, 1, 1]));
+      logScale = logScale.add(nu.log()).mul(2);
+      gram = gram.matmul(gram);
+    }
+    // Back to space: taps [g, u, v, c, c]; the largest absolute row sum bounds
+    // the norm of this self-adjoint convolution.
+    const taps = fft.ifft2(gram, undefined, [1, 2]).abs();
+    const rowSums = taps.sum([1, 2, 4]).amax(1); // [g]
+    const perGroup = logScale.add(rowSums.log()).div(scale).exp();
+    return (perGroup.max() as Tensor).item();
+  }));
+}
+
+// ---------------------------------------------------------------------------
+// Layers
+
+function layerOptions(layer: ConvLayerLike, transposed: boolean | undefined): ConvOperatorOptions {
+  if (layer === null || typeof layer !== 'object' || !(layer.weight instanceof Tensor)) {
+    throw new TypeError('layerSingularValues: layer must have a `weight` Tensor');
+  }
+  return { groups: layer.groups ?? 1, stride: layer.stride ?? 1, dilation: layer.dilation ?? 1, transposed: transposed ?? layer.transposed ?? false };
+}
+
+/**
+ * Exact singular values of a convolution layer's linear part, taken as a
+ * circular-padding convolution on `inputSize` inputs (what orthogonal
+ * convolutions are orthogonal for). Reads `weight`, `groups`, `stride`,
+ * `dilation` and `transposed` from the layer; `options.transposed` overrides
+ * the latter (for ConvTranspose2d-like layers that carry no flag).
+ */
+export function layerSingularValues(layer: ConvLayerLike, inputSize: [number, number], options: { transposed?: boolean } = {}): ConvSingularValues {
+  return convSingularValues(layer.weight, inputSize, layerOptions(layer, options.transposed));
+}
+
+/** convSpectralNormBound for a layer's weight, groups, stride and dilation (zero padding). */
+export function layerSpectralNormBound(layer: ConvLayerLike, inputSize: [number, number],
+  options: { transposed?: boolean; iterations?: number; maxBytes?: number } = {}): number {
+  return convSpectralNormBound(layer.weight, inputSize, { ...layerOptions(layer, options.transposed), iterations: options.iterations, maxBytes: options.maxBytes });
+}
+
+// ---------------------------------------------------------------------------
+// Dense matrices of linear maps
+
+/**
+ * The dense float64 matrix A of the linear part of `forward` on inputs of
+ * shape `inputShape`: column j is forward(e_j) - forward(0), flattened, so
+ * that A @ x.flatten() = (forward(x) - forward(0)).flatten() (a bias is thus
+ * left out). Meant for tests and for checking small layers: it costs one call
+ * per input element (or per `batch` of them) and rows x columns memory.
+ */
+export function operatorMatrix(forward: (x: Tensor) => Tensor, inputShape: number[], options: OperatorMatrixOptions = {}): Tensor {
+  const fn = 'operatorMatrix';
+  if (typeof forward !== 'function') throw new TypeError(`${fn}: forward must be a function`);
+  if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every(isPositiveInt)) {
+    throw new RangeError(`${fn}: inputShape must be a non-empty list of positive integers, got ${JSON.stringify(inputShape)}`);
+  }
+  const batch = options.batch ?? 1;
+  if (!isPositiveInt(batch)) throw new RangeError(`${fn}: batch must be a positive integer, got ${String(options.batch)}`);
+  if (batch > 1 && inputShape[0] !== 1) {
+    throw new RangeError(`${fn}: batch > 1 needs a leading batch dimension of 1 in inputShape, got [${inputShape.join(', ')}]`);
+  }
+  const dtype = options.dtype ?? 'float64';
+  const device = options.device ?? 'cpu';
+  const n = inputShape.reduce((a, b) => a * b, 1);
+  const rest = inputShape.slice(1);
+  return noGrad(() => scope(() => {
+    const apply = (x: Tensor, what: string): Tensor => {
+      const y = forward(x);
+      if (!(y instanceof Tensor)) throw new TypeError(`${fn}: forward returned ${typeof y}, not a Tensor (${what})`);
+      return y.to('float64');
+    };
+    const offset = apply(zeros(inputShape, { dtype, device }), 'at zero').reshape([-1]);
+    const columns: Tensor[] = [];
+    const basis = eye(n, n, { dtype, device });
+    for (let start = 0; start < n; start += batch) {
+      const count = Math.min(batch, n - start);
+      const x = basis.narrow(0, start, count).reshape(batch > 1 ? [count, ...rest] : inputShape);
+      const y = apply(x, `basis vectors ${start}..${start + count - 1}`).reshape([count, -1]);
+      if (y.shape[1] !== offset.shape[0]) {
+        throw new RangeError(`${fn}: forward gave ${y.shape[1]} outputs per input but ${offset.shape[0]} at zero; ` +
+          'with batch > 1 it must treat the leading dimension as a batch');
+      }
+      columns.push(y.sub(offset));
+    }
+    // Rows of `columns` are the images of basis vectors: transpose into columns.
+    return aten('cat', columns, 0).transpose(0, 1).contiguous() as Tensor;
+  }));
+}
+
+/** Singular values (decreasing, float64) of operatorMatrix(forward, inputShape, options). */
+export function denseSingularValues(forward: (x: Tensor) => Tensor, inputShape: number[], options: OperatorMatrixOptions = {}): Tensor {
+  return scope(() => linalg.svdvals(operatorMatrix(forward, inputShape, options)));
+}

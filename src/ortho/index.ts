@@ -20,3 +20,4 @@ export { AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d } from './conv/adapti
 export type { OrthoConv2dOptions, OrthoConvTranspose2dOptions } from './conv/options.js';
 export { OrthoLinear, UnitNormLinear } from './linear/ortho-linear.js';
 export type { OrthoLinearOptions } from './linear/ortho-linear.js';
+export { toPlainModel } from './plain.js';

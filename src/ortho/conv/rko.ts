@@ -31,12 +31,20 @@ export class RKOParametrizer extends Parametrization {
   override extraRepr(): string { return `kernelShape=[${this.kernelShape}], groups=${this.groups}, scale=${this.scale}`; }
 }
 
-/** Registers `name` on `layer` as an RKO kernel of shape kernelShape, initialized from `initial` or a Gaussian. */
+/**
+ * Registers `name` on `layer` as an RKO kernel of shape kernelShape. The raw
+ * weight starts orthogonal group by group, so the orthogonalizer starts
+ * converged. (Orthogonium draws most RKO weights from a Gaussian, whose small
+ * singular values 12 Björck iterations cannot lift to 1.)
+ */
 export function attachRkoWeight(layer: Module, name: string, kernelShape: [number, number, number, number], groups: number,
-  scale: number, orthoParams: OrthoParams, initial: 'normal' | 'orthogonal' = 'normal'): void {
+  scale: number, orthoParams: OrthoParams): void {
+  const [out, inPerGroup, k1, k2] = kernelShape;
   const raw = empty(kernelShape);
-  if (initial === 'normal') init.normal_(raw);
-  else init.orthogonal_(raw);
+  scope(() => {
+    const perGroup = raw.view(groups, out / groups, inPerGroup * k1 * k2);
+    for (let g = 0; g < groups; g++) init.orthogonal_(perGroup.select(0, g));
+  });
   layer.registerParameter(name, raw);
   registerParametrization(layer, name, new RKOParametrizer(kernelShape, groups, scale, orthoParams));
 }

@@ -28,6 +28,7 @@ export abstract class Module {
   private readonly _buffers = new Map<string, Tensor | null>();
   private readonly _nonPersistent = new Set<string>();
   private readonly _modules = new Map<string, Module | null>();
+  private readonly _caches: { clear(): void }[] = [];
 
   /** Computes the module's output. Subclasses narrow the signature. */
   abstract forward(input: Tensor, ...rest: unknown[]): unknown;
@@ -159,16 +160,21 @@ export abstract class Module {
     for (const m of this.modules()) {
       if (m.training !== mode) {
         m.training = mode;
-        m.onModeChange(mode);
+        m.dropCaches();
       }
     }
     return this;
   }
   eval(): this { return this.train(false); }
-  /** Hook for modules that cache derived tensors. */
-  protected onModeChange(_training: boolean): void {}
-  /** Hook called when parameters were replaced or modified outside an optimizer (load, to). */
-  protected onParametersChanged(): void {}
+  /** Registers a cache of derived tensors, dropped on mode changes, loads, moves and dispose. */
+  protected registerCache<C extends { clear(): void }>(cache: C): C {
+    this._caches.push(cache);
+    return cache;
+  }
+  /** Drops every registered cache (called on train/eval switches and when parameters are replaced). */
+  protected dropCaches(): void {
+    for (const cache of this._caches) cache.clear();
+  }
 
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
@@ -220,7 +226,7 @@ export abstract class Module {
         if (value) target.copy_(value);
       }
     });
-    for (const m of this.modules()) m.onParametersChanged();
+    for (const m of this.modules()) m.dropCaches();
     return { missingKeys: missing, unexpectedKeys: unexpected };
   }
 
@@ -237,7 +243,7 @@ export abstract class Module {
         moved.dispose();
       }
     });
-    for (const m of this.modules()) m.onParametersChanged();
+    for (const m of this.modules()) m.dropCaches();
     return this;
   }
 
@@ -246,7 +252,7 @@ export abstract class Module {
     for (const m of this.modules()) {
       for (const p of m._parameters.values()) p?.dispose();
       for (const b of m._buffers.values()) b?.dispose();
-      m.onParametersChanged();
+      m.dropCaches();
     }
   }
 

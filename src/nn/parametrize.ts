@@ -97,8 +97,10 @@ export class ParametrizationList extends Module {
     this.cache = null;
   }
 
-  protected override onModeChange(): void { this.invalidate(); }
-  protected override onParametersChanged(): void { this.invalidate(); }
+  protected override dropCaches(): void {
+    super.dropCaches();
+    this.invalidate();
+  }
 }
 
 /**

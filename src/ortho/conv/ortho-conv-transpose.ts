@@ -82,7 +82,7 @@ export class RkoConvTranspose2d extends OrthoConvTranspose2dBase {
 
 export class BcopRkoConvTranspose2d extends OrthoConvTranspose2dBase {
   readonly intermediateChannels: number;
-  private readonly kernelCache = new DerivedCache(this);
+  private readonly kernelCache = this.registerCache(new DerivedCache(this));
 
   constructor(options: OrthoConvTranspose2dOptions) {
     super('BcopRkoConvTranspose2d', options);
@@ -99,6 +99,4 @@ export class BcopRkoConvTranspose2d extends OrthoConvTranspose2dBase {
     return this.kernelCache.get(() => scope(() => composeKernels(this.weightOf('weight_1'), this.weightOf('weight_2'), this.groups).contiguous()));
   }
 
-  protected override onModeChange(): void { this.kernelCache.clear(); }
-  protected override onParametersChanged(): void { this.kernelCache.clear(); }
 }

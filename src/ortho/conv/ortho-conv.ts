@@ -100,7 +100,7 @@ export class RKOConv2d extends OrthoConv2dBase {
 /** A BCOP convolution (stride 1) composed with an RKO one (kernel == stride): any stride ≤ kernel. */
 export class BcopRkoConv2d extends OrthoConv2dBase {
   readonly intermediateChannels: number;
-  private readonly kernelCache = new DerivedCache(this);
+  private readonly kernelCache = this.registerCache(new DerivedCache(this));
 
   constructor(options: OrthoConv2dOptions) {
     super('BcopRkoConv2d', options);
@@ -117,6 +117,4 @@ export class BcopRkoConv2d extends OrthoConv2dBase {
     return this.kernelCache.get(() => scope(() => composeKernels(this.weightOf('weight_1'), this.weightOf('weight_2'), this.groups).contiguous()));
   }
 
-  protected override onModeChange(): void { this.kernelCache.clear(); }
-  protected override onParametersChanged(): void { this.kernelCache.clear(); }
 }

@@ -4,3 +4,4 @@ export { Tensor } from './torch/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as ortho from './ortho/index.js';
+export * as models from './models/index.js';

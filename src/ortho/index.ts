@@ -21,3 +21,9 @@ export type { OrthoConv2dOptions, OrthoConvTranspose2dOptions } from './conv/opt
 export { OrthoLinear, UnitNormLinear } from './linear/ortho-linear.js';
 export type { OrthoLinearOptions } from './linear/ortho-linear.js';
 export { toPlainModel } from './plain.js';
+export { MaxMin, GroupSort2, Abs, SoftHuber, HouseHolder, HouseHolderOrder2 } from './blocks/activations.js';
+export { AdditiveResidual, PrescaledAdditiveResidual, ConcatResidual, L2NormResidual } from './blocks/residual.js';
+export type { Branch } from './blocks/residual.js';
+export { ScaledAvgPool2d, GlobalScaledAvgPool2d } from './blocks/pooling.js';
+export { LayerCentering2D, BatchCentering2D } from './blocks/normalization.js';
+export { ChannelShuffle } from './blocks/channel-shuffle.js';

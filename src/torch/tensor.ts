@@ -235,6 +235,7 @@ export class Tensor implements Tracked {
   sin(): Tensor { return aten('sin', this); }
   cos(): Tensor { return aten('cos', this); }
   tanh(): Tensor { return aten('tanh', this); }
+  atan2(other: Tensor): Tensor { return aten('atan2', this, other); }
   sigmoid(): Tensor { return aten('sigmoid', this); }
   relu(): Tensor { return aten('relu', this); }
   reciprocal(): Tensor { return aten('reciprocal', this); }

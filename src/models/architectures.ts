@@ -1,0 +1,111 @@
+// Architectures built from 1-Lipschitz blocks, configured like Orthogonium's
+// model factory (same arguments and defaults, camelCase), and the registry
+// that rebuilds a model from its JSON configuration.
+import { Flatten, Identity, Module, Sequential } from '../nn/index.js';
+import { PrescaledAdditiveResidual } from '../ortho/blocks/residual.js';
+import { ClassParam, ClassParamSpec } from './class-param.js';
+import './layer-registry.js';
+
+type LayerParam = ClassParam | ClassParamSpec | string;
+
+/** A model built by the factory, carrying the configuration that rebuilds it. */
+export class FactoryModel extends Sequential {
+  constructor(readonly config: ModelConfig, layers: Module[]) {
+    super(...layers);
+  }
+}
+
+export interface ModelConfig {
+  architecture: string;
+  options: Record<string, unknown>;
+}
+
+export interface PatchBasedExpandedCNNOptions {
+  imgShape?: [number, number, number];
+  dim?: number;
+  depth?: number;
+  kernelSize?: number;
+  patchSize?: number;
+  expandFactor?: number;
+  /** Groups of the expanding convolution; default min(dim·expand/2, dim/2). */
+  groups?: number | null;
+  nClasses?: number;
+  /** Wrap each block in a PrescaledAdditiveResidual. */
+  skip?: boolean;
+  conv?: LayerParam;
+  act?: LayerParam;
+  pool?: LayerParam;
+  lin?: LayerParam;
+  /** Normalization inside each block, or null for none. */
+  norm?: LayerParam | null;
+}
+
+const PATCH_BASED_DEFAULTS: Required<PatchBasedExpandedCNNOptions> = {
+  imgShape: [3, 224, 224],
+  dim: 128,
+  depth: 12,
+  kernelSize: 5,
+  patchSize: 2,
+  expandFactor: 2,
+  groups: null,
+  nClasses: 1000,
+  skip: false,
+  conv: { type: 'AdaptiveOrthoConv2d', options: { bias: false, padding: 'same' } },
+  act: 'MaxMin',
+  pool: 'GlobalScaledAvgPool2d',
+  lin: 'OrthoLinear',
+  norm: 'LayerCentering2D',
+};
+
+/**
+ * A patch-extracting stem (kernel = stride = patchSize), `depth` blocks of
+ * [k×k grouped conv expanding to dim·expand, activation, norm, 1×1 conv back
+ * to dim] (optionally residual), a pooling layer, flatten, activation and a
+ * linear head. The seed tutorial's model.
+ */
+export function PatchBasedExpandedCNN(options: PatchBasedExpandedCNNOptions = {}): FactoryModel {
+  const o = { ...PATCH_BASED_DEFAULTS, ...options };
+  const conv = ClassParam.from(o.conv);
+  const act = ClassParam.from(o.act);
+  const pool = ClassParam.from(o.pool);
+  const lin = ClassParam.from(o.lin);
+  const norm = o.norm === null ? null : ClassParam.from(o.norm);
+  const expanded = Math.floor(o.dim * o.expandFactor);
+  const groups = o.groups ?? Math.min(Math.floor(expanded / 2), Math.floor(o.dim / 2));
+  const layers: Module[] = [
+    conv.create({ inChannels: o.imgShape[0], outChannels: o.dim, kernelSize: o.patchSize, stride: o.patchSize, padding: 'valid' }),
+  ];
+  for (let i = 0; i < o.depth; i++) {
+    const block = new Sequential(
+      conv.create({ inChannels: o.dim, outChannels: expanded, kernelSize: o.kernelSize, groups }),
+      act.create(),
+      norm ? norm.create({ numFeatures: expanded }) : new Identity(),
+      conv.create({ inChannels: expanded, outChannels: o.dim, kernelSize: 1, groups: 1 }),
+    );
+    layers.push(o.skip ? new PrescaledAdditiveResidual(block) : block);
+  }
+  layers.push(pool.create(), new Flatten(), act.create(), lin.create({ inFeatures: o.dim, outFeatures: o.nClasses }));
+  return new FactoryModel({ architecture: 'PatchBasedExpandedCNN', options: serializable(options) }, layers);
+}
+
+/** Options with ClassParams replaced by their JSON specs. */
+function serializable(options: object): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(options)) as Record<string, unknown>;
+}
+
+type Builder = (options: Record<string, unknown>) => FactoryModel;
+
+const ARCHITECTURES = new Map<string, Builder>([
+  ['PatchBasedExpandedCNN', (o) => PatchBasedExpandedCNN(o as PatchBasedExpandedCNNOptions)],
+  // Orthogonium's own spelling.
+  ['PatchBasedExapandedCNN', (o) => PatchBasedExpandedCNN(o as PatchBasedExpandedCNNOptions)],
+]);
+
+export const architectureNames = (): string[] => [...ARCHITECTURES.keys()];
+
+/** Rebuilds a model from its configuration (as stored in checkpoints). */
+export function buildModel(config: ModelConfig): FactoryModel {
+  const builder = ARCHITECTURES.get(config.architecture);
+  if (!builder) throw new TypeError(`unknown architecture '${config.architecture}'; known: ${architectureNames().join(', ')}`);
+  return builder(config.options ?? {});
+}

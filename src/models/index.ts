@@ -1,0 +1,6 @@
+// Model construction: ClassParam, the architecture factory and named presets.
+export { ClassParam, registerLayer, registeredLayers } from './class-param.js';
+export type { ClassParamSpec, LayerFactory, LayerOptions } from './class-param.js';
+export { FactoryModel, PatchBasedExpandedCNN, buildModel, architectureNames } from './architectures.js';
+export type { ModelConfig, PatchBasedExpandedCNNOptions } from './architectures.js';
+export { MODEL_PRESETS, buildPreset } from './presets.js';

@@ -1,0 +1,109 @@
+// A network built from the factory is 1-Lipschitz: checked on the exact
+// Jacobian at random points, on random pairs, and on pairs pushed apart by
+// gradient ascent on the ratio ‖f(x) − f(y)‖ / ‖x − y‖.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as torch from '../src/torch/index.js';
+import { Module } from '../src/nn/index.js';
+import { PatchBasedExpandedCNN, buildModel } from '../src/models/architectures.js';
+import { MODEL_PRESETS, buildPreset } from '../src/models/presets.js';
+import { Adam } from '../src/optim/index.js';
+
+torch.setNumThreads(1);
+type Tensor = torch.Tensor;
+const TOL = 1e-4;
+
+function smallModel(options: Record<string, unknown> = {}): Module {
+  return PatchBasedExpandedCNN({
+    imgShape: [3, 16, 16], dim: 16, depth: 2, kernelSize: 3, patchSize: 2, expandFactor: 2, nClasses: 10, skip: true,
+    conv: { type: 'AdaptiveOrthoConv2d', options: { bias: false, padding: 'same', paddingMode: 'zeros', orthoParams: 'test' } },
+    pool: { type: 'AdaptiveOrthoConv2d', options: { inChannels: 16, outChannels: 16, groups: 8, bias: false, padding: 0, kernelSize: 8, stride: 8, orthoParams: 'test' } },
+    lin: { type: 'OrthoLinear', options: { bias: false, orthoParams: 'test' } },
+    norm: null,
+    ...options,
+  });
+}
+
+/** Largest singular value of the exact Jacobian of f at x (one backward pass per output). */
+function jacobianNorm(model: Module, x: Tensor): number {
+  return torch.scope(() => {
+    const input = x.detach().double().requiresGrad_(true);
+    const out = model.forward(input) as Tensor;
+    const rows: Tensor[] = [];
+    for (let i = 0; i < out.shape[1]; i++) {
+      const [g] = torch.autograd.grad(out.select(1, i).sum(), input, { retainGraph: true });
+      rows.push(g!.flatten());
+    }
+    return torch.linalg.matrixNorm(torch.stack(rows), 2).item();
+  });
+}
+
+function ratio(model: Module, x: Tensor, y: Tensor): Tensor {
+  const fx = model.forward(x) as Tensor;
+  const fy = model.forward(y) as Tensor;
+  return fx.sub(fy).flatten(1).norm(2, 1).div(x.sub(y).flatten(1).norm(2, 1));
+}
+
+for (const [name, extra] of [['skip + MaxMin', {}], ['no skip, LayerCentering, GroupSort2', { skip: false, norm: 'LayerCentering2D', act: 'GroupSort2' }]] as const) {
+  test(`PatchBasedExpandedCNN (${name}) is 1-Lipschitz: Jacobian, random pairs, adversarial pairs`, () => {
+    torch.manualSeed(0);
+    const model = smallModel(extra);
+    model.to('float64');
+    model.eval();
+    for (let i = 0; i < 3; i++) {
+      const norm = jacobianNorm(model, torch.randn([1, 3, 16, 16], { dtype: 'float64' }));
+      assert.ok(norm <= 1 + TOL, `Jacobian spectral norm ${norm}`);
+      assert.ok(norm > 0.3, `Jacobian norm ${norm} is implausibly small`);
+    }
+    const randomBest = torch.noGrad(() => torch.scope(() => {
+      const x = torch.randn([64, 3, 16, 16], { dtype: 'float64' });
+      const y = x.add(torch.randn([64, 3, 16, 16], { dtype: 'float64' }).mul(0.1));
+      return ratio(model, x, y).max().item();
+    }));
+    assert.ok(randomBest <= 1 + TOL, `random pairs ratio ${randomBest}`);
+    // Gradient ascent on the ratio, with x and y as the variables.
+    const x = torch.randn([8, 3, 16, 16], { dtype: 'float64' }).requiresGrad_(true);
+    const y = torch.keep(x.detach().add(torch.randn([8, 3, 16, 16], { dtype: 'float64' }).mul(0.05))).requiresGrad_(true);
+    const opt = new Adam([x, y], { lr: 0.01, maximize: true });
+    let best = 0;
+    for (let step = 0; step < 40; step++) {
+      best = Math.max(best, torch.scope(() => {
+        opt.zeroGrad();
+        const r = ratio(model, x, y);
+        r.sum().backward();
+        opt.step();
+        return r.max().item();
+      }));
+    }
+    assert.ok(best <= 1 + TOL, `adversarial pairs reached ratio ${best}`);
+    assert.ok(best > randomBest, `the ascent (${best}) did not beat random pairs (${randomBest}): too weak to be meaningful`);
+  });
+}
+
+test('the seed-cifar10 preset has the seed\'s parameter counts and output shape', () => {
+  const model = buildPreset('seed-cifar10');
+  // The seed's torchinfo: 1,914,146 total = 1,783,308 trainable + 130,838 power-iteration vectors.
+  assert.equal(model.numParameters(), 1_783_308);
+  assert.equal(model.buffers().reduce((n, b) => n + b.numel(), 0), 130_838);
+  const out = torch.noGrad(() => model.eval().forward(torch.randn([2, 3, 32, 32])) as Tensor);
+  assert.deepEqual(out.shape, [2, 10]);
+  model.dispose();
+});
+
+test('a model rebuilt from its JSON configuration has the same structure and, with its state dict, the same outputs', () => {
+  torch.manualSeed(1);
+  const model = buildPreset('fmnist-small');
+  const config = JSON.parse(JSON.stringify(model.config));
+  const rebuilt = buildModel(config);
+  assert.deepEqual([...rebuilt.namedParameters()].map(([n, p]) => [n, p.shape]), [...model.namedParameters()].map(([n, p]) => [n, p.shape]));
+  rebuilt.loadStateDict(model.stateDict());
+  model.eval();
+  rebuilt.eval();
+  const x = torch.randn([3, 1, 28, 28]);
+  const a = torch.noGrad(() => model.forward(x) as Tensor);
+  const b = torch.noGrad(() => rebuilt.forward(x) as Tensor);
+  assert.ok(a.allclose(b, 1e-6, 1e-6));
+  assert.ok(MODEL_PRESETS['seed-cifar10']);
+  assert.throws(() => buildModel({ architecture: 'Nope', options: {} }), /unknown architecture 'Nope'; known: PatchBasedExpandedCNN/);
+  assert.throws(() => buildPreset('nope'), /unknown model preset 'nope'/);
+});

@@ -4,3 +4,5 @@ export type { ClassParamSpec, LayerFactory, LayerOptions } from './class-param.j
 export { FactoryModel, PatchBasedExpandedCNN, buildModel, architectureNames } from './architectures.js';
 export type { ModelConfig, PatchBasedExpandedCNNOptions } from './architectures.js';
 export { MODEL_PRESETS, buildPreset } from './presets.js';
+export { summary, SummaryError, SUMMARY_COLUMNS } from './summary.js';
+export type { SummaryOptions, SummaryLayer, SummaryTotals, ModelSummary, SummaryColumn } from './summary.js';

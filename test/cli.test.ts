@@ -34,3 +34,19 @@ test('unknown commands and options exit with code 2 and say what was wrong', () 
   assert.equal(o.status, 2);
   assert.match(o.stderr, /unknown option --bogus/);
 });
+
+test('orthogonium summary --model prints the preset\'s table and --json its totals', async () => {
+  const { buildPreset } = await import('../src/models/index.js');
+  const model = buildPreset('fmnist-small');
+  const expected = model.numParameters();
+  const table = run('summary', '--model', 'fmnist-small');
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /Layer \(type:depth-idx\)/);
+  assert.match(table.stdout, new RegExp(`Total params \\(raw\\): ${expected.toLocaleString('en-US')}`));
+  const json = run('summary', '--model', 'fmnist-small', '--json');
+  assert.equal(JSON.parse(json.stdout).totals.totalParams, expected);
+  const bad = run('summary', '--model', 'nope');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown model preset 'nope'/);
+  assert.equal(run('summary', '--input-size', '3,x,2', '--model', 'fmnist-small').status, 2);
+});

@@ -8,6 +8,8 @@ const USAGE = `usage: orthogonium <command> [options]
 
 commands:
   doctor [--json]   libtorch version, BLAS in use and its speed, threads, CUDA, CPU features
+  summary --model <preset> [--input-size C,H,W] [--depth N] [--json]
+                    a torchinfo-like table of a model preset (seed-cifar10, fmnist-small)
   --version         print the version
   --help            print this help`;
 
@@ -44,6 +46,10 @@ export async function main(argv: string[]): Promise<number> {
     const report = doctor();
     console.log(rest.includes('--json') ? JSON.stringify(report, null, 2) : formatDoctor(report));
     return 0;
+  }
+  if (command === 'summary') {
+    const { summaryCommand } = await import('./summary-command.js');
+    return summaryCommand(rest, USAGE);
   }
   console.error(`orthogonium: unknown command '${command}'\n\n${USAGE}`);
   return 2;

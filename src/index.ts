@@ -5,3 +5,4 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as ortho from './ortho/index.js';
 export * as models from './models/index.js';
+export * as losses from './losses/index.js';

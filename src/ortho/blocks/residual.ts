@@ -5,14 +5,20 @@ import { Module } from '../../nn/index.js';
 /** A branch: any module mapping one tensor to one tensor. */
 export interface Branch extends Module { forward(x: Tensor): Tensor }
 
-/** x ↦ σ(α)·x + (1 − σ(α))·fn(x): a learned convex combination. */
-export class AdditiveResidual extends Module {
+/** A residual around `fn` with one learned scalar `alpha`. */
+abstract class ScalarResidual extends Module {
   readonly alpha: Tensor;
-  constructor(readonly fn: Branch, initValue = 1.0) {
+  constructor(readonly fn: Branch, initValue: number) {
     super();
     this.registerModule('fn', fn);
     this.alpha = this.registerParameter('alpha', scalarTensor(initValue));
   }
+  abstract override forward(x: Tensor): Tensor;
+}
+
+/** x ↦ σ(α)·x + (1 − σ(α))·fn(x): a learned convex combination. */
+export class AdditiveResidual extends ScalarResidual {
+  constructor(fn: Branch, initValue = 1.0) { super(fn, initValue); }
   forward(x: Tensor): Tensor {
     return scope(() => {
       const gate = this.alpha.sigmoid();
@@ -22,13 +28,8 @@ export class AdditiveResidual extends Module {
 }
 
 /** x ↦ (x + fn(α·x)) / (1 + |α|): the branch sees a scaled input, the sum is rescaled. */
-export class PrescaledAdditiveResidual extends Module {
-  readonly alpha: Tensor;
-  constructor(readonly fn: Branch, initValue = 1.0) {
-    super();
-    this.registerModule('fn', fn);
-    this.alpha = this.registerParameter('alpha', scalarTensor(initValue));
-  }
+export class PrescaledAdditiveResidual extends ScalarResidual {
+  constructor(fn: Branch, initValue = 1.0) { super(fn, initValue); }
   forward(x: Tensor): Tensor {
     return scope(() => {
       const out = this.fn.forward(x.mul(this.alpha));

@@ -98,5 +98,4 @@ export class BcopRkoConvTranspose2d extends OrthoConvTranspose2dBase {
   get weight(): Tensor {
     return this.kernelCache.get(() => scope(() => composeKernels(this.weightOf('weight_1'), this.weightOf('weight_2'), this.groups).contiguous()));
   }
-
 }

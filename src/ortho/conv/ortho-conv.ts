@@ -116,5 +116,4 @@ export class BcopRkoConv2d extends OrthoConv2dBase {
   get weight(): Tensor {
     return this.kernelCache.get(() => scope(() => composeKernels(this.weightOf('weight_1'), this.weightOf('weight_2'), this.groups).contiguous()));
   }
-
 }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import { Module } from '../src/nn/index.js';
-import { PatchBasedExpandedCNN, buildModel } from '../src/models/architectures.js';
+import { ConvMixerInspired, PatchBasedExpandedCNN, buildModel } from '../src/models/architectures.js';
 import { MODEL_PRESETS, buildPreset } from '../src/models/presets.js';
 import { Adam } from '../src/optim/index.js';
 
@@ -106,4 +106,21 @@ test('a model rebuilt from its JSON configuration has the same structure and, wi
   assert.ok(MODEL_PRESETS['seed-cifar10']);
   assert.throws(() => buildModel({ architecture: 'Nope', options: {} }), /unknown architecture 'Nope'; known: PatchBasedExpandedCNN/);
   assert.throws(() => buildPreset('nope'), /unknown model preset 'nope'/);
+});
+
+test('ConvMixerInspired is 1-Lipschitz (exact Jacobian) and rebuilds from its configuration', () => {
+  torch.manualSeed(2);
+  const model = ConvMixerInspired({
+    imgShape: [3, 8, 8], dim: 8, depth: 2, nClasses: 4,
+    conv: { type: 'AdaptiveOrthoConv2d', options: { bias: false, padding: 'same', paddingMode: 'zeros', orthoParams: 'test' } },
+    lin: { type: 'OrthoLinear', options: { bias: false, orthoParams: 'test' } },
+  });
+  model.to('float64');
+  model.eval();
+  for (let i = 0; i < 2; i++) {
+    const norm = jacobianNorm(model, torch.randn([1, 3, 8, 8], { dtype: 'float64' }));
+    assert.ok(norm <= 1 + TOL && norm > 0.05, `Jacobian spectral norm ${norm}`);
+  }
+  const rebuilt = buildModel(JSON.parse(JSON.stringify(model.config)));
+  assert.deepEqual([...rebuilt.namedParameters()].map(([n]) => n), [...model.namedParameters()].map(([n]) => n));
 });

@@ -8,12 +8,20 @@ import { BatchCentering2D, LayerCentering2D } from '../ortho/blocks/normalizatio
 import { ChannelShuffle } from '../ortho/blocks/channel-shuffle.js';
 import { GlobalScaledAvgPool2d, ScaledAvgPool2d } from '../ortho/blocks/pooling.js';
 import { LayerOptions, registerLayer } from './class-param.js';
+import type { Pair } from '../torch/functional.js';
 
 const num = (o: LayerOptions, key: string, fallback?: number): number => {
   const v = o[key] ?? fallback;
   if (typeof v !== 'number') throw new TypeError(`layer option '${key}' must be a number, got ${JSON.stringify(v)}`);
   return v;
 };
+
+/** A size given as one number or an [h, w] pair. */
+function pairOrNumber(o: LayerOptions, key: string): Pair {
+  const v = o[key];
+  if (typeof v === 'number' || (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number'))) return v as Pair;
+  throw new TypeError(`layer option '${key}' must be a number or an [h, w] pair, got ${JSON.stringify(v)}`);
+}
 
 registerLayer('AdaptiveOrthoConv2d', (o) => AdaptiveOrthoConv2d(o as unknown as OrthoConv2dOptions));
 registerLayer('AdaptiveOrthoConvTranspose2d', (o) => AdaptiveOrthoConvTranspose2d(o as unknown as OrthoConvTranspose2dOptions));
@@ -31,8 +39,8 @@ registerLayer('HouseHolderOrder2', (o) => new HouseHolderOrder2(num(o, 'channels
 registerLayer('LayerCentering2D', (o) => new LayerCentering2D(num(o, 'numFeatures')));
 registerLayer('BatchCentering2D', (o) => new BatchCentering2D(num(o, 'numFeatures'), num(o, 'momentum', 0.1)));
 registerLayer('ChannelShuffle', (o) => new ChannelShuffle(num(o, 'groupIn'), num(o, 'groupOut')));
-registerLayer('ScaledAvgPool2d', (o) => new ScaledAvgPool2d(num(o, 'kernelSize'), o.stride as number | undefined));
+registerLayer('ScaledAvgPool2d', (o) => new ScaledAvgPool2d(pairOrNumber(o, 'kernelSize'), o.stride as Pair | undefined));
 registerLayer('GlobalScaledAvgPool2d', () => new GlobalScaledAvgPool2d());
-registerLayer('AvgPool2d', (o) => new AvgPool2d(num(o, 'kernelSize'), { stride: o.stride as number | undefined }));
+registerLayer('AvgPool2d', (o) => new AvgPool2d(pairOrNumber(o, 'kernelSize'), { stride: o.stride as Pair | undefined }));
 registerLayer('Flatten', () => new Flatten());
 registerLayer('Identity', () => new Identity());

@@ -3,6 +3,7 @@ import { Conv2d, Flatten, Identity, Linear, ReLU, AvgPool2d } from '../nn/index.
 import {
   AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, OrthoConv2dOptions, OrthoConvTranspose2dOptions, OrthoLinear, UnitNormLinear,
 } from '../ortho/index.js';
+import { AOLConv2D, AOLConv2DOptions, AOLLinear, SDPBasedLipschitzDense, SDPBasedLipschitzDenseOptions, SDPBasedLipschitzResBlock, SDPBasedLipschitzResBlockOptions, SLLxAOCLipschitzResBlock, SLLxAOCLipschitzResBlockOptions } from '../ortho/index.js';
 import { Abs, GroupSort2, HouseHolder, HouseHolderOrder2, MaxMin, SoftHuber } from '../ortho/blocks/activations.js';
 import { BatchCentering2D, LayerCentering2D } from '../ortho/blocks/normalization.js';
 import { ChannelShuffle } from '../ortho/blocks/channel-shuffle.js';
@@ -44,3 +45,8 @@ registerLayer('GlobalScaledAvgPool2d', () => new GlobalScaledAvgPool2d());
 registerLayer('AvgPool2d', (o) => new AvgPool2d(pairOrNumber(o, 'kernelSize'), { stride: o.stride as Pair | undefined }));
 registerLayer('Flatten', () => new Flatten());
 registerLayer('Identity', () => new Identity());
+registerLayer('AOLConv2D', (o) => new AOLConv2D(o as unknown as AOLConv2DOptions));
+registerLayer('AOLLinear', (o) => new AOLLinear({ inFeatures: num(o, 'inFeatures'), outFeatures: num(o, 'outFeatures'), ...o }));
+registerLayer('SDPBasedLipschitzResBlock', (o) => new SDPBasedLipschitzResBlock(o as unknown as SDPBasedLipschitzResBlockOptions));
+registerLayer('SDPBasedLipschitzDense', (o) => new SDPBasedLipschitzDense(o as unknown as SDPBasedLipschitzDenseOptions));
+registerLayer('SLLxAOCLipschitzResBlock', (o) => new SLLxAOCLipschitzResBlock(o as unknown as SLLxAOCLipschitzResBlockOptions));

@@ -27,3 +27,7 @@ export type { Branch } from './blocks/residual.js';
 export { ScaledAvgPool2d, GlobalScaledAvgPool2d } from './blocks/pooling.js';
 export { LayerCentering2D, BatchCentering2D } from './blocks/normalization.js';
 export { ChannelShuffle } from './blocks/channel-shuffle.js';
+export { aolRescaleRows, AOLReparametrizer, MultiStepAOLReparametrizer, AOLConv2D, AOLConvTranspose2D, AOLLinear } from './aol.js';
+export type { AOLReparametrizerOptions, AOLConv2DOptions, AOLConvTranspose2DOptions, AOLLinearOptions } from './aol.js';
+export { SDPBasedLipschitzResBlock, SDPBasedLipschitzDense, SLLxAOCLipschitzResBlock } from './sll.js';
+export type { SDPBasedLipschitzResBlockOptions, SDPBasedLipschitzDenseOptions, SLLxAOCLipschitzResBlockOptions } from './sll.js';

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import { Module } from '../src/nn/index.js';
-import { ConvMixerInspired, PatchBasedExpandedCNN, buildModel } from '../src/models/architectures.js';
+import { ConvMixerInspired, PatchBasedExpandedCNN } from '../src/models/architectures.js';
+import { buildModel } from '../src/models/registry.js';
 import { MODEL_PRESETS, buildPreset } from '../src/models/presets.js';
 import { Adam } from '../src/optim/index.js';
 

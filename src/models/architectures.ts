@@ -1,24 +1,10 @@
 // Architectures built from 1-Lipschitz blocks, configured like Orthogonium's
-// model factory (same arguments and defaults, camelCase), and the registry
-// that rebuilds a model from its JSON configuration.
+// model factory (same arguments and defaults, camelCase).
 import { Flatten, Identity, Module, Sequential } from '../nn/index.js';
 import { PrescaledAdditiveResidual } from '../ortho/blocks/residual.js';
-import { ClassParam, ClassParamSpec } from './class-param.js';
+import { ClassParam } from './class-param.js';
+import { FactoryModel, LayerParam, serializable } from './factory-model.js';
 import './layer-registry.js';
-
-type LayerParam = ClassParam | ClassParamSpec | string;
-
-/** A model built by the factory, carrying the configuration that rebuilds it. */
-export class FactoryModel extends Sequential {
-  constructor(readonly config: ModelConfig, layers: Module[]) {
-    super(...layers);
-  }
-}
-
-export interface ModelConfig {
-  architecture: string;
-  options: Record<string, unknown>;
-}
 
 export interface PatchBasedExpandedCNNOptions {
   imgShape?: [number, number, number];
@@ -156,25 +142,3 @@ export function ConvMixerInspired(options: ConvMixerInspiredOptions = {}): Facto
   return new FactoryModel({ architecture: 'ConvMixerInspired', options: serializable(options) }, layers);
 }
 
-/** Options with ClassParams replaced by their JSON specs. */
-function serializable(options: object): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(options)) as Record<string, unknown>;
-}
-
-type Builder = (options: Record<string, unknown>) => FactoryModel;
-
-const ARCHITECTURES = new Map<string, Builder>([
-  ['PatchBasedExpandedCNN', (o) => PatchBasedExpandedCNN(o as PatchBasedExpandedCNNOptions)],
-  // Orthogonium's own spelling.
-  ['PatchBasedExapandedCNN', (o) => PatchBasedExpandedCNN(o as PatchBasedExpandedCNNOptions)],
-  ['ConvMixerInspired', (o) => ConvMixerInspired(o as ConvMixerInspiredOptions)],
-]);
-
-export const architectureNames = (): string[] => [...ARCHITECTURES.keys()];
-
-/** Rebuilds a model from its configuration (as stored in checkpoints). */
-export function buildModel(config: ModelConfig): FactoryModel {
-  const builder = ARCHITECTURES.get(config.architecture);
-  if (!builder) throw new TypeError(`unknown architecture '${config.architecture}'; known: ${architectureNames().join(', ')}`);
-  return builder(config.options ?? {});
-}

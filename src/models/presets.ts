@@ -1,6 +1,7 @@
 // Named model configurations: the seed tutorial's CIFAR-10 model exactly,
 // and a small model for 28×28 grayscale images that trains on a CPU.
-import { ModelConfig, FactoryModel, buildModel } from './architectures.js';
+import { FactoryModel, ModelConfig } from './factory-model.js';
+import { buildModel } from './registry.js';
 
 export const MODEL_PRESETS: Record<string, ModelConfig> = {
   /** The seed's PatchBasedExapandedCNN: dim 256, depth 12, k3, patch 2, expand 2, skip, AOC pool, OrthoLinear head, no bias, no norm. */

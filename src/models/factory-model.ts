@@ -1,0 +1,24 @@
+// What every factory-built model shares: it is a Sequential that carries the
+// JSON configuration rebuilding it (stored in checkpoints).
+import { Module, Sequential } from '../nn/index.js';
+import { ClassParam, ClassParamSpec } from './class-param.js';
+
+/** A layer given as a ClassParam, a { type, options } spec or a bare registered name. */
+export type LayerParam = ClassParam | ClassParamSpec | string;
+
+/** A model built by the factory, carrying the configuration that rebuilds it. */
+export class FactoryModel extends Sequential {
+  constructor(readonly config: ModelConfig, layers: Module[]) {
+    super(...layers);
+  }
+}
+
+export interface ModelConfig {
+  architecture: string;
+  options: Record<string, unknown>;
+}
+
+/** Options with ClassParams replaced by their JSON specs. */
+export function serializable(options: object): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(options)) as Record<string, unknown>;
+}

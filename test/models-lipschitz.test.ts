@@ -7,6 +7,7 @@ import * as torch from '../src/torch/index.js';
 import { Module } from '../src/nn/index.js';
 import { ConvMixerInspired, PatchBasedExpandedCNN } from '../src/models/architectures.js';
 import { buildModel } from '../src/models/registry.js';
+import { SLLxBCOPResNet50 } from '../src/models/architectures-sll.js';
 import { MODEL_PRESETS, buildPreset } from '../src/models/presets.js';
 import { Adam } from '../src/optim/index.js';
 
@@ -124,4 +125,19 @@ test('ConvMixerInspired is 1-Lipschitz (exact Jacobian) and rebuilds from its co
   }
   const rebuilt = buildModel(JSON.parse(JSON.stringify(model.config)));
   assert.deepEqual([...rebuilt.namedParameters()].map(([n]) => n), [...model.namedParameters()].map(([n]) => n));
+});
+
+test('SLLxBCOPResNet50 (small widths) is 1-Lipschitz on exact Jacobians and rebuilds from its configuration', () => {
+  torch.manualSeed(3);
+  const model = SLLxBCOPResNet50({ imgShape: [3, 32, 32], nClasses: 5, widths: [8, 8, 16, 16, 16], blocks: [1, 2, 1, 1], orthoParams: 'test' });
+  model.to('float64');
+  model.eval();
+  const out = torch.noGrad(() => model.forward(torch.randn([2, 3, 32, 32], { dtype: 'float64' })) as Tensor);
+  assert.deepEqual(out.shape, [2, 5]);
+  for (let i = 0; i < 2; i++) {
+    const norm = jacobianNorm(model, torch.randn([1, 3, 32, 32], { dtype: 'float64' }));
+    assert.ok(norm <= 1 + TOL && norm > 0.01, `Jacobian spectral norm ${norm}`);
+  }
+  const rebuilt = buildModel(JSON.parse(JSON.stringify(model.config)));
+  assert.deepEqual([...rebuilt.namedParameters()].map(([n, p]) => [n, p.shape]), [...model.namedParameters()].map(([n, p]) => [n, p.shape]));
 });

@@ -6,6 +6,8 @@ export type { ModelConfig, LayerParam } from './factory-model.js';
 export { PatchBasedExpandedCNN, ConvMixerInspired } from './architectures.js';
 export type { PatchBasedExpandedCNNOptions, ConvMixerInspiredOptions } from './architectures.js';
 export * from './architectures-staged.js';
+export { SLLxBCOPResNet50 } from './architectures-sll.js';
+export type { SLLxBCOPResNet50Options } from './architectures-sll.js';
 export { buildModel, architectureNames } from './registry.js';
 export { MODEL_PRESETS, buildPreset } from './presets.js';
 export { summary, SummaryError, SUMMARY_COLUMNS } from './summary.js';

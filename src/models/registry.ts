@@ -2,6 +2,7 @@
 // JSON configuration (as stored in checkpoints).
 import { ConvMixerInspired, ConvMixerInspiredOptions, PatchBasedExpandedCNN, PatchBasedExpandedCNNOptions } from './architectures.js';
 import { MORE_ARCHITECTURES } from './architectures-staged.js';
+import { SLLxBCOPResNet50, SLLxBCOPResNet50Options } from './architectures-sll.js';
 import { FactoryModel, ModelConfig } from './factory-model.js';
 
 type Builder = (options: Record<string, unknown>) => FactoryModel;
@@ -12,6 +13,7 @@ const ARCHITECTURES = new Map<string, Builder>([
   ['PatchBasedExapandedCNN', (o) => PatchBasedExpandedCNN(o as PatchBasedExpandedCNNOptions)],
   ['ConvMixerInspired', (o) => ConvMixerInspired(o as ConvMixerInspiredOptions)],
   ...MORE_ARCHITECTURES,
+  ['SLLxBCOPResNet50', (o) => SLLxBCOPResNet50(o as SLLxBCOPResNet50Options)],
 ]);
 
 export const architectureNames = (): string[] => [...ARCHITECTURES.keys()];

@@ -1,11 +1,13 @@
 // The architectures of architectures-staged.ts, at small width and depth:
 // output shape, exact Jacobian spectral norm ≤ 1 (and not a constant
-// function) in float64 with the 'test' orthogonalization, and a rebuild from
-// the JSON configuration giving the same parameters.
+// function), random and gradient-ascent pairs ≤ 1, in float64 with the 'test'
+// orthogonalization, and a rebuild from the JSON configuration giving the
+// same parameters.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import { FactoryModel } from '../src/models/factory-model.js';
+import { ascentPairRatio, randomPairRatio } from './helpers/lipschitz.js';
 import {
   AOCNetV1, BCOPLargeCNN, LPPool2d, LargeStagedCNN, LipResNet, LipVGG, MORE_ARCHITECTURES, PatchBasedCNN, SplitConcatNet, StagedCNN,
 } from '../src/models/architectures-staged.js';
@@ -85,6 +87,11 @@ for (const [name, shape, make] of CASES) {
       assert.ok(norm <= 1 + TOL, `${name}: Jacobian spectral norm ${norm}`);
       assert.ok(norm > 0.05, `${name}: Jacobian spectral norm ${norm} is implausibly small (constant model?)`);
     }
+    const random = randomPairRatio(model, shape);
+    assert.ok(random <= 1 + TOL, `${name}: random pairs reach ratio ${random}`);
+    const ascent = ascentPairRatio(model, shape, 4, 15);
+    assert.ok(ascent <= 1 + TOL, `${name}: gradient-ascent pairs reach ratio ${ascent}`);
+    assert.ok(ascent >= random * 0.999, `${name}: the ascent (${ascent}) should not fall below random pairs (${random})`);
     const rebuilt = rebuild(model);
     assert.equal(rebuilt.config.architecture, model.config.architecture);
     assert.deepEqual(paramShapes(rebuilt), paramShapes(model));

@@ -8,6 +8,7 @@ import { Module } from '../src/nn/index.js';
 import { ConvMixerInspired, PatchBasedExpandedCNN } from '../src/models/architectures.js';
 import { buildModel } from '../src/models/registry.js';
 import { SLLxBCOPResNet50 } from '../src/models/architectures-sll.js';
+import { ascentPairRatio, randomPairRatio } from './helpers/lipschitz.js';
 import { MODEL_PRESETS, buildPreset } from '../src/models/presets.js';
 import { Adam } from '../src/optim/index.js';
 
@@ -123,6 +124,8 @@ test('ConvMixerInspired is 1-Lipschitz (exact Jacobian) and rebuilds from its co
     const norm = jacobianNorm(model, torch.randn([1, 3, 8, 8], { dtype: 'float64' }));
     assert.ok(norm <= 1 + TOL && norm > 0.05, `Jacobian spectral norm ${norm}`);
   }
+  assert.ok(randomPairRatio(model, [3, 8, 8]) <= 1 + TOL);
+  assert.ok(ascentPairRatio(model, [3, 8, 8], 4, 15) <= 1 + TOL);
   const rebuilt = buildModel(JSON.parse(JSON.stringify(model.config)));
   assert.deepEqual([...rebuilt.namedParameters()].map(([n]) => n), [...model.namedParameters()].map(([n]) => n));
 });
@@ -138,6 +141,8 @@ test('SLLxBCOPResNet50 (small widths) is 1-Lipschitz on exact Jacobians and rebu
     const norm = jacobianNorm(model, torch.randn([1, 3, 32, 32], { dtype: 'float64' }));
     assert.ok(norm <= 1 + TOL && norm > 0.01, `Jacobian spectral norm ${norm}`);
   }
+  assert.ok(randomPairRatio(model, [3, 32, 32], 8) <= 1 + TOL);
+  assert.ok(ascentPairRatio(model, [3, 32, 32], 2, 10) <= 1 + TOL);
   const rebuilt = buildModel(JSON.parse(JSON.stringify(model.config)));
   assert.deepEqual([...rebuilt.namedParameters()].map(([n, p]) => [n, p.shape]), [...model.namedParameters()].map(([n, p]) => [n, p.shape]));
 });

@@ -6,3 +6,4 @@ export * as optim from './optim/index.js';
 export * as ortho from './ortho/index.js';
 export * as models from './models/index.js';
 export * as losses from './losses/index.js';
+export * as data from './data/index.js';

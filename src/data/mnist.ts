@@ -27,8 +27,8 @@ function findFile(dir: string, stem: string): string {
     (dir === DEBIAN_FASHION_MNIST_DIR ? ' (install it with: apt-get install dataset-fashion-mnist)' : ''));
 }
 
-/** Reads the train or test split of an MNIST-format folder, checking that images and labels agree. */
-export function loadMnistSplit(dir: string, train: boolean): ImageSplit {
+/** Reads the train or test split as typed arrays (uint8 images [N, 1, H, W], int32 labels), checking that images and labels agree. */
+export function loadMnistArrays(dir: string, train: boolean): { images: Uint8Array; labels: Int32Array; chw: [number, number, number] } {
   const prefix = train ? 'train' : 't10k';
   const imagesPath = findFile(dir, `${prefix}-images-idx3-ubyte`);
   const labelsPath = findFile(dir, `${prefix}-labels-idx1-ubyte`);
@@ -41,9 +41,15 @@ export function loadMnistSplit(dir: string, train: boolean): ImageSplit {
   }
   const bad = labels.data.findIndex((l) => l > 9);
   if (bad >= 0) throw new Error(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is out of range 0..9`);
-  const [n, h, w] = images.shape;
+  return { images: images.data, labels: Int32Array.from(labels.data), chw: [1, images.shape[1], images.shape[2]] };
+}
+
+/** Reads the train or test split of an MNIST-format folder as engine tensors. */
+export function loadMnistSplit(dir: string, train: boolean): ImageSplit {
+  const { images, labels, chw } = loadMnistArrays(dir, train);
+  const n = labels.length;
   return {
-    images: fromTypedArray(images.data, [n, 1, h, w]),
-    labels: fromTypedArray(labels.data, [n], { dtype: 'int64' }),
+    images: fromTypedArray(images, [n, ...chw]),
+    labels: fromTypedArray(labels, [n], { dtype: 'int64' }),
   };
 }

@@ -1,0 +1,15 @@
+export * from './rng.js';
+export * from './tar.js';
+export * from './images.js';
+export * from './cifar.js';
+export * from './stats.js';
+export * from './transforms.js';
+export * from './batch.js';
+export * from './loader.js';
+export * from './datamodule.js';
+export { readIdx } from './idx.js';
+export type { IdxArray } from './idx.js';
+export { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, loadMnistArrays, loadMnistSplit } from './mnist.js';
+export type { ImageSplit } from './mnist.js';
+export * from './png.js';
+export * from './image-folder.js';

@@ -1,0 +1,241 @@
+// DataLoader over an in-memory image dataset: batches, seeded shuffling
+// (reshuffled every epoch), drop_last, transforms, and optionally worker
+// threads with prefetching. Batches come out as engine tensors:
+// x float32 [B, C, H, W], y int64 [B] — the caller owns (and disposes) them.
+//
+// Reproducibility: the shuffle depends on (seed, epoch) and each batch's
+// augmentation on (seed, epoch, batch index) only, so the batches are the same
+// whatever the number of workers; different batches (and so different
+// workers) always draw from different random streams.
+//
+// Workers: the images are placed once in a SharedArrayBuffer (no copy per
+// worker); workers are unref'd whenever no batch is in flight, so a forgotten
+// loader never keeps the process alive; close() terminates them.
+import { Worker } from 'node:worker_threads';
+import { Tensor, fromTypedArray } from '../torch/index.js';
+import { batchRng, buildBatch, ImageSource, RawBatch } from './batch.js';
+import { Rng, mixSeed } from './rng.js';
+import { Transform } from './transforms.js';
+
+export interface LoaderDataset extends ImageSource {
+  readonly length: number;
+}
+
+export interface DataLoaderOptions {
+  batchSize?: number;
+  shuffle?: boolean;
+  dropLast?: boolean;
+  /** Seed of the shuffle and of the augmentations (default 0). */
+  seed?: number;
+  /** Applied to each uint8 CHW image; a uint8 result is scaled to [0, 1] float. Must be built from this module's transforms to run in workers. */
+  transform?: Transform | null;
+  /** Worker threads (default 0: batches are built in this thread). */
+  numWorkers?: number;
+  /** Batches in flight per worker (default 2). */
+  prefetch?: number;
+}
+
+export interface Batch {
+  /** float32 [B, C, H, W] */
+  x: Tensor;
+  /** int64 [B] */
+  y: Tensor;
+}
+
+const SHUFFLE_STREAM = 0x5f3759df;
+
+interface Pending { resolve: (b: RawBatch) => void; reject: (e: Error) => void; worker: WorkerSlot }
+interface WorkerSlot { worker: Worker; inFlight: number; dead: Error | null }
+
+export class DataLoader implements AsyncIterable<Batch> {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  readonly seed: number;
+  readonly numWorkers: number;
+  readonly prefetch: number;
+  readonly transform: Transform | null;
+  /** The epoch the next iteration will use; incremented when an iteration starts. */
+  epoch = 0;
+  private readonly source: ImageSource;
+  private readonly size: number;
+  private slots: WorkerSlot[] | null = null;
+  private pending = new Map<number, Pending>();
+  private nextId = 0;
+  private iterating = false;
+  private closed = false;
+
+  constructor(dataset: LoaderDataset, opts: DataLoaderOptions = {}) {
+    this.batchSize = opts.batchSize ?? 1;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${opts.batchSize}`);
+    this.shuffle = opts.shuffle ?? false;
+    this.dropLast = opts.dropLast ?? false;
+    this.seed = opts.seed ?? 0;
+    if (!Number.isInteger(this.seed)) throw new RangeError(`DataLoader: seed must be an integer, got ${opts.seed}`);
+    this.numWorkers = opts.numWorkers ?? 0;
+    if (!Number.isInteger(this.numWorkers) || this.numWorkers < 0) throw new RangeError(`DataLoader: numWorkers must be a non-negative integer, got ${opts.numWorkers}`);
+    this.prefetch = opts.prefetch ?? 2;
+    if (!Number.isInteger(this.prefetch) || this.prefetch < 1) throw new RangeError(`DataLoader: prefetch must be a positive integer, got ${opts.prefetch}`);
+    this.transform = opts.transform ?? null;
+    this.size = dataset.length;
+    const per = dataset.channels * dataset.height * dataset.width;
+    if (dataset.labels.length !== this.size || dataset.images.length !== this.size * per) {
+      throw new RangeError(`DataLoader: the dataset holds ${dataset.labels.length} labels and ${dataset.images.length} pixel bytes for ${this.size} images of ${per}`);
+    }
+    this.source = { images: dataset.images, labels: dataset.labels, channels: dataset.channels, height: dataset.height, width: dataset.width };
+  }
+
+  /** Number of batches per epoch. */
+  get length(): number {
+    return this.dropLast ? Math.floor(this.size / this.batchSize) : Math.ceil(this.size / this.batchSize);
+  }
+
+  /** The sample order of an epoch. */
+  order(epoch: number): Int32Array {
+    if (this.shuffle) return new Rng(mixSeed(this.seed, epoch, SHUFFLE_STREAM)).permutation(this.size);
+    const p = new Int32Array(this.size);
+    for (let i = 0; i < this.size; i++) p[i] = i;
+    return p;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Batch> {
+    return this.iterate();
+  }
+
+  private async *iterate(): AsyncGenerator<Batch> {
+    if (this.closed) throw new Error('DataLoader: iterated after close()');
+    if (this.iterating) throw new Error('DataLoader: already being iterated (one epoch at a time)');
+    this.iterating = true;
+    const epoch = this.epoch++;
+    const order = this.order(epoch);
+    const count = this.length;
+    const indicesOf = (b: number) => order.subarray(b * this.batchSize, Math.min(this.size, (b + 1) * this.batchSize));
+    try {
+      if (this.numWorkers === 0) {
+        for (let b = 0; b < count; b++) {
+          yield toTensors(buildBatch(this.source, indicesOf(b), this.transform, batchRng(this.seed, epoch, b)));
+        }
+        return;
+      }
+      this.startWorkers();
+      const inFlight = new Map<number, Promise<RawBatch>>();
+      const limit = this.numWorkers * this.prefetch;
+      let next = 0;
+      try {
+        for (let b = 0; b < count; b++) {
+          while (next < count && next < b + limit) {
+            const p = this.submit(epoch, next, indicesOf(next));
+            p.catch(() => {}); // an abandoned batch's failure is not an unhandled rejection
+            inFlight.set(next++, p);
+          }
+          const raw = await inFlight.get(b)!;
+          inFlight.delete(b);
+          yield toTensors(raw);
+        }
+      } finally {
+        inFlight.clear(); // results still coming are dropped when they arrive
+      }
+    } finally {
+      this.iterating = false;
+    }
+  }
+
+  private startWorkers(): void {
+    if (this.slots !== null) return;
+    let images = this.source.images;
+    let labels = this.source.labels;
+    if (!(images.buffer instanceof SharedArrayBuffer)) {
+      const shared = new Uint8Array(new SharedArrayBuffer(images.byteLength));
+      shared.set(images);
+      images = shared;
+    }
+    if (!(labels.buffer instanceof SharedArrayBuffer)) {
+      const shared = new Int32Array(new SharedArrayBuffer(labels.byteLength));
+      shared.set(labels);
+      labels = shared;
+    }
+    this.source.images = images;
+    this.source.labels = labels;
+    const workerData = {
+      images, labels, channels: this.source.channels, height: this.source.height, width: this.source.width,
+      transform: this.transform ? this.transform.spec() : null, seed: this.seed,
+    };
+    this.slots = [];
+    for (let w = 0; w < this.numWorkers; w++) {
+      const worker = new Worker(new URL('./loader-worker.js', import.meta.url), {
+        workerData,
+        // flags that only make sense for the main script (node --input-type=module -e …) would kill the worker
+        execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+      });
+      const slot: WorkerSlot = { worker, inFlight: 0, dead: null };
+      worker.unref();
+      worker.on('message', (msg: { id: number; batch?: RawBatch; error?: string }) => this.onMessage(slot, msg));
+      worker.on('error', (error) => this.onDeath(slot, new Error(`DataLoader worker ${w} failed: ${error.message}`)));
+      worker.on('exit', (code) => this.onDeath(slot, new Error(`DataLoader worker ${w} exited (code ${code})`)));
+      this.slots.push(slot);
+    }
+  }
+
+  private submit(epoch: number, batchIndex: number, indices: Int32Array): Promise<RawBatch> {
+    const slots = this.slots!;
+    let slot = slots[0];
+    for (const s of slots) if (s.dead === null && (slot.dead !== null || s.inFlight < slot.inFlight)) slot = s;
+    if (slot.dead !== null) return Promise.reject(slot.dead);
+    const id = this.nextId++;
+    return new Promise<RawBatch>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, worker: slot });
+      if (slot.inFlight++ === 0) slot.worker.ref();
+      slot.worker.postMessage({ id, epoch, batchIndex, indices: Int32Array.from(indices) });
+    });
+  }
+
+  private settle(slot: WorkerSlot, id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    if (p === undefined) return undefined;
+    this.pending.delete(id);
+    if (--slot.inFlight === 0) slot.worker.unref();
+    return p;
+  }
+
+  private onMessage(slot: WorkerSlot, msg: { id: number; batch?: RawBatch; error?: string }): void {
+    const p = this.settle(slot, msg.id);
+    if (p === undefined) return;
+    if (msg.error !== undefined) p.reject(new Error(`DataLoader worker: ${msg.error}`));
+    else p.resolve(msg.batch!);
+  }
+
+  private onDeath(slot: WorkerSlot, error: Error): void {
+    if (slot.dead !== null) return;
+    slot.dead = this.closed ? new Error('DataLoader: closed') : error;
+    for (const [id, p] of [...this.pending]) if (p.worker === slot) this.settle(slot, id)!.reject(slot.dead);
+  }
+
+  /** Terminates the workers (idempotent). The loader cannot be iterated afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const slots = this.slots ?? [];
+    this.slots = null;
+    if (slots.length === 0) return;
+    // A worker that was unref'd does not keep the event loop alive while it terminates, so the process
+    // could exit with close() still pending: a ref'd timer (also a 5 s safety limit) holds it open.
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, 5000); });
+    try {
+      await Promise.race([Promise.all(slots.map((s) => s.worker.terminate())), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> { await this.close(); }
+}
+
+function toTensors(raw: RawBatch): Batch {
+  const x = fromTypedArray(raw.x, raw.shape);
+  try {
+    return { x, y: fromTypedArray(raw.y, [raw.shape[0]], { dtype: 'int64' }) };
+  } catch (error) {
+    x.dispose();
+    throw error;
+  }
+}

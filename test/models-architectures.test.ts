@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import { FactoryModel } from '../src/models/factory-model.js';
-import { ascentPairRatio, randomPairRatio } from './helpers/lipschitz.js';
+import { ascentPairRatio, jacobian, randomPairRatio } from './helpers/lipschitz.js';
 import {
   AOCNetV1, BCOPLargeCNN, LPPool2d, LargeStagedCNN, LipResNet, LipVGG, MORE_ARCHITECTURES, PatchBasedCNN, SplitConcatNet, StagedCNN,
 } from '../src/models/architectures-staged.js';
@@ -21,18 +21,6 @@ const conv = (options: Record<string, unknown> = {}) => ({
   type: 'AdaptiveOrthoConv2d', options: { bias: false, padding: 'same', paddingMode: 'zeros', orthoParams: 'test', ...options },
 });
 const lin = { type: 'OrthoLinear', options: { bias: false, orthoParams: 'test' } };
-
-/** The exact Jacobian of f at x (one backward pass per output), as rows. */
-function jacobian(model: FactoryModel, x: Tensor): Tensor {
-  const input = x.detach().double().requiresGrad_(true);
-  const out = model.forward(input) as Tensor;
-  const rows: Tensor[] = [];
-  for (let i = 0; i < out.shape[1]; i++) {
-    const [g] = torch.autograd.grad(out.select(1, i).sum(), input, { retainGraph: true });
-    rows.push(g!.flatten());
-  }
-  return torch.stack(rows);
-}
 
 const builders = new Map(MORE_ARCHITECTURES);
 const rebuild = (model: FactoryModel): FactoryModel => {

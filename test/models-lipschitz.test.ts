@@ -8,9 +8,8 @@ import { Module } from '../src/nn/index.js';
 import { ConvMixerInspired, PatchBasedExpandedCNN } from '../src/models/architectures.js';
 import { buildModel } from '../src/models/registry.js';
 import { SLLxBCOPResNet50 } from '../src/models/architectures-sll.js';
-import { ascentPairRatio, randomPairRatio } from './helpers/lipschitz.js';
+import { ascentPairRatio, jacobianNorm, randomPairRatio } from './helpers/lipschitz.js';
 import { MODEL_PRESETS, buildPreset } from '../src/models/presets.js';
-import { Adam } from '../src/optim/index.js';
 
 torch.setNumThreads(1);
 type Tensor = torch.Tensor;
@@ -27,26 +26,6 @@ function smallModel(options: Record<string, unknown> = {}): Module {
   });
 }
 
-/** Largest singular value of the exact Jacobian of f at x (one backward pass per output). */
-function jacobianNorm(model: Module, x: Tensor): number {
-  return torch.scope(() => {
-    const input = x.detach().double().requiresGrad_(true);
-    const out = model.forward(input) as Tensor;
-    const rows: Tensor[] = [];
-    for (let i = 0; i < out.shape[1]; i++) {
-      const [g] = torch.autograd.grad(out.select(1, i).sum(), input, { retainGraph: true });
-      rows.push(g!.flatten());
-    }
-    return torch.linalg.matrixNorm(torch.stack(rows), 2).item();
-  });
-}
-
-function ratio(model: Module, x: Tensor, y: Tensor): Tensor {
-  const fx = model.forward(x) as Tensor;
-  const fy = model.forward(y) as Tensor;
-  return fx.sub(fy).flatten(1).norm(2, 1).div(x.sub(y).flatten(1).norm(2, 1));
-}
-
 for (const [name, extra] of [['skip + MaxMin', {}], ['no skip, LayerCentering, GroupSort2', { skip: false, norm: 'LayerCentering2D', act: 'GroupSort2' }]] as const) {
   test(`PatchBasedExpandedCNN (${name}) is 1-Lipschitz: Jacobian, random pairs, adversarial pairs`, () => {
     torch.manualSeed(0);
@@ -58,26 +37,9 @@ for (const [name, extra] of [['skip + MaxMin', {}], ['no skip, LayerCentering, G
       assert.ok(norm <= 1 + TOL, `Jacobian spectral norm ${norm}`);
       assert.ok(norm > 0.3, `Jacobian norm ${norm} is implausibly small`);
     }
-    const randomBest = torch.noGrad(() => torch.scope(() => {
-      const x = torch.randn([64, 3, 16, 16], { dtype: 'float64' });
-      const y = x.add(torch.randn([64, 3, 16, 16], { dtype: 'float64' }).mul(0.1));
-      return ratio(model, x, y).max().item();
-    }));
+    const randomBest = randomPairRatio(model, [3, 16, 16], 64, 0.1);
     assert.ok(randomBest <= 1 + TOL, `random pairs ratio ${randomBest}`);
-    // Gradient ascent on the ratio, with x and y as the variables.
-    const x = torch.randn([8, 3, 16, 16], { dtype: 'float64' }).requiresGrad_(true);
-    const y = torch.keep(x.detach().add(torch.randn([8, 3, 16, 16], { dtype: 'float64' }).mul(0.05))).requiresGrad_(true);
-    const opt = new Adam([x, y], { lr: 0.01, maximize: true });
-    let best = 0;
-    for (let step = 0; step < 40; step++) {
-      best = Math.max(best, torch.scope(() => {
-        opt.zeroGrad();
-        const r = ratio(model, x, y);
-        r.sum().backward();
-        opt.step();
-        return r.max().item();
-      }));
-    }
+    const best = ascentPairRatio(model, [3, 16, 16], 8, 40);
     assert.ok(best <= 1 + TOL, `adversarial pairs reached ratio ${best}`);
     assert.ok(best > randomBest, `the ascent (${best}) did not beat random pairs (${randomBest}): too weak to be meaningful`);
   });

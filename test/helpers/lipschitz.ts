@@ -1,11 +1,27 @@
-// Empirical Lipschitz checks shared by the model tests: the largest ratio
-// ‖f(x) − f(y)‖ / ‖x − y‖ over random nearby pairs, and over pairs pushed
-// apart by gradient ascent on that ratio (x and y both move).
+// Lipschitz checks shared by the model tests: the exact Jacobian's spectral
+// norm, and the largest ratio ‖f(x) − f(y)‖ / ‖x − y‖ over random nearby
+// pairs and over pairs pushed apart by gradient ascent on that ratio.
 import * as torch from '../../src/torch/index.js';
 import { Module } from '../../src/nn/index.js';
 import { Adam } from '../../src/optim/index.js';
 
 type Tensor = torch.Tensor;
+
+/** The exact Jacobian of the model at x (one backward pass per output), as rows, in float64. */
+export function jacobian(model: Module, x: Tensor): Tensor {
+  const input = x.detach().double().requiresGrad_(true);
+  const out = model.forward(input) as Tensor;
+  const rows: Tensor[] = [];
+  for (let i = 0; i < out.shape[1]; i++) {
+    const [g] = torch.autograd.grad(out.select(1, i).sum(), input, { retainGraph: true });
+    rows.push(g!.flatten());
+  }
+  return torch.stack(rows);
+}
+
+/** Largest singular value of the exact Jacobian at x. */
+export const jacobianNorm = (model: Module, x: Tensor): number =>
+  torch.scope(() => torch.linalg.matrixNorm(jacobian(model, x), 2).item());
 
 export function pairRatios(model: Module, x: Tensor, y: Tensor): Tensor {
   const fx = model.forward(x) as Tensor;

@@ -3,13 +3,16 @@
 // OrthoLinear head) on the offline Fashion-MNIST with LossXent and
 // AdamWScheduleFree — the seed tutorial's recipe at CPU scale — then report
 // clean accuracy and verified robust accuracy (VRA) on the test set.
-// `npm run train:demo`; options: --epochs N --train N --test N --batch-size N --eps 36/255 --seed N --json.
+// `npm run train:demo`; options: --epochs N --train N --test N --batch-size N --eps 36/255 --seed N --out DIR --json.
 import { performance } from 'node:perf_hooks';
 import { Tensor, manualSeed, randperm, scope } from '../src/torch/index.js';
 import { buildPreset } from '../src/models/index.js';
 import { AdamWScheduleFree } from '../src/optim/index.js';
 import { LossXent, certify, lipschitzFromStd, parseEps } from '../src/losses/index.js';
 import { DEBIAN_FASHION_MNIST_DIR, loadMnistSplit } from '../src/data/mnist.js';
+import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 // Fashion-MNIST's pixel statistics (in [0, 1]); L = 1 / std for the normalized input.
 const MEAN = 0.286;
@@ -17,11 +20,14 @@ const STD = 0.353;
 
 export interface CertifiedDemoOptions {
   epochs: number; trainSize: number; testSize: number; batchSize: number; lr: number; eps: number[]; seed: number; dataDir: string;
+  /** Folder to write the checkpoint (model.pt) to, if any. */
+  out?: string;
 }
 
 export interface CertifiedDemoResult {
   epochs: number; trainSize: number; testSize: number; seconds: number; epochLosses: number[];
   accuracy: number; vra: { eps: number; accuracy: number }[];
+  checkpoint?: string;
 }
 
 const normalize = (images: Tensor): Tensor => images.float().div(255).sub(MEAN).div(STD);
@@ -64,11 +70,15 @@ export function runCertifiedDemo(o: CertifiedDemoOptions): CertifiedDemoResult {
     optimizer.eval();
     const report = certify(model, { x: normalize(test.images.narrow(0, 0, o.testSize)), y: test.labels.narrow(0, 0, o.testSize) },
       { eps: o.eps, lipschitz, lastLayer: 'auto', batchSize: 1000 });
+    if (o.out) {
+      mkdirSync(o.out, { recursive: true });
+      saveCheckpoint(join(o.out, 'model.pt'), model, { dataset: 'fashion-mnist', mean: [MEAN], std: [STD], accuracy: report.cleanAccuracy, vra: report.certifiedAccuracy });
+    }
     optimizer.dispose();
     model.dispose();
     return {
       epochs: o.epochs, trainSize: o.trainSize, testSize: o.testSize, seconds: (performance.now() - start) / 1000, epochLosses,
-      accuracy: report.cleanAccuracy, vra: report.certifiedAccuracy,
+      accuracy: report.cleanAccuracy, vra: report.certifiedAccuracy, checkpoint: o.out ? join(o.out, 'model.pt') : undefined,
     };
   });
 }
@@ -82,6 +92,7 @@ function parseArgs(argv: string[]): CertifiedDemoOptions & { json: boolean } {
     const arg = argv[i];
     if (arg === '--json') o.json = true;
     else if (arg === '--data-dir') o.dataDir = argv[++i];
+    else if (arg === '--out') (o as CertifiedDemoOptions).out = argv[++i];
     else if (arg === '--eps') o.eps = parseEps(argv[++i] ?? '');
     else if (arg in numeric) {
       const value = Number(argv[++i]);

@@ -10,6 +10,10 @@ commands:
   doctor [--json]   libtorch version, BLAS in use and its speed, threads, CUDA, CPU features
   summary --model <preset> [--input-size C,H,W] [--depth N] [--json]
                     a torchinfo-like table of a model preset (seed-cifar10, fmnist-small)
+  certify --checkpoint FILE --dataset fashion-mnist|mnist|cifar10 [--data-dir DIR]
+          [--eps 36/255,72/255,108/255] [--limit N] [--json] [--out DIR]
+                    clean and certified accuracy of a checkpoint; with --out, per-sample
+                    radii (CSV) and the certified-accuracy plot (SVG, PNG)
   --version         print the version
   --help            print this help`;
 
@@ -46,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
     const report = doctor();
     console.log(rest.includes('--json') ? JSON.stringify(report, null, 2) : formatDoctor(report));
     return 0;
+  }
+  if (command === 'certify') {
+    const { certifyCommand } = await import('./certify-command.js');
+    return certifyCommand(rest, USAGE);
   }
   if (command === 'summary') {
     const { summaryCommand } = await import('./summary-command.js');

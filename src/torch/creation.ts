@@ -2,7 +2,7 @@
 import { aten } from './dispatch.js';
 import { DType, dtypeCode, dtypeOfTypedArray } from './dtype.js';
 import { native } from './native.js';
-import { NestedArray, ShapeArgs, Tensor, flatShape } from './tensor.js';
+import { NestedArray, Tensor } from './tensor.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -169,5 +169,3 @@ export function where(condition: Tensor, a: Tensor | number, b: Tensor | number)
 export const einsum = (equation: string, ...operands: Tensor[]): Tensor => aten('einsum', equation, operands);
 export const matmul = (a: Tensor, b: Tensor): Tensor => a.matmul(b);
 
-export type { ShapeArgs };
-export { flatShape };

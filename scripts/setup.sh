@@ -22,5 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# onnxruntime-node ships its CPU binaries in the package; skip its optional CUDA download (offline).
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 npm run build

@@ -64,6 +64,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   private nextId = 0;
   private iterating = false;
   private closed = false;
+  private startBatch = 0;
 
   constructor(dataset: LoaderDataset, opts: DataLoaderOptions = {}) {
     this.batchSize = opts.batchSize ?? 1;
@@ -98,6 +99,14 @@ export class DataLoader implements AsyncIterable<Batch> {
     return p;
   }
 
+  /** Makes the next iteration be epoch `epoch` from batch `batch` on (to continue an interrupted epoch exactly). */
+  resumeAt(epoch: number, batch = 0): void {
+    if (!Number.isInteger(epoch) || epoch < 0) throw new RangeError(`DataLoader.resumeAt: epoch must be a non-negative integer, got ${epoch}`);
+    if (!Number.isInteger(batch) || batch < 0 || batch > this.length) throw new RangeError(`DataLoader.resumeAt: batch must be an integer in [0, ${this.length}], got ${batch}`);
+    this.epoch = epoch;
+    this.startBatch = batch;
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<Batch> {
     return this.iterate();
   }
@@ -107,12 +116,14 @@ export class DataLoader implements AsyncIterable<Batch> {
     if (this.iterating) throw new Error('DataLoader: already being iterated (one epoch at a time)');
     this.iterating = true;
     const epoch = this.epoch++;
+    const first = this.startBatch;
+    this.startBatch = 0;
     const order = this.order(epoch);
     const count = this.length;
     const indicesOf = (b: number) => order.subarray(b * this.batchSize, Math.min(this.size, (b + 1) * this.batchSize));
     try {
       if (this.numWorkers === 0) {
-        for (let b = 0; b < count; b++) {
+        for (let b = first; b < count; b++) {
           yield toTensors(buildBatch(this.source, indicesOf(b), this.transform, batchRng(this.seed, epoch, b)));
         }
         return;
@@ -120,9 +131,9 @@ export class DataLoader implements AsyncIterable<Batch> {
       this.startWorkers();
       const inFlight = new Map<number, Promise<RawBatch>>();
       const limit = this.numWorkers * this.prefetch;
-      let next = 0;
+      let next = first;
       try {
-        for (let b = 0; b < count; b++) {
+        for (let b = first; b < count; b++) {
           while (next < count && next < b + limit) {
             const p = this.submit(epoch, next, indicesOf(next));
             p.catch(() => {}); // an abandoned batch's failure is not an unhandled rejection

@@ -11,3 +11,4 @@ export * as init from './init.js';
 export * as parametrize from './parametrize.js';
 export { Parametrization, registerParametrization, removeParametrization, cached } from './parametrize.js';
 export { DerivedCache } from './derived-cache.js';
+export { clipGradNorm_, clipGradValue_ } from './clip-grad.js';

@@ -1,0 +1,70 @@
+// Stops training when a monitored metric has not improved for `patience`
+// consecutive validation checks, or becomes NaN/Inf.
+import { Callback, JsonValue, checkMode, improves, monitored } from './callback.js';
+import type { LightningModule } from '../lightning-module.js';
+import type { Trainer } from '../trainer.js';
+
+export interface EarlyStoppingOptions {
+  monitor: string;
+  mode?: 'min' | 'max';
+  /** Checks without improvement before stopping (default 3). */
+  patience?: number;
+  /** The smallest change that counts as an improvement (default 0). */
+  minDelta?: number;
+  /** Stop at once when the metric is NaN or infinite (default true). */
+  checkFinite?: boolean;
+}
+
+export class EarlyStopping extends Callback {
+  readonly monitor: string;
+  readonly mode: 'min' | 'max';
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly checkFinite: boolean;
+  best: number | null = null;
+  wait = 0;
+  /** The epoch at which it stopped training, if it did. */
+  stoppedEpoch: number | null = null;
+  /** Why it stopped, for the trainer's report. */
+  reason = '';
+
+  constructor(options: EarlyStoppingOptions) {
+    super();
+    if (typeof options?.monitor !== 'string' || !options.monitor) throw new TypeError('EarlyStopping: monitor (a logged metric name) is required');
+    this.monitor = options.monitor;
+    this.mode = checkMode('EarlyStopping', options.mode ?? 'min');
+    this.patience = options.patience ?? 3;
+    if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError(`EarlyStopping: patience must be a non-negative integer, got ${options.patience}`);
+    this.minDelta = Math.abs(options.minDelta ?? 0);
+    this.checkFinite = options.checkFinite ?? true;
+  }
+
+  override onTrainEpochEnd(trainer: Trainer, _module: LightningModule): void {
+    const value = monitored('EarlyStopping', trainer.callbackMetrics, this.monitor);
+    if (this.checkFinite && !Number.isFinite(value)) {
+      this.stop(trainer, `${this.monitor} = ${value} is not finite`);
+    } else if (improves(value, this.best, this.mode, this.minDelta)) {
+      this.best = value;
+      this.wait = 0;
+    } else if (++this.wait >= this.patience) {
+      this.stop(trainer, `${this.monitor} did not improve by more than ${this.minDelta} in the last ${this.wait} epochs (best ${this.best})`);
+    }
+  }
+
+  private stop(trainer: Trainer, reason: string): void {
+    this.stoppedEpoch = trainer.currentEpoch;
+    this.reason = reason;
+    trainer.requestStop(`EarlyStopping: ${reason}`);
+  }
+
+  override stateDict(): JsonValue {
+    return { best: this.best, wait: this.wait, stopped_epoch: this.stoppedEpoch };
+  }
+
+  override loadStateDict(state: JsonValue): void {
+    const s = state as { best: number | null; wait: number; stopped_epoch: number | null };
+    this.best = s.best;
+    this.wait = s.wait;
+    this.stoppedEpoch = s.stopped_epoch;
+  }
+}

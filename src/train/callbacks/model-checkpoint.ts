@@ -1,0 +1,124 @@
+// Saves training checkpoints during fit, like Lightning's ModelCheckpoint:
+// the k best according to a monitored metric (files falling out of the top k
+// are deleted), or simply the latest when nothing is monitored, plus
+// optionally `last.ckpt`. Files are written atomically by the Trainer.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Callback, JsonValue, checkMode, improves, monitored } from './callback.js';
+import type { LightningModule } from '../lightning-module.js';
+import type { Trainer } from '../trainer.js';
+
+export interface ModelCheckpointOptions {
+  /** Folder of the files (default: `<trainer.defaultRootDir>/checkpoints`). */
+  dirpath?: string;
+  /** File name template without extension; {epoch}, {step} and any {metric} are filled (default 'epoch={epoch}-step={step}'). */
+  filename?: string;
+  monitor?: string;
+  mode?: 'min' | 'max';
+  /** How many best files to keep (default 1; -1 keeps all, 0 none). */
+  saveTopK?: number;
+  /** Also write last.ckpt at every save (default false). */
+  saveLast?: boolean;
+  /** Save every N epochs (default 1). */
+  everyNEpochs?: number;
+}
+
+export class ModelCheckpoint extends Callback {
+  readonly monitor: string | null;
+  readonly mode: 'min' | 'max';
+  readonly saveTopK: number;
+  readonly saveLast: boolean;
+  readonly everyNEpochs: number;
+  readonly filename: string;
+  private readonly dirOption: string | undefined;
+  /** Saved files still kept, with their scores (NaN when nothing is monitored). */
+  bestK = new Map<string, number>();
+  bestModelPath = '';
+  bestModelScore: number | null = null;
+  lastModelPath = '';
+
+  constructor(options: ModelCheckpointOptions = {}) {
+    super();
+    this.dirOption = options.dirpath;
+    this.filename = options.filename ?? 'epoch={epoch}-step={step}';
+    this.monitor = options.monitor ?? null;
+    this.mode = checkMode('ModelCheckpoint', options.mode ?? 'min');
+    this.saveTopK = options.saveTopK ?? 1;
+    if (!Number.isInteger(this.saveTopK) || this.saveTopK < -1) throw new RangeError(`ModelCheckpoint: saveTopK must be an integer ≥ -1, got ${options.saveTopK}`);
+    this.saveLast = options.saveLast ?? false;
+    this.everyNEpochs = options.everyNEpochs ?? 1;
+    if (!Number.isInteger(this.everyNEpochs) || this.everyNEpochs < 1) throw new RangeError(`ModelCheckpoint: everyNEpochs must be a positive integer, got ${options.everyNEpochs}`);
+  }
+
+  dirpath(trainer: Trainer): string {
+    return this.dirOption ?? join(trainer.defaultRootDir, 'checkpoints');
+  }
+
+  private fileFor(trainer: Trainer): string {
+    const name = this.filename.replace(/\{([^}]+)\}/g, (_, key: string) => {
+      if (key === 'epoch') return String(trainer.currentEpoch);
+      if (key === 'step') return String(trainer.globalStep);
+      const value = trainer.callbackMetrics.get(key);
+      if (value === undefined) throw new Error(`ModelCheckpoint: the file name template uses '{${key}}', which was not logged`);
+      return value.toFixed(4);
+    });
+    return join(this.dirpath(trainer), `${name}.ckpt`);
+  }
+
+  override async onTrainEpochEnd(trainer: Trainer, _module: LightningModule): Promise<void> {
+    if ((trainer.currentEpoch + 1) % this.everyNEpochs !== 0) return;
+    if (this.saveTopK !== 0) await this.saveBest(trainer);
+    if (this.saveLast) {
+      this.lastModelPath = join(this.dirpath(trainer), 'last.ckpt');
+      await trainer.saveCheckpoint(this.lastModelPath);
+    }
+  }
+
+  private async saveBest(trainer: Trainer): Promise<void> {
+    const score = this.monitor === null ? NaN : monitored('ModelCheckpoint', trainer.callbackMetrics, this.monitor);
+    if (this.monitor !== null && this.saveTopK !== -1 && this.bestK.size >= this.saveTopK) {
+      const worst = this.worst();
+      if (worst === null || !improves(score, worst[1], this.mode)) return;
+    }
+    const path = this.fileFor(trainer);
+    // Record the file before saving it, so the checkpoint written carries this callback's updated state.
+    this.bestK.set(path, score);
+    const evicted = this.monitor === null
+      ? [...this.bestK.keys()].filter((p) => p !== path).slice(0, this.saveTopK === -1 ? 0 : Math.max(0, this.bestK.size - this.saveTopK))
+      : (this.saveTopK !== -1 && this.bestK.size > this.saveTopK ? [this.worst()![0]] : []);
+    for (const p of evicted) this.bestK.delete(p);
+    this.updateBest();
+    await trainer.saveCheckpoint(path);
+    for (const p of evicted) if (p !== path) rmSync(p, { force: true });
+  }
+
+  private worst(): [string, number] | null {
+    let worst: [string, number] | null = null;
+    for (const entry of this.bestK) if (worst === null || improves(worst[1], entry[1], this.mode)) worst = entry;
+    return worst;
+  }
+
+  private updateBest(): void {
+    let best: [string, number] | null = null;
+    for (const entry of this.bestK) {
+      if (best === null || (this.monitor === null ? true : improves(entry[1], best[1], this.mode))) best = entry;
+    }
+    this.bestModelPath = best?.[0] ?? '';
+    this.bestModelScore = best && this.monitor !== null ? best[1] : null;
+  }
+
+  override stateDict(): JsonValue {
+    return {
+      best_k: [...this.bestK].map(([path, score]) => [path, Number.isFinite(score) ? score : null]),
+      best_model_path: this.bestModelPath, best_model_score: this.bestModelScore, last_model_path: this.lastModelPath,
+    };
+  }
+
+  override loadStateDict(state: JsonValue): void {
+    const s = state as { best_k: [string, number | null][]; best_model_path: string; best_model_score: number | null; last_model_path: string };
+    this.bestK = new Map(s.best_k.map(([p, v]) => [p, v ?? NaN]));
+    this.bestModelPath = s.best_model_path;
+    this.bestModelScore = s.best_model_score;
+    this.lastModelPath = s.last_model_path;
+  }
+}

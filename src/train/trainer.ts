@@ -1,0 +1,519 @@
+// The Trainer: Lightning's fit/validate/test loop for a LightningModule.
+// Every step runs in a memory scope; the loop yields to the event loop after
+// each step (so finalizers, workers and signals get their turn); metrics are
+// aggregated per step and per epoch and handed to loggers, callbacks and the
+// progress bar. Checkpoints carry everything a resumed run needs to continue
+// exactly: weights, optimizer and scheduler state, the data position, the RNG
+// state, callback states and the metric history.
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Tensor, autocast, cuda, getRngState, manualSeed, noGrad, scope, setRngState } from '../torch/index.js';
+import type { Saveable } from '../torch/index.js';
+import { Module, clipGradNorm_, clipGradValue_ } from '../nn/index.js';
+import type { LRScheduler, Optimizer } from '../optim/index.js';
+import type { Batch } from '../data/index.js';
+import { Callback, JsonValue } from './callbacks/callback.js';
+import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
+import { CSVLogger } from './loggers/csv-logger.js';
+import { JSONLLogger } from './loggers/jsonl-logger.js';
+import type { Logger } from './loggers/logger.js';
+import { CheckpointMetadata, disposeDeep, readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { LightningModule, Stage } from './lightning-module.js';
+import { MetricCollector } from './epoch-metrics.js';
+import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
+import { metricsTable } from './metrics-table.js';
+
+/** What the Trainer iterates: our DataLoader or anything with a length that yields batches. */
+export interface Loader extends AsyncIterable<Batch> {
+  readonly length: number;
+  close?(): Promise<void>;
+}
+
+/** A training loader that can be positioned, for exact resume (our DataLoader is one). */
+export interface PositionedLoader extends Loader {
+  resumeAt(epoch: number, batch: number): void;
+}
+
+/** LightningDataModule-like: the loaders, and what checkpoints should record about the data. */
+export interface DataModuleLike {
+  trainDataloader(): Loader;
+  valDataloader?(): Loader | null;
+  testDataloader?(): Loader | null;
+  /** Input normalization, class names, dataset name, stored in checkpoint metadata. */
+  checkpointMetadata?(): CheckpointMetadata;
+}
+
+export type Precision = '32' | 'bf16-mixed';
+export type Accelerator = 'cpu' | 'cuda' | 'auto';
+
+export interface TrainerOptions {
+  maxEpochs?: number;
+  /** Stop after this many optimizer steps (default: no limit). */
+  maxSteps?: number;
+  accelerator?: Accelerator;
+  precision?: Precision;
+  /** Batches per epoch: an integer count, or a fraction in (0, 1] of the loader. */
+  limitTrainBatches?: number;
+  limitValBatches?: number;
+  limitTestBatches?: number;
+  /** Clip gradients before each step (default: no clipping). */
+  gradientClipVal?: number;
+  gradientClipAlgorithm?: 'norm' | 'value';
+  callbacks?: Callback[];
+  /** Loggers; default with a defaultRootDir: CSV and JSON lines in it. false: none. */
+  logger?: Logger | Logger[] | false;
+  enableProgressBar?: boolean;
+  /** Adds a ModelCheckpoint (latest epoch) when none is given and there is a defaultRootDir (default true). */
+  enableCheckpointing?: boolean;
+  /** The run folder: logs, checkpoints, plots. Without it, nothing is written unless a callback or logger asks. */
+  defaultRootDir?: string | null;
+  /** Step metrics go to loggers every N steps (default 50). */
+  logEveryNSteps?: number;
+  /** Validate every N epochs (default 1). */
+  checkValEveryNEpoch?: number;
+  /** Seeds torch's generator at the start of fit (model initialization should be seeded by the caller). */
+  seed?: number;
+  /** What a NaN or infinite loss does: 'error' stops with a message naming the step (default); 'skip' skips the batch. */
+  onNonFiniteLoss?: 'error' | 'skip';
+  /** Ctrl-C finishes the current step, writes `interrupted.ckpt` and returns (default true). */
+  handleSignals?: boolean;
+  /** Where the epoch lines, the progress bar and the final table go (default process.stdout). */
+  output?: ProgressOutput;
+}
+
+export interface FitResult {
+  /** Epochs completed (all of them, counting those before a resume). */
+  epochs: number;
+  globalStep: number;
+  /** The last epoch's metrics (training and validation). */
+  metrics: Record<string, number>;
+  history: Record<string, number>[];
+  /** 'completed', 'max_steps', 'early_stopping' / callback reason, or 'interrupted'. */
+  stopReason: string;
+  interrupted: boolean;
+  /** Checkpoint written on interruption, if any. */
+  interruptedCheckpoint: string | null;
+  seconds: number;
+  skippedBatches: number;
+}
+
+/** Thrown when training meets a NaN/Inf loss and onNonFiniteLoss is 'error'. */
+export class NonFiniteLossError extends Error {}
+
+const PRECISIONS: Precision[] = ['32', 'bf16-mixed'];
+
+export class Trainer {
+  readonly maxEpochs: number;
+  readonly maxSteps: number;
+  readonly precision: Precision;
+  readonly device: 'cpu' | 'cuda';
+  readonly callbacks: Callback[];
+  readonly loggers: Logger[];
+  readonly defaultRootDir: string;
+  private readonly options: TrainerOptions;
+  private readonly out: ProgressOutput;
+  private readonly progress: ProgressBar | null;
+
+  currentEpoch = 0;
+  globalStep = 0;
+  /** Batches of the current epoch already trained (non-zero only while resuming mid-epoch). */
+  private batchInEpoch = 0;
+  /** True between an epoch's end and the next epoch's start. */
+  private epochDone = false;
+  /** The latest epoch-level values (and step values of step-only metrics), by name. */
+  callbackMetrics = new Map<string, number>();
+  history: Record<string, number>[] = [];
+  optimizer: Optimizer | null = null;
+  scheduler: LRScheduler | null = null;
+  private schedulerInterval: 'step' | 'epoch' = 'epoch';
+  private module: LightningModule | null = null;
+  private metadata: CheckpointMetadata = {};
+  private stopMessage: string | null = null;
+  private interruptRequested = false;
+  private skipped = 0;
+
+  constructor(options: TrainerOptions = {}) {
+    this.options = options;
+    this.maxEpochs = options.maxEpochs ?? 1;
+    if (!Number.isInteger(this.maxEpochs) || this.maxEpochs < 1) throw new RangeError(`Trainer: maxEpochs must be a positive integer, got ${options.maxEpochs}`);
+    this.maxSteps = options.maxSteps ?? Infinity;
+    if (!(this.maxSteps > 0)) throw new RangeError(`Trainer: maxSteps must be > 0, got ${options.maxSteps}`);
+    this.precision = options.precision ?? '32';
+    if (!PRECISIONS.includes(this.precision)) throw new TypeError(`Trainer: precision must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(options.precision)}`);
+    this.device = resolveAccelerator(options.accelerator ?? 'cpu');
+    for (const key of ['limitTrainBatches', 'limitValBatches', 'limitTestBatches'] as const) checkLimit(key, options[key]);
+    if (options.gradientClipVal !== undefined && !(options.gradientClipVal > 0)) throw new RangeError(`Trainer: gradientClipVal must be > 0, got ${options.gradientClipVal}`);
+    if (options.gradientClipAlgorithm !== undefined && !['norm', 'value'].includes(options.gradientClipAlgorithm)) {
+      throw new TypeError(`Trainer: gradientClipAlgorithm must be 'norm' or 'value', got ${JSON.stringify(options.gradientClipAlgorithm)}`);
+    }
+    if (options.onNonFiniteLoss !== undefined && !['error', 'skip'].includes(options.onNonFiniteLoss)) {
+      throw new TypeError(`Trainer: onNonFiniteLoss must be 'error' or 'skip', got ${JSON.stringify(options.onNonFiniteLoss)}`);
+    }
+    this.defaultRootDir = options.defaultRootDir ?? '';
+    this.callbacks = [...(options.callbacks ?? [])];
+    for (const c of this.callbacks) if (!(c instanceof Callback)) throw new TypeError('Trainer: every callback must extend Callback');
+    if (this.defaultRootDir && (options.enableCheckpointing ?? true) && !this.callbacks.some((c) => c instanceof ModelCheckpoint)) {
+      this.callbacks.push(new ModelCheckpoint());
+    }
+    const logger = options.logger;
+    this.loggers = logger === false ? [] : logger === undefined ? (this.defaultRootDir ? [new CSVLogger(this.defaultRootDir), new JSONLLogger(this.defaultRootDir)] : []) : Array.isArray(logger) ? logger : [logger];
+    this.out = options.output ?? process.stdout;
+    this.progress = (options.enableProgressBar ?? true) ? new ProgressBar(this.out) : null;
+  }
+
+  /** Asks the loop to stop after the current epoch (used by EarlyStopping). */
+  requestStop(reason: string): void {
+    this.stopMessage ??= reason;
+  }
+
+  get shouldStop(): boolean { return this.stopMessage !== null; }
+
+  /** Sends values straight to the loggers at the current step (LearningRateMonitor). */
+  logMetrics(metrics: Record<string, number>): void {
+    for (const l of this.loggers) l.logMetrics(metrics, this.globalStep);
+  }
+
+  private print(line: string): void {
+    this.out.write(line + '\n');
+  }
+
+  // ---- fit --------------------------------------------------------------------
+  async fit(module: LightningModule, data: DataModuleLike, options: { ckptPath?: string } = {}): Promise<FitResult> {
+    if (!(module instanceof LightningModule)) throw new TypeError('Trainer.fit: expected a LightningModule');
+    const start = performance.now();
+    this.module = module;
+    this.metadata = data.checkpointMetadata?.() ?? {};
+    if (this.options.seed !== undefined) manualSeed(this.options.seed);
+    module.to(this.device);
+    const config = module.configureOptimizers();
+    this.optimizer = config.optimizer;
+    this.scheduler = config.scheduler ?? null;
+    this.schedulerInterval = config.schedulerInterval ?? 'epoch';
+    if (options.ckptPath) this.restore(options.ckptPath);
+    for (const l of this.loggers) l.resume(this.globalStep);
+    const trainLoader = data.trainDataloader();
+    const valLoader = data.valDataloader?.() ?? null;
+    const stopSignals = (this.options.handleSignals ?? true) ? this.catchInterrupt() : () => {};
+    let interruptedCheckpoint: string | null = null;
+    let stopReason = 'completed';
+    try {
+      for (const c of this.callbacks) await c.onFitStart(this, module);
+      while (this.currentEpoch < this.maxEpochs) {
+        const finished = await this.trainEpoch(module, trainLoader);
+        if (finished) {
+          const validate = valLoader !== null && (this.currentEpoch + 1) % (this.options.checkValEveryNEpoch ?? 1) === 0;
+          if (validate) {
+            const values = await this.evaluate(module, valLoader, 'validate', this.options.limitValBatches);
+            for (const [k, v] of values) this.callbackMetrics.set(k, v);
+            for (const c of this.callbacks) await c.onValidationEnd(this, module);
+          }
+          if (this.scheduler && this.schedulerInterval === 'epoch') this.scheduler.step();
+          this.endEpoch(start);
+          // From here a checkpoint resumes at the next epoch's first batch.
+          this.epochDone = true;
+          for (const c of this.callbacks) await c.onTrainEpochEnd(this, module);
+          for (const l of this.loggers) l.save();
+          this.currentEpoch++;
+          this.batchInEpoch = 0;
+          this.epochDone = false;
+        }
+        if (this.interruptRequested) {
+          interruptedCheckpoint = join(this.defaultRootDir || '.', 'checkpoints', 'interrupted.ckpt');
+          await this.saveCheckpoint(interruptedCheckpoint);
+          this.print(`interrupted at epoch ${this.currentEpoch + 1}, batch ${this.batchInEpoch}, step ${this.globalStep}: wrote ${interruptedCheckpoint}; continue with ckptPath (--resume)`);
+          stopReason = 'interrupted';
+          break;
+        }
+        if (this.globalStep >= this.maxSteps) { stopReason = 'max_steps'; break; }
+        if (this.stopMessage !== null) { stopReason = this.stopMessage; this.print(`stopping: ${this.stopMessage}`); break; }
+      }
+      module.eval();
+      for (const c of this.callbacks) await c.onFitEnd(this, module);
+      if (stopReason !== 'interrupted') this.printFinalTable();
+    } finally {
+      stopSignals();
+      this.progress?.end();
+      for (const l of this.loggers) l.finalize();
+      await trainLoader.close?.();
+      await valLoader?.close?.();
+    }
+    return {
+      epochs: this.currentEpoch, globalStep: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics), history: this.history,
+      stopReason, interrupted: stopReason === 'interrupted', interruptedCheckpoint, seconds: (performance.now() - start) / 1000, skippedBatches: this.skipped,
+    };
+  }
+
+  /** Trains one epoch; false when it stopped early (interrupt or maxSteps). */
+  private async trainEpoch(module: LightningModule, loader: Loader): Promise<boolean> {
+    const collector = new MetricCollector();
+    module.logSink = collector;
+    module.stage = 'train';
+    module.train();
+    module.onTrainEpochStart(this.currentEpoch);
+    for (const c of this.callbacks) await c.onTrainEpochStart(this, module);
+    const total = limitBatches(loader.length, this.options.limitTrainBatches);
+    const first = this.batchInEpoch;
+    if (isPositioned(loader)) loader.resumeAt(this.currentEpoch, first);
+    else if (first > 0) throw new Error('Trainer: resuming needs a loader with resumeAt(epoch, batch) (the library\'s DataLoader has it)');
+    this.progress?.begin(`epoch ${this.currentEpoch + 1}/${this.maxEpochs}`, total, first);
+    const epochStart = performance.now();
+    let seen = 0;
+    let index = first;
+    if (index < total) {
+      for await (const batch of loader) {
+        const loss = this.trainingStep(module, batch, index);
+        seen += batch.y.shape[0];
+        batch.x.dispose();
+        batch.y.dispose();
+        index++;
+        this.batchInEpoch = index;
+        if (loss !== null) {
+          this.globalStep++;
+          if (this.globalStep % (this.options.logEveryNSteps ?? 50) === 0) this.logMetrics(collector.stepForLoggers());
+          for (const c of this.callbacks) await c.onTrainBatchEnd(this, module, loss, index - 1);
+        }
+        this.progress?.update(index, collector.stepForProgressBar());
+        collector.clearStep();
+        await yieldToEventLoop();
+        if (index >= total || this.globalStep >= this.maxSteps || this.interruptRequested) break;
+      }
+    }
+    this.progress?.end();
+    module.logSink = null;
+    if (index < total) return false;
+    module.onTrainEpochEnd(this.currentEpoch);
+    const epochValues = collector.epoch();
+    this.callbackMetrics = new Map(epochValues);
+    this.callbackMetrics.set('epoch_seconds', (performance.now() - epochStart) / 1000);
+    this.callbackMetrics.set('images_per_second', seen / Math.max(1e-9, (performance.now() - epochStart) / 1000));
+    this.logMetrics({ ...collector.epochForLoggers(), epoch: this.currentEpoch });
+    return true;
+  }
+
+  /** One optimizer step in a scope; returns the loss value, or null when the batch was skipped. */
+  private trainingStep(module: LightningModule, batch: Batch, index: number): number | null {
+    const optimizer = this.optimizer!;
+    return scope(() => {
+      const onDevice = this.toDevice(batch);
+      module.currentBatchSize = onDevice.y.shape[0];
+      const loss = this.precision === 'bf16-mixed'
+        ? autocast({ deviceType: this.device, dtype: 'bfloat16' }, () => module.trainingStep(onDevice, index))
+        : module.trainingStep(onDevice, index);
+      if (!(loss instanceof Tensor) || loss.numel() !== 1) throw new TypeError('trainingStep must return the loss as a one-element tensor');
+      const value = loss.item();
+      if (!Number.isFinite(value)) {
+        const where = `epoch ${this.currentEpoch}, batch ${index} (global step ${this.globalStep + 1})`;
+        if ((this.options.onNonFiniteLoss ?? 'error') === 'error') {
+          throw new NonFiniteLossError(`the training loss is ${value} at ${where}; training stopped. Lower the learning rate, check the data, ` +
+            "or pass onNonFiniteLoss: 'skip' (--on-nan skip) to skip such batches");
+        }
+        this.skipped++;
+        this.print(`warning: skipped the batch at ${where}: the loss is ${value}`);
+        return null;
+      }
+      optimizer.zeroGrad();
+      loss.backward();
+      this.clipGradients(module);
+      optimizer.step();
+      if (this.scheduler && this.schedulerInterval === 'step') this.scheduler.step();
+      return value;
+    });
+  }
+
+  private clipGradients(module: Module): void {
+    const clip = this.options.gradientClipVal;
+    if (clip === undefined) return;
+    if ((this.options.gradientClipAlgorithm ?? 'norm') === 'norm') clipGradNorm_(module.parameters(), clip);
+    else clipGradValue_(module.parameters(), clip);
+  }
+
+  private toDevice(batch: Batch): Batch {
+    if (this.device === 'cpu') return batch;
+    return { x: batch.x.to({ device: this.device }), y: batch.y.to({ device: this.device }) };
+  }
+
+  // ---- evaluation ------------------------------------------------------------------
+  private async evaluate(module: LightningModule, loader: Loader, stage: Stage, limit: number | undefined): Promise<Map<string, number>> {
+    const collector = new MetricCollector();
+    module.logSink = collector;
+    module.stage = stage;
+    module.eval();
+    module.onValidationEpochStart();
+    const total = limitBatches(loader.length, limit);
+    this.progress?.begin(stage === 'test' ? 'testing' : 'validating', total);
+    let index = 0;
+    if (total > 0) {
+      for await (const batch of loader) {
+        noGrad(() => scope(() => {
+          const onDevice = this.toDevice(batch);
+          module.currentBatchSize = onDevice.y.shape[0];
+          const run = () => (stage === 'test' ? module.testStep(onDevice, index) : module.validationStep(onDevice, index));
+          if (this.precision === 'bf16-mixed') autocast({ deviceType: this.device, dtype: 'bfloat16' }, run);
+          else run();
+        }));
+        batch.x.dispose();
+        batch.y.dispose();
+        index++;
+        this.progress?.update(index, {});
+        await yieldToEventLoop();
+        if (index >= total) break;
+      }
+    }
+    this.progress?.end();
+    module.onValidationEpochEnd();
+    module.logSink = null;
+    return collector.epoch();
+  }
+
+  /** Runs the validation loop alone; prints and returns its metrics. */
+  async validate(module: LightningModule, data: DataModuleLike | Loader, options: { stage?: 'validate' | 'test' } = {}): Promise<Record<string, number>> {
+    const stage = options.stage ?? 'validate';
+    const loader = isLoader(data) ? data : stage === 'test' ? (data.testDataloader?.() ?? data.valDataloader?.() ?? null) : (data.valDataloader?.() ?? null);
+    if (loader === null) throw new Error(`Trainer.${stage}: the data module has no ${stage === 'test' ? 'test or validation' : 'validation'} loader`);
+    module.to(this.device);
+    try {
+      const values = await this.evaluate(module, loader, stage, stage === 'test' ? this.options.limitTestBatches : this.options.limitValBatches);
+      const result = Object.fromEntries(values);
+      this.print(metricsTable(stage === 'test' ? 'Test metric' : 'Validate metric', result));
+      return result;
+    } finally {
+      if (!isLoader(data)) await loader.close?.();
+    }
+  }
+
+  /** Runs the test loop (module.testStep); prints and returns its metrics. */
+  test(module: LightningModule, data: DataModuleLike | Loader): Promise<Record<string, number>> {
+    return this.validate(module, data, { stage: 'test' });
+  }
+
+  // ---- epoch bookkeeping -------------------------------------------------------------
+  private endEpoch(fitStart: number): void {
+    const row: Record<string, number> = { epoch: this.currentEpoch + 1, step: this.globalStep, ...Object.fromEntries(this.callbackMetrics) };
+    row.seconds = (performance.now() - fitStart) / 1000;
+    this.history.push(row);
+    const shown = Object.fromEntries([...this.callbackMetrics].filter(([k]) => k !== 'epoch_seconds' && k !== 'images_per_second'));
+    this.print(`epoch ${this.currentEpoch + 1}/${this.maxEpochs} · step ${this.globalStep} · ${formatMetrics(shown)} · ` +
+      `${(this.callbackMetrics.get('epoch_seconds') ?? 0).toFixed(1)} s (${(this.callbackMetrics.get('images_per_second') ?? 0).toFixed(1)} img/s)`);
+    const valMetrics = Object.fromEntries([...this.callbackMetrics].filter(([k]) => k.startsWith('val_')));
+    if (Object.keys(valMetrics).length > 0) this.logMetrics({ ...valMetrics, epoch: this.currentEpoch });
+  }
+
+  private printFinalTable(): void {
+    const val = Object.fromEntries([...this.callbackMetrics].filter(([k]) => k.startsWith('val_')));
+    if (Object.keys(val).length > 0) this.print(metricsTable('Validate metric', val));
+  }
+
+  // ---- checkpoints -------------------------------------------------------------------
+  /** The network saved as the checkpoint's model: the module's `model` child when it has one. */
+  private checkpointModel(module: LightningModule): { model: Module; prefix: string } {
+    const child = (module as unknown as { model?: unknown }).model;
+    return child instanceof Module ? { model: child, prefix: 'model.' } : { model: module, prefix: '' };
+  }
+
+  /** Writes a training checkpoint (atomically) of the state at this point of the loop. */
+  async saveCheckpoint(path: string): Promise<void> {
+    const module = this.module;
+    if (!module || !this.optimizer) throw new Error('Trainer.saveCheckpoint: nothing to save before fit() has started');
+    mkdirSync(dirname(path), { recursive: true });
+    const { model, prefix } = this.checkpointModel(module);
+    const extra = new Map<string, Tensor>();
+    if (prefix) for (const [k, t] of module.stateDict()) { if (k.startsWith(prefix)) t.dispose(); else extra.set(k, t); }
+    const callbacks: Record<string, JsonValue> = {};
+    for (const c of this.callbacks) callbacks[c.stateKey] = c.stateDict();
+    const rng = getRngState();
+    const training = new Map<string, Saveable>([
+      ['epoch', this.epochDone ? this.currentEpoch + 1 : this.currentEpoch],
+      ['batch_in_epoch', this.epochDone ? 0 : this.batchInEpoch],
+      ['global_step', this.globalStep],
+      ['optimizer', this.optimizer.stateDict() as unknown as Saveable],
+      ['scheduler', JSON.stringify(this.scheduler?.stateDict() ?? null)],
+      ['rng_state', rng],
+      ['callbacks', JSON.stringify(callbacks)],
+      ['history', JSON.stringify(this.history)],
+      ['callback_metrics', JSON.stringify(Object.fromEntries([...this.callbackMetrics].map(([k, v]) => [k, Number.isFinite(v) ? v : String(v)])))],
+      ['module_extra_state', extra],
+    ]);
+    const metadata: CheckpointMetadata = { ...this.metadata, epoch: this.currentEpoch, global_step: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics) };
+    try {
+      saveCheckpoint(path, model, metadata, training);
+    } finally {
+      rng.dispose();
+      for (const t of extra.values()) t.dispose();
+    }
+  }
+
+  /** Loads a training checkpoint into the module, optimizer, scheduler, callbacks and loop counters. */
+  private restore(path: string): void {
+    const module = this.module!;
+    const { state, training } = readCheckpoint(path);
+    try {
+      if (training === null) throw new Error(`${path}: this checkpoint holds a model only (no training state), so training cannot resume from it`);
+      // The model's weights, plus the module's other state (e.g. a loss's running statistics), loaded strictly together.
+      const { prefix } = this.checkpointModel(module);
+      const full = new Map<string, Tensor>([...state].map(([k, t]) => [prefix + k, t]));
+      const extra = training.get('module_extra_state');
+      if (extra instanceof Map) for (const [k, t] of extra) full.set(String(k), t as Tensor);
+      module.loadStateDict(full);
+      this.optimizer!.loadStateDict(training.get('optimizer') as Map<string, unknown>);
+      const scheduler = JSON.parse(String(training.get('scheduler') ?? 'null'));
+      if (this.scheduler && scheduler) this.scheduler.loadStateDict(scheduler);
+      const rng = training.get('rng_state');
+      if (rng instanceof Tensor) setRngState(rng);
+      const callbacks = JSON.parse(String(training.get('callbacks') ?? '{}')) as Record<string, JsonValue>;
+      for (const c of this.callbacks) if (c.stateKey in callbacks) c.loadStateDict(callbacks[c.stateKey]);
+      this.history = JSON.parse(String(training.get('history') ?? '[]'));
+      this.callbackMetrics = new Map(Object.entries(JSON.parse(String(training.get('callback_metrics') ?? '{}')) as Record<string, number | string>).map(([k, v]) => [k, Number(v)]));
+      this.currentEpoch = Number(training.get('epoch'));
+      this.batchInEpoch = Number(training.get('batch_in_epoch'));
+      this.globalStep = Number(training.get('global_step'));
+      this.print(`resumed from ${path}: epoch ${this.currentEpoch + 1}, batch ${this.batchInEpoch}, step ${this.globalStep}`);
+    } finally {
+      for (const t of state.values()) t.dispose();
+      disposeDeep(training);
+    }
+  }
+
+  // ---- signals -----------------------------------------------------------------------
+  /** The first Ctrl-C asks for a clean stop after the current step; a second one exits at once. Returns the uninstaller. */
+  private catchInterrupt(): () => void {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (this.interruptRequested) {
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
+      this.interruptRequested = true;
+      this.out.write(`\n${signal}: finishing the current step, then writing a checkpoint (press Ctrl-C again to quit at once)\n`);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    return () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    };
+  }
+}
+
+function resolveAccelerator(accelerator: Accelerator): 'cpu' | 'cuda' {
+  if (accelerator === 'cpu') return 'cpu';
+  if (accelerator === 'auto') return cuda.isAvailable() ? 'cuda' : 'cpu';
+  if (accelerator === 'cuda') {
+    if (!cuda.isAvailable()) throw new Error("Trainer: accelerator 'cuda' asked for, but CUDA is not available (libtorch built without CUDA, or no GPU); use 'cpu' or 'auto'");
+    return 'cuda';
+  }
+  throw new TypeError(`Trainer: accelerator must be 'cpu', 'cuda' or 'auto', got ${JSON.stringify(accelerator)}`);
+}
+
+function checkLimit(name: string, value: number | undefined): void {
+  if (value === undefined) return;
+  const ok = typeof value === 'number' && value > 0 && (Number.isInteger(value) || value <= 1);
+  if (!ok) throw new RangeError(`Trainer: ${name} must be a positive batch count or a fraction in (0, 1], got ${value}`);
+}
+
+function limitBatches(length: number, limit: number | undefined): number {
+  if (limit === undefined) return length;
+  return Number.isInteger(limit) && limit >= 1 ? Math.min(length, limit) : Math.max(1, Math.floor(length * limit));
+}
+
+const isPositioned = (loader: Loader): loader is PositionedLoader => typeof (loader as Partial<PositionedLoader>).resumeAt === 'function';
+const isLoader = (x: unknown): x is Loader => typeof (x as Loader)[Symbol.asyncIterator] === 'function';

@@ -7,6 +7,11 @@ import { fileURLToPath } from 'node:url';
 const USAGE = `usage: orthogonium <command> [options]
 
 commands:
+  train [--setting non_robust|mildly_robust|robust] [--dataset cifar10|cifar100|fashion-mnist|mnist|folder:<path>]
+        [--epochs N] [--batch-size N] [--out DIR] [--resume FILE] …   (orthogonium train --help for all options)
+                    train a 1-Lipschitz classifier with the seed tutorial's recipe; prints accuracy and VRA
+  eval --checkpoint FILE [--dataset NAME] [--eps 36/255,72/255,108/255] [--limit N] [--json]
+                    accuracy, loss and VRA of a checkpoint on a validation split
   doctor [--json]   libtorch version, BLAS in use and its speed, threads, CUDA, CPU features
   summary --model <preset> [--input-size C,H,W] [--depth N] [--json]
                     a torchinfo-like table of a model preset (seed-cifar10, fmnist-small)
@@ -50,6 +55,18 @@ export async function main(argv: string[]): Promise<number> {
     const report = doctor();
     console.log(rest.includes('--json') ? JSON.stringify(report, null, 2) : formatDoctor(report));
     return 0;
+  }
+  if (command === 'train') {
+    const { trainCommand, TRAIN_USAGE } = await import('./train-command.js');
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(`usage: ${TRAIN_USAGE}`);
+      return 0;
+    }
+    return trainCommand(rest, `usage: ${TRAIN_USAGE}`);
+  }
+  if (command === 'eval') {
+    const { evalCommand, EVAL_USAGE } = await import('./eval-command.js');
+    return evalCommand(rest, `usage: ${EVAL_USAGE}`);
   }
   if (command === 'certify') {
     const { certifyCommand } = await import('./certify-command.js');

@@ -13,3 +13,4 @@ export { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, loadMnistArrays, loadM
 export type { ImageSplit } from './mnist.js';
 export * from './png.js';
 export * from './image-folder.js';
+export * from './catalog.js';

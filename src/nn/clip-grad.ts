@@ -16,7 +16,8 @@ export function clipGradNorm_(parameters: Iterable<Tensor>, maxNorm: number, opt
   return noGrad(() => scope(() => {
     const grads = gradsOf(parameters);
     if (grads.length === 0) return 0;
-    const norms = stack(grads.map((g) => g.detach().float().norm(normType)));
+    // Each norm in its gradient's own precision, combined in float64.
+    const norms = stack(grads.map((g) => g.detach().norm(normType).double()));
     const total = normType === Infinity ? norms.max().item() : norms.norm(normType).item();
     if (!Number.isFinite(total)) {
       if (options.errorIfNonfinite) throw new Error(`clipGradNorm_: the total norm of the gradients is ${total}`);

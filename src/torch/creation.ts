@@ -121,6 +121,13 @@ export function full(shape: number[], value: number | boolean, options: CreateOp
 }
 
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
+  // libtorch 1.13 has no CPU eye kernel for the half types (hit under bf16 autocast): build it in float32 and cast.
+  if ((options.dtype === 'bfloat16' || options.dtype === 'float16') && (options.device ?? 'cpu') === 'cpu') {
+    const single = aten('eye.m', n, m, code('float32'), undefined, options.device);
+    const half = single.to(options.dtype);
+    single.dispose();
+    return finish(half, options);
+  }
   return finish(aten('eye.m', n, m, code(options.dtype), undefined, options.device), options);
 }
 

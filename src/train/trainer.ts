@@ -24,6 +24,7 @@ import { LightningModule, Stage } from './lightning-module.js';
 import { MetricCollector } from './epoch-metrics.js';
 import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
 import { metricsTable } from './metrics-table.js';
+import { writeTrainingCurves } from './metric-plots.js';
 
 /** What the Trainer iterates: our DataLoader or anything with a length that yields batches. */
 export interface Loader extends AsyncIterable<Batch> {
@@ -79,6 +80,8 @@ export interface TrainerOptions {
   onNonFiniteLoss?: 'error' | 'skip';
   /** Ctrl-C finishes the current step, writes `interrupted.ckpt` and returns (default true). */
   handleSignals?: boolean;
+  /** Extra metadata stored in every checkpoint (e.g. the run's configuration). */
+  checkpointMetadata?: CheckpointMetadata;
   /** Where the epoch lines, the progress bar and the final table go (default process.stdout). */
   output?: ProgressOutput;
 }
@@ -170,6 +173,11 @@ export class Trainer {
 
   get shouldStop(): boolean { return this.stopMessage !== null; }
 
+  /** What Ctrl-C does: finish the current step, write `checkpoints/interrupted.ckpt` and return from fit. */
+  interrupt(): void {
+    this.interruptRequested = true;
+  }
+
   /** Sends values straight to the loggers at the current step (LearningRateMonitor). */
   logMetrics(metrics: Record<string, number>): void {
     for (const l of this.loggers) l.logMetrics(metrics, this.globalStep);
@@ -184,7 +192,7 @@ export class Trainer {
     if (!(module instanceof LightningModule)) throw new TypeError('Trainer.fit: expected a LightningModule');
     const start = performance.now();
     this.module = module;
-    this.metadata = data.checkpointMetadata?.() ?? {};
+    this.metadata = { ...(data.checkpointMetadata?.() ?? {}), ...(this.options.checkpointMetadata ?? {}) };
     if (this.options.seed !== undefined) manualSeed(this.options.seed);
     module.to(this.device);
     const config = module.configureOptimizers();
@@ -198,6 +206,8 @@ export class Trainer {
     const stopSignals = (this.options.handleSignals ?? true) ? this.catchInterrupt() : () => {};
     let interruptedCheckpoint: string | null = null;
     let stopReason = 'completed';
+    this.print(`training on ${this.device} (precision ${this.precision}): ${limitBatches(trainLoader.length, this.options.limitTrainBatches)} batches per epoch, ` +
+      `epochs ${this.currentEpoch + 1}–${this.maxEpochs}${this.defaultRootDir ? `, run folder ${this.defaultRootDir}` : ''}`);
     try {
       for (const c of this.callbacks) await c.onFitStart(this, module);
       while (this.currentEpoch < this.maxEpochs) {
@@ -211,6 +221,7 @@ export class Trainer {
           }
           if (this.scheduler && this.schedulerInterval === 'epoch') this.scheduler.step();
           this.endEpoch(start);
+          if (this.defaultRootDir) writeTrainingCurves(join(this.defaultRootDir, 'plots'), this.history);
           // From here a checkpoint resumes at the next epoch's first batch.
           this.epochDone = true;
           for (const c of this.callbacks) await c.onTrainEpochEnd(this, module);

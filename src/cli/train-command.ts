@@ -1,0 +1,105 @@
+// `orthogonium train`: the seed tutorial as one command. Flags override a
+// --config file, which overrides the setting's and the dataset's defaults;
+// --resume continues a run from its checkpoint with the configuration stored
+// in it (flags still override, e.g. --epochs to train longer).
+import { DATASET_NAMES } from '../data/index.js';
+import { MODEL_PRESETS, ModelConfig } from '../models/index.js';
+import { SETTINGS } from '../train/settings.js';
+import { RunConfig, readRunConfigFile, resolveRunConfig } from '../train/run-config.js';
+import { runTraining } from '../train/run.js';
+import { readCheckpoint, disposeDeep } from '../train/checkpoint.js';
+import { formatEvaluation } from '../train/evaluation.js';
+import { FlagSpec, UsageError, parseFlags, withUsage } from './args.js';
+import { readFileSync } from 'node:fs';
+
+export const TRAIN_USAGE = `orthogonium train [--setting non_robust|mildly_robust|robust] [--dataset cifar10|cifar100|fashion-mnist|mnist|folder:<path>]
+        [--data-dir DIR] [--model <preset>|--model-config FILE] [--config FILE] [--epochs N] [--batch-size N] [--lr X]
+        [--weight-decay X] [--precision 32|bf16-mixed] [--device cpu|cuda|auto] [--workers N] [--limit-train-batches N]
+        [--limit-val-batches N] [--eps 36/255] [--certify-eps 36/255,72/255,108/255] [--gradient-clip X] [--on-nan error|skip]
+        [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]`;
+
+const FLAGS: Record<string, FlagSpec> = {
+  '--setting': { key: 'setting', kind: 'string', choices: Object.keys(SETTINGS) },
+  '--dataset': { key: 'dataset', kind: 'string' },
+  '--data-dir': { key: 'dataDir', kind: 'string' },
+  '--model': { key: 'model', kind: 'string', choices: Object.keys(MODEL_PRESETS) },
+  '--model-config': { key: 'modelConfig', kind: 'string' },
+  '--config': { key: 'config', kind: 'string' },
+  '--epochs': { key: 'epochs', kind: 'positive-int' },
+  '--batch-size': { key: 'batchSize', kind: 'positive-int' },
+  '--lr': { key: 'lr', kind: 'positive-number' },
+  '--weight-decay': { key: 'weightDecay', kind: 'non-negative-number' },
+  '--precision': { key: 'precision', kind: 'string', choices: ['32', 'bf16-mixed'] },
+  '--device': { key: 'device', kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
+  '--workers': { key: 'workers', kind: 'non-negative-int' },
+  '--limit-train-batches': { key: 'limitTrainBatches', kind: 'limit' },
+  '--limit-val-batches': { key: 'limitValBatches', kind: 'limit' },
+  '--eps': { key: 'eps', kind: 'eps' },
+  '--certify-eps': { key: 'certifyEps', kind: 'eps' },
+  '--gradient-clip': { key: 'gradientClipVal', kind: 'positive-number' },
+  '--on-nan': { key: 'onNan', kind: 'string', choices: ['error', 'skip'] },
+  '--out': { key: 'out', kind: 'string' },
+  '--resume': { key: 'resume', kind: 'string' },
+  '--seed': { key: 'seed', kind: 'non-negative-int' },
+  '--no-progress': { key: 'noProgress', kind: 'bool' },
+  '--json': { key: 'json', kind: 'bool' },
+};
+
+function readModelConfig(path: string): ModelConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--model-config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!value || typeof value !== 'object' || typeof (value as ModelConfig).architecture !== 'string') {
+    throw new UsageError(`--model-config ${path}: expected {"architecture": "...", "options": {...}}`);
+  }
+  return value as ModelConfig;
+}
+
+/** The run configuration stored in a training checkpoint, to resume with. */
+function configOfCheckpoint(path: string): Partial<RunConfig> {
+  const { state, training, metadata } = readCheckpoint(path);
+  for (const t of state.values()) t.dispose();
+  disposeDeep(training);
+  if (training === null) throw new UsageError(`--resume ${path}: the file holds a model only (no training state); resume from a checkpoint written during training (checkpoints/last.ckpt or interrupted.ckpt)`);
+  const config = metadata.run_config;
+  if (!config || typeof config !== 'object') throw new UsageError(`--resume ${path}: the checkpoint does not record its run configuration`);
+  return config as Partial<RunConfig>;
+}
+
+export function trainCommand(args: string[], usage: string): Promise<number> {
+  return withUsage('train', usage, async () => {
+    const flags = parseFlags(args, FLAGS);
+    const { config: configFile, modelConfig, model, resume, noProgress, json, eps, ...rest } = flags;
+    if (model !== undefined && modelConfig !== undefined) throw new UsageError('give either --model or --model-config, not both');
+    if (typeof rest.dataset === 'string' && !rest.dataset.startsWith('folder:') && !DATASET_NAMES.includes(rest.dataset)) {
+      throw new UsageError(`unknown dataset '${rest.dataset}'; expected one of ${DATASET_NAMES.join(', ')}`);
+    }
+    if (Array.isArray(eps) && eps.length !== 1) throw new UsageError('--eps takes one radius (the VRA logged during training); use --certify-eps for the final list');
+    const fromFlags: Partial<RunConfig> = { ...(rest as Partial<RunConfig>) };
+    if (Array.isArray(eps)) fromFlags.eps = eps[0];
+    if (model !== undefined) fromFlags.model = model as string;
+    if (modelConfig !== undefined) fromFlags.model = readModelConfig(modelConfig as string);
+    if (noProgress) fromFlags.progress = false;
+    const layers: Partial<RunConfig>[] = [];
+    if (typeof resume === 'string') layers.push(configOfCheckpoint(resume));
+    if (typeof configFile === 'string') layers.push(readRunConfigFile(configFile));
+    let config: RunConfig;
+    try {
+      config = resolveRunConfig(...layers, fromFlags);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const result = await runTraining(config, { resume: resume as string | undefined });
+    if (json) {
+      const evaluation = result.evaluation ? { ...result.evaluation, radii: undefined } : null;
+      console.log(JSON.stringify({ out: result.out, fit: result.fit, evaluation, files: result.files }));
+    } else if (result.evaluation) {
+      for (const line of formatEvaluation(result.evaluation, `${config.dataset} validation split, final model`)) console.log(line);
+      console.log(`run folder: ${result.out} (model.ckpt, results.json, metrics.csv, metrics.jsonl, checkpoints/, plots/)`);
+    }
+    return result.fit.interrupted ? 130 : 0;
+  });
+}

@@ -1,0 +1,105 @@
+// The configuration of a training run, as `orthogonium train` builds it:
+// defaults (the seed's, adapted to the dataset) < the setting < a config file
+// < command-line flags. The resolved configuration is written to the run
+// folder and into every checkpoint, so a run can be resumed or reproduced.
+import { readFileSync } from 'node:fs';
+import { MODEL_PRESETS, ModelConfig } from '../models/index.js';
+import { SETTINGS, SettingName } from './settings.js';
+import type { Accelerator, Precision } from './trainer.js';
+
+export interface RunConfig {
+  setting: SettingName;
+  dataset: string;
+  dataDir: string | null;
+  /** A preset name, or a model configuration; null: the dataset's default preset. */
+  model: string | ModelConfig | null;
+  /** null: the setting's epoch count. */
+  epochs: number | null;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  precision: Precision;
+  device: Accelerator;
+  workers: number;
+  limitTrainBatches: number | null;
+  limitValBatches: number | null;
+  /** The run folder; null: runs/<dataset>-<setting>-<time>. */
+  out: string | null;
+  seed: number;
+  /** Radius of the VRA logged during training. */
+  eps: number;
+  /** Radii of the final certification. */
+  certifyEps: number[];
+  onNan: 'error' | 'skip';
+  gradientClipVal: number | null;
+  progress: boolean;
+  logEveryNSteps: number;
+}
+
+export const DEFAULT_RUN_CONFIG: RunConfig = {
+  setting: 'mildly_robust', dataset: 'cifar10', dataDir: null, model: null, epochs: null, batchSize: 256, lr: 5e-3, weightDecay: 0,
+  precision: '32', device: 'cpu', workers: 0, limitTrainBatches: null, limitValBatches: null, out: null, seed: 0,
+  eps: 36 / 255, certifyEps: [36 / 255, 72 / 255, 108 / 255], onNan: 'error', gradientClipVal: null, progress: true, logEveryNSteps: 50,
+};
+
+const KEYS = Object.keys(DEFAULT_RUN_CONFIG) as (keyof RunConfig)[];
+
+/** Checks every field's type and range; throws a TypeError/RangeError naming the field. */
+export function validateRunConfig(c: RunConfig, where = 'run config'): RunConfig {
+  const fail = (key: string, what: string): never => { throw new RangeError(`${where}: '${key}' must be ${what}, got ${JSON.stringify((c as unknown as Record<string, unknown>)[key])}`); };
+  for (const key of Object.keys(c)) if (!KEYS.includes(key as keyof RunConfig)) throw new TypeError(`${where}: unknown field '${key}'; known: ${KEYS.join(', ')}`);
+  if (!(c.setting in SETTINGS)) fail('setting', `one of ${Object.keys(SETTINGS).join(', ')}`);
+  if (typeof c.dataset !== 'string' || !c.dataset) fail('dataset', 'a dataset name');
+  if (c.dataDir !== null && typeof c.dataDir !== 'string') fail('dataDir', 'a folder or null');
+  if (c.model !== null && typeof c.model === 'string' && !(c.model in MODEL_PRESETS)) fail('model', `a preset (${Object.keys(MODEL_PRESETS).join(', ')}) or a model configuration`);
+  if (c.model !== null && typeof c.model === 'object' && typeof (c.model as ModelConfig).architecture !== 'string') fail('model', 'a model configuration { architecture, options }');
+  const int = (key: keyof RunConfig, min: number, nullable = false) => {
+    const v = c[key];
+    if (nullable && v === null) return;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(key, `an integer ≥ ${min}${nullable ? ' or null' : ''}`);
+  };
+  int('epochs', 1, true);
+  int('batchSize', 1);
+  int('workers', 0);
+  int('seed', 0);
+  int('logEveryNSteps', 1);
+  for (const key of ['limitTrainBatches', 'limitValBatches'] as const) {
+    const v = c[key];
+    if (v !== null && !(typeof v === 'number' && v > 0 && (Number.isInteger(v) || v <= 1))) fail(key, 'a batch count, a fraction in (0, 1], or null');
+  }
+  if (!(typeof c.lr === 'number' && c.lr > 0 && Number.isFinite(c.lr))) fail('lr', 'a finite number > 0');
+  if (!(typeof c.weightDecay === 'number' && c.weightDecay >= 0 && Number.isFinite(c.weightDecay))) fail('weightDecay', 'a finite number ≥ 0');
+  if (!(typeof c.eps === 'number' && c.eps > 0)) fail('eps', 'a radius > 0');
+  if (!Array.isArray(c.certifyEps) || c.certifyEps.length === 0 || c.certifyEps.some((e) => !(typeof e === 'number' && e > 0))) fail('certifyEps', 'a non-empty list of radii > 0');
+  if (c.precision !== '32' && c.precision !== 'bf16-mixed') fail('precision', "'32' or 'bf16-mixed'");
+  if (!['cpu', 'cuda', 'auto'].includes(c.device)) fail('device', "'cpu', 'cuda' or 'auto'");
+  if (c.onNan !== 'error' && c.onNan !== 'skip') fail('onNan', "'error' or 'skip'");
+  if (c.gradientClipVal !== null && !(typeof c.gradientClipVal === 'number' && c.gradientClipVal > 0)) fail('gradientClipVal', 'a number > 0 or null');
+  if (typeof c.progress !== 'boolean') fail('progress', 'true or false');
+  if (c.out !== null && typeof c.out !== 'string') fail('out', 'a folder or null');
+  return c;
+}
+
+/** Reads a JSON config file holding any subset of RunConfig's fields. */
+export function readRunConfigFile(path: string): Partial<RunConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${path}: expected a JSON object of run settings`);
+  return value as Partial<RunConfig>;
+}
+
+/** Merges layers of partial configurations over the defaults and validates the result. */
+export function resolveRunConfig(...layers: Partial<RunConfig>[]): RunConfig {
+  const merged = Object.assign({}, DEFAULT_RUN_CONFIG, ...layers) as RunConfig;
+  return validateRunConfig(merged);
+}

@@ -84,10 +84,10 @@ export function trainCommand(args: string[], usage: string): Promise<number> {
     if (modelConfig !== undefined) fromFlags.model = readModelConfig(modelConfig as string);
     if (noProgress) fromFlags.progress = false;
     const layers: Partial<RunConfig>[] = [];
-    if (typeof resume === 'string') layers.push(configOfCheckpoint(resume));
-    if (typeof configFile === 'string') layers.push(readRunConfigFile(configFile));
     let config: RunConfig;
     try {
+      if (typeof resume === 'string') layers.push(configOfCheckpoint(resume));
+      if (typeof configFile === 'string') layers.push(readRunConfigFile(configFile));
       config = resolveRunConfig(...layers, fromFlags);
     } catch (error) {
       throw new UsageError((error as Error).message);

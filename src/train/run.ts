@@ -115,6 +115,7 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
     files.trainingCurves = join(out, 'plots', 'training-curves.svg');
     return { out, config: resolved, fit, evaluation, files };
   } finally {
+    trainer.dispose();
     module.dispose();
   }
 }

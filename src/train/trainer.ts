@@ -486,6 +486,15 @@ export class Trainer {
     }
   }
 
+  /** Frees the optimizer's state (the module stays the caller's to dispose). */
+  dispose(): void {
+    this.optimizer?.dispose();
+    this.optimizer = null;
+    this.scheduler = null;
+  }
+
+  [Symbol.dispose](): void { this.dispose(); }
+
   // ---- signals -----------------------------------------------------------------------
   /** The first Ctrl-C asks for a clean stop after the current step; a second one exits at once. Returns the uninstaller. */
   private catchInterrupt(): () => void {

@@ -4,6 +4,7 @@
 // refused with the keys and shapes named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,8 @@ const MODELS: Record<string, () => Module> = {
   'ortho-linear-wide': () => new OrthoLinear(6, 4),
   'ortho-linear-tall': () => new OrthoLinear(4, 6),
   'unit-norm-linear': () => new UnitNormLinear(6, 3),
+  'ortho-linear-exp': () => new OrthoLinear(16, 12, { orthoParams: 'exp' }),
+  'bcop-exp': conv({ inChannels: 8, outChannels: 8, kernelSize: 3, orthoParams: 'exp' }),
   'additive-residual': () => new AdditiveResidual(branch(4), 0.3),
   'prescaled-residual': () => new PrescaledAdditiveResidual(branch(4), 0.7),
   'concat-residual': () => new ConcatResidual(branch(2)),
@@ -123,6 +126,24 @@ test('power-iteration vectors land in our buffers u, v, normalized as Orthogoniu
     });
   } finally {
     model.dispose();
+  }
+});
+
+test('the loaded power-iteration state is what makes the exponential cases match', () => {
+  // exp(A/σ) depends on the estimated σ: restarting the power iteration from
+  // random vectors (3 iterations) leaves a visibly different layer.
+  for (const name of ['ortho-linear-exp', 'bcop-exp']) {
+    const model = MODELS[name]().eval();
+    try {
+      loadOrthogoniumStateDict(model, join(fixtures, `${name}.pt`));
+      assert.ok(maxDifference(model, name) <= 1e-4);
+      torch.noGrad(() => torch.scope(() => {
+        for (const [key, buffer] of model.namedBuffers()) if (/\.(u|v)$/.test(key)) buffer.copy_(torch.randn(buffer.shape));
+      }));
+      assert.ok(maxDifference(model, name) > 1e-3, `${name}: random u, v should change the output`);
+    } finally {
+      model.dispose();
+    }
   }
 });
 
@@ -239,6 +260,49 @@ test('wrapped state dicts ({state_dict: …}) and DataParallel prefixes load', (
     for (const t of state.values()) t.dispose();
   } finally {
     model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const runCli = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+test('orthogonium import writes a checkpoint that computes PyTorch\'s outputs; bad inputs are named', async () => {
+  const { loadCheckpoint } = await import('../src/train/checkpoint.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ortho-import-'));
+  try {
+    const config = { architecture: 'PatchBasedExapandedCNN', options: { imgShape: [3, 8, 8], dim: 8, depth: 2, kernelSize: 3, patchSize: 2, expandFactor: 2, nClasses: 4, skip: true } };
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(config));
+    const ok = runCli('import', '--state-dict', join(fixtures, 'patch-cnn.pt'), '--model-config', join(dir, 'model.json'),
+      '--out', join(dir, 'imported.pt'), '--mean', '0.5,0.5,0.5', '--std', '0.25,0.25,0.25', '--json');
+    assert.equal(ok.status, 0, ok.stderr);
+    const summary = JSON.parse(ok.stdout) as { tensors: number; powerIterationVectors: number };
+    assert.equal(summary.tensors, torch.loadStateDictFile(join(fixtures, 'patch-cnn.pt')).size);
+    assert.ok(summary.powerIterationVectors > 0);
+    const { model, metadata } = loadCheckpoint(join(dir, 'imported.pt'));
+    try {
+      assert.deepEqual(metadata.std, [0.25, 0.25, 0.25]);
+      model.eval();
+      assert.ok(maxDifference(model, 'patch-cnn') <= 1e-4);
+    } finally {
+      model.dispose();
+    }
+
+    config.options.dim = 16;
+    writeFileSync(join(dir, 'other.json'), JSON.stringify(config));
+    const misfit = runCli('import', '--state-dict', join(fixtures, 'patch-cnn.pt'), '--model-config', join(dir, 'other.json'), '--out', join(dir, 'x.pt'));
+    assert.equal(misfit.status, 1);
+    assert.match(misfit.stderr, /patch-cnn\.pt does not fit FactoryModel .*shapes differ/);
+    assert.match(misfit.stderr, /0\.parametrizations\.weight\.original: checkpoint \[8, 3, 2, 2\] vs model \[16, 3, 2, 2\]/);
+    const usage = runCli('import', '--state-dict', join(fixtures, 'patch-cnn.pt'), '--out', join(dir, 'x.pt'));
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /give exactly one of --model-config FILE and --model PRESET/);
+    writeFileSync(join(dir, 'broken.json'), '{"options": {}}');
+    const broken = runCli('import', '--state-dict', join(fixtures, 'patch-cnn.pt'), '--model-config', join(dir, 'broken.json'), '--out', join(dir, 'x.pt'));
+    assert.equal(broken.status, 1);
+    assert.match(broken.stderr, /broken\.json: a model configuration is \{"architecture"/);
+    assert.throws(() => readFileSync(join(dir, 'x.pt')), /ENOENT/, 'no checkpoint is written when the import fails');
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -15,6 +15,7 @@ import {
   AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, OrthoConv2dOptions, OrthoConvTranspose2dOptions, OrthoLinear, UnitNormLinear,
 } from '../src/ortho/index.js';
 import { MaxMin } from '../src/ortho/blocks/activations.js';
+import { BatchCentering2D } from '../src/ortho/blocks/normalization.js';
 import { AdditiveResidual, ConcatResidual, L2NormResidual, PrescaledAdditiveResidual } from '../src/ortho/blocks/residual.js';
 import { PatchBasedExpandedCNN } from '../src/models/index.js';
 import { NotAStateDictError, OrthogoniumStateDictError, loadOrthogoniumStateDict } from '../src/interop/index.js';
@@ -212,6 +213,19 @@ test('strict: false loads what fits and reports the rest', () => {
     assert.ok(diff <= 1e-4, `max difference ${diff}`);
   } finally {
     model.dispose();
+  }
+});
+
+test("BatchCentering2D's running mean saved before any training (one zero in Orthogonium) is spread over the channels", () => {
+  const layer = new BatchCentering2D(3);
+  try {
+    torch.scope(() => {
+      loadOrthogoniumStateDict(layer, new Map([['bias', torch.tensor([1, 2, 3]).view(1, 3, 1, 1)], ['running_mean', torch.tensor([0.5])]]));
+    });
+    assert.deepEqual(layer.getBuffer('running_mean')!.toFlatArray(), [0.5, 0.5, 0.5]);
+    assert.deepEqual(layer.bias.toFlatArray(), [1, 2, 3]);
+  } finally {
+    layer.dispose();
   }
 });
 

@@ -41,7 +41,8 @@ export interface OrthogoniumLoadResult {
 }
 
 const LISTED = 25;
-const list = (items: string[]): string => (items.length <= LISTED ? items.join(', ') : `${items.slice(0, LISTED).join(', ')} … and ${items.length - LISTED} more`);
+const list = (items: string[], separator = ', '): string =>
+  (items.length <= LISTED ? items.join(separator) : `${items.slice(0, LISTED).join(separator)} … and ${items.length - LISTED} more`);
 
 /** The checkpoint does not fit the model: what is missing, what is extra, which shapes differ. */
 export class OrthogoniumStateDictError extends Error {
@@ -50,7 +51,7 @@ export class OrthogoniumStateDictError extends Error {
     const parts: string[] = [];
     if (missingKeys.length) parts.push(`missing from the checkpoint (${missingKeys.length}): ${list(missingKeys)}`);
     if (unexpectedKeys.length) parts.push(`in the checkpoint but not in the model (${unexpectedKeys.length}): ${list(unexpectedKeys)}`);
-    if (shapeMismatches.length) parts.push(`shapes differ (${shapeMismatches.length}): ${list(shapeMismatches)}`);
+    if (shapeMismatches.length) parts.push(`shapes differ (${shapeMismatches.length}): ${list(shapeMismatches, '; ')}`);
     super(`${source} does not fit ${modelName} (is the model built with the same architecture and arguments as in Python?) — ${parts.join(' | ')}`);
     this.name = 'OrthogoniumStateDictError';
   }

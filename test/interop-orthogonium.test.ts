@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import * as torch from '../src/torch/index.js';
 import { Module, Sequential } from '../src/nn/index.js';
 import {
-  AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, OrthoConv2dOptions, OrthoConvTranspose2dOptions, OrthoLinear, UnitNormLinear,
+  AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, AOLConv2D, OrthoConv2dOptions, OrthoConvTranspose2dOptions, OrthoLinear,
+  SDPBasedLipschitzDense, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock, UnitNormLinear,
 } from '../src/ortho/index.js';
 import { MaxMin } from '../src/ortho/blocks/activations.js';
 import { BatchCentering2D } from '../src/ortho/blocks/normalization.js';
@@ -50,10 +51,17 @@ const MODELS: Record<string, () => Module> = {
   'prescaled-residual': () => new PrescaledAdditiveResidual(branch(4), 0.7),
   'concat-residual': () => new ConcatResidual(branch(2)),
   'l2norm-residual': () => new L2NormResidual(branch(4)),
+  'aol-conv': () => new AOLConv2D({ inChannels: 4, outChannels: 6, kernelSize: 3, padding: 1 }),
+  'sll-res-block': () => new SDPBasedLipschitzResBlock({ inChannels: 4, innerDimFactor: 2, kernelSize: 3 }),
+  'sll-dense': () => new SDPBasedLipschitzDense({ inFeatures: 6, outFeatures: 6, innerDim: 8 }),
+  'sll-x-aoc': () => new SLLxAOCLipschitzResBlock({ inChannels: 4, outChannels: 8, innerDimFactor: 2, kernelSize: 3, stride: 2 }),
   'patch-cnn': () => PatchBasedExpandedCNN({
     imgShape: [3, 8, 8], dim: 8, depth: 2, kernelSize: 3, patchSize: 2, expandFactor: 2, nClasses: 4, skip: true,
   }),
 };
+
+// Tensors Orthogonium saves but its forward never reads.
+const SKIPPED: Record<string, string[]> = { 'aol-conv': ['kernel'], 'sll-res-block': ['q'], 'sll-x-aoc': ['q'] };
 
 function io(name: string): { input: torch.Tensor; output: torch.Tensor } {
   const loaded = torch.load(join(fixtures, `${name}.io.pt`)) as Map<string, torch.Tensor>;
@@ -81,13 +89,15 @@ for (const name of Object.keys(MODELS)) {
       // The adaptive factories pick the same construction on both sides (a factory model is a Sequential there).
       if (manifest[name].pythonClass === 'Sequential') assert.ok(model instanceof Sequential);
       else assert.equal(model.typeName.toLowerCase(), manifest[name].pythonClass.toLowerCase());
-      const pythonKeys = [...torch.loadStateDictFile(join(fixtures, `${name}.pt`)).keys()];
+      const pythonKeys = torch.scope(() => [...torch.loadStateDictFile(join(fixtures, `${name}.pt`)).keys()]);
       const result = loadOrthogoniumStateDict(model, join(fixtures, `${name}.pt`));
-      assert.deepEqual(result.mapped.map((m) => m.from).sort(), pythonKeys.sort());
+      // Every tensor is used, except the few Orthogonium saves and never reads.
+      assert.deepEqual([...result.mapped.map((m) => m.from), ...result.skipped.map((s) => s.key)].sort(), pythonKeys.sort());
+      assert.deepEqual(result.skipped.map((s) => s.key), SKIPPED[name] ?? []);
       assert.deepEqual(result.missingKeys, []);
       assert.deepEqual(result.unexpectedKeys, []);
       const vectors = pythonKeys.filter((k) => /parametrizations\.[uv]\.original$/.test(k));
-      assert.equal(result.mapped.filter((m) => m.normalized).length, vectors.length);
+      assert.equal(result.mapped.filter((m) => m.transform === 'normalize-columns').length, vectors.length);
       const diff = maxDifference(model, name);
       assert.ok(diff <= 1e-4, `${name}: max |ours − PyTorch| = ${diff}`);
       t.diagnostic(`max |ours − PyTorch| = ${diff.toExponential(2)}`);
@@ -145,6 +155,22 @@ test('the loaded power-iteration state is what makes the exponential cases match
     } finally {
       model.dispose();
     }
+  }
+});
+
+test("AOL's q, which cancels in Orthogonium, comes in as zeros so the Schur weights here are neutral too", () => {
+  const model = MODELS['sll-x-aoc']();
+  try {
+    const result = loadOrthogoniumStateDict(model, join(fixtures, 'sll-x-aoc.pt'));
+    assert.deepEqual(result.mapped.filter((m) => m.transform === 'neutral-aol-weights').map((m) => m.to), ['parametrizations.kernel.0.q']);
+    assert.deepEqual(result.skipped.map((s) => s.key), ['q']);
+    assert.match(result.skipped[0].reason, /unused by its forward/);
+    const q = torch.scope(() => model.stateDict().get('parametrizations.kernel.0.q')!.abs().max().item());
+    assert.equal(q, 0);
+    const saved = torch.scope(() => torch.loadStateDictFile(join(fixtures, 'sll-x-aoc.pt')).get('parametrizations.kernel.0.q')!.std().item());
+    assert.ok(saved > 1e-3, 'the fixture saved non-constant q values, so zeroing them is a real change');
+  } finally {
+    model.dispose();
   }
 });
 

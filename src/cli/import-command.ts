@@ -103,7 +103,9 @@ export function importCommand(args: string[], usage: string): number {
     saveCheckpoint(a.out, model, metadata);
     const summary = {
       out: a.out, architecture: model.config.architecture, tensors: result.mapped.length,
-      powerIterationVectors: result.mapped.filter((m) => m.normalized).length,
+      powerIterationVectors: result.mapped.filter((m) => m.transform === 'normalize-columns').length,
+      aolWeightsNeutralized: result.mapped.filter((m) => m.transform === 'neutral-aol-weights').length,
+      skipped: result.skipped,
       missingKeys: result.missingKeys, unexpectedKeys: result.unexpectedKeys, wrapper: result.wrapper, strippedPrefix: result.strippedPrefix,
     };
     if (a.json) console.log(JSON.stringify(summary, null, 2));
@@ -111,6 +113,7 @@ export function importCommand(args: string[], usage: string): number {
       console.log(`mapped ${summary.tensors} tensors (${summary.powerIterationVectors} power-iteration vectors) from ${a.stateDict} into ${summary.architecture}`);
       if (result.missingKeys.length) console.log(`left as initialized (not in the file): ${result.missingKeys.join(', ')}`);
       if (result.unexpectedKeys.length) console.log(`ignored (not in the model): ${result.unexpectedKeys.join(', ')}`);
+      for (const { key, reason } of result.skipped) console.log(`skipped ${key}: ${reason}`);
       if (!a.mean) console.log('no --mean/--std given: certify needs the input normalization the model was trained with');
       console.log(`wrote ${a.out}`);
     }

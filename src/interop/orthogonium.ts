@@ -3,9 +3,9 @@
 // orthogonium-keys.ts), every shape is checked before anything is copied,
 // and a checkpoint that does not fit the model is refused with the keys and
 // shapes that differ, named in the checkpoint's own terms.
-import { Tensor, noGrad, scope } from '../torch/index.js';
+import { Tensor, noGrad, scope, zerosLike } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
-import { commonWrapperPrefix, orthogoniumKeyToOurs } from './orthogonium-keys.js';
+import { KeyTransform, commonWrapperPrefix, orthogoniumKeyToOurs, unusedOrthogoniumEntry } from './orthogonium-keys.js';
 import { readStateDictFile } from './read-state-dict.js';
 
 export interface OrthogoniumLoadOptions {
@@ -24,8 +24,12 @@ export interface MappedTensor {
   /** Ours. */
   to: string;
   shape: number[];
-  /** True for power-iteration vectors, normalized on the way in as Orthogonium does on reading. */
-  normalized: boolean;
+  /**
+   * 'copy'; 'normalize-columns' for power-iteration vectors (normalized as Orthogonium does on
+   * reading); 'neutral-aol-weights' for AOL's q, which has no effect in Orthogonium and is set to
+   * zeros so ours computes the same (see orthogonium-keys.ts).
+   */
+  transform: KeyTransform;
 }
 
 export interface OrthogoniumLoadResult {
@@ -34,6 +38,8 @@ export interface OrthogoniumLoadResult {
   missingKeys: string[];
   /** Checkpoint tensors the model has no place for (ignored; only possible with strict: false). */
   unexpectedKeys: string[];
+  /** Checkpoint tensors Orthogonium saves but never uses (AOLConv2D's `kernel`, SLL blocks' own `q`), skipped, with why. */
+  skipped: { key: string; reason: string }[];
   /** The wrapper key the state dict was found under in the file ('state_dict' …), if any. */
   wrapper: string | null;
   /** The prefix removed from every key, if any. */
@@ -87,14 +93,18 @@ export function loadOrthogoniumStateDict(model: Module, stateOrPath: string | Ma
       const values = new Map<string, Tensor>();
       const unexpected: string[] = [];
       const mismatched: string[] = [];
+      const skipped: { key: string; reason: string }[] = [];
       const sourceOf = new Map<string, string>();
+      const strippedKeys = new Set(keys.map((k) => (prefix ? k.slice(prefix.length) : k)));
       for (const [rawKey, tensor] of incoming) {
         if (!(tensor instanceof Tensor)) throw new TypeError(`${source}: entry '${rawKey}' is not a tensor`);
         const key = prefix ? rawKey.slice(prefix.length) : rawKey;
-        const { key: ours, normalizeColumns } = orthogoniumKeyToOurs(key);
+        const { key: ours, transform } = orthogoniumKeyToOurs(key);
         const target = targets.get(ours);
         if (!target) {
-          unexpected.push(rawKey);
+          const unused = unusedOrthogoniumEntry(key, strippedKeys);
+          if (unused) skipped.push({ key: rawKey, reason: unused });
+          else unexpected.push(rawKey);
           continue;
         }
         if (sourceOf.has(ours)) throw new TypeError(`${source}: '${rawKey}' and '${sourceOf.get(ours)}' both map to '${ours}'`);
@@ -102,16 +112,17 @@ export function loadOrthogoniumStateDict(model: Module, stateOrPath: string | Ma
         // Orthogonium's BatchCentering2D starts its running mean as a single zero, shaped per channel from the first batch on.
         if (ours.endsWith('running_mean') && tensor.numel() === 1 && target.numel() > 1) {
           values.set(ours, tensor.reshape([]).expand(target.shape));
-          mapped.push({ from: rawKey, to: ours, shape: tensor.shape, normalized: false });
+          mapped.push({ from: rawKey, to: ours, shape: tensor.shape, transform: 'copy' });
           continue;
         }
         if (!sameShape(tensor.shape, target.shape)) {
           mismatched.push(`${rawKey}: checkpoint ${shapeText(tensor.shape)} vs model ${shapeText(target.shape)}${ours !== rawKey ? ` (${ours})` : ''}`);
           continue;
         }
-        const value = normalizeColumns ? noGrad(() => tensor.div(tensor.norm(2, -2, true).add(1e-8))) : tensor;
+        const value = transform === 'normalize-columns' ? noGrad(() => tensor.div(tensor.norm(2, -2, true).add(1e-8)))
+          : transform === 'neutral-aol-weights' ? zerosLike(tensor) : tensor;
         values.set(ours, value);
-        mapped.push({ from: rawKey, to: ours, shape: tensor.shape, normalized: normalizeColumns });
+        mapped.push({ from: rawKey, to: ours, shape: tensor.shape, transform });
       }
       const missing = [...targets.keys()].filter((k) => !sourceOf.has(k));
       if (mismatched.length > 0 || (strict && (missing.length > 0 || unexpected.length > 0))) {
@@ -125,7 +136,7 @@ export function loadOrthogoniumStateDict(model: Module, stateOrPath: string | Ma
         }
       }
       model.loadStateDict(values, { strict: false });
-      return { mapped, missingKeys: missing, unexpectedKeys: unexpected, wrapper: read?.wrapper ?? null, strippedPrefix: prefix };
+      return { mapped, missingKeys: missing, unexpectedKeys: unexpected, skipped, wrapper: read?.wrapper ?? null, strippedPrefix: prefix };
     });
   } finally {
     if (read) for (const t of read.tensors.values()) t.dispose();

@@ -174,6 +174,22 @@ test("AOL's q, which cancels in Orthogonium, comes in as zeros so the Schur weig
   }
 });
 
+test('a float64 model keeps its dtype and takes the float32 checkpoint\'s values', () => {
+  const model = MODELS['bcop-rko']().to('float64').eval();
+  try {
+    loadOrthogoniumStateDict(model, join(fixtures, 'bcop-rko.pt'));
+    assert.ok(model.parameters().every((p) => p.dtype === 'float64'));
+    const diff = torch.scope(() => {
+      const { input, output } = io('bcop-rko');
+      const ours = torch.noGrad(() => model.forward(input.to('float64')) as torch.Tensor);
+      return ours.sub(output.to('float64')).abs().max().item();
+    });
+    assert.ok(diff <= 1e-4, `max difference ${diff}`);
+  } finally {
+    model.dispose();
+  }
+});
+
 test('the safetensors version of a checkpoint loads and matches too', () => {
   const model = MODELS['patch-cnn']().eval();
   try {

@@ -8,3 +8,4 @@ export * as models from './models/index.js';
 export * as losses from './losses/index.js';
 export * as data from './data/index.js';
 export * as train from './train/index.js';
+export * as interop from './interop/index.js';

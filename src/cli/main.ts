@@ -19,6 +19,10 @@ commands:
           [--eps 36/255,72/255,108/255] [--limit N] [--json] [--out DIR]
                     clean and certified accuracy of a checkpoint; with --out, per-sample
                     radii (CSV) and the certified-accuracy plot (SVG, PNG)
+  import --state-dict FILE (--model-config FILE | --model PRESET) --out CHECKPOINT
+         [--mean a,b,c --std a,b,c] [--dataset NAME] [--non-strict] [--json]
+                    turn a state dict saved by the Python Orthogonium (.pt or .safetensors)
+                    into a checkpoint; the model config names the same architecture and arguments
   --version         print the version
   --help            print this help`;
 
@@ -71,6 +75,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'certify') {
     const { certifyCommand } = await import('./certify-command.js');
     return certifyCommand(rest, USAGE);
+  }
+  if (command === 'import') {
+    const { importCommand } = await import('./import-command.js');
+    return importCommand(rest, USAGE);
   }
   if (command === 'summary') {
     const { summaryCommand } = await import('./summary-command.js');

@@ -1,0 +1,124 @@
+// `orthogonium import --state-dict FILE (--model-config FILE | --model PRESET) --out CHECKPOINT
+//   [--mean a,b,c --std a,b,c] [--dataset NAME] [--non-strict] [--json]`
+// Turns a state dict saved by the Python Orthogonium into this library's
+// checkpoint (configuration + weights + metadata), which `certify` and the
+// library's loadCheckpoint() read. The model is built from our configuration
+// (the same architecture and arguments as in Python); the weights are mapped
+// and checked by loadOrthogoniumStateDict.
+import { readFileSync } from 'node:fs';
+import { buildModel, buildPreset, FactoryModel, MODEL_PRESETS } from '../models/index.js';
+import type { ModelConfig } from '../models/index.js';
+import { loadOrthogoniumStateDict } from '../interop/index.js';
+import { CheckpointMetadata, saveCheckpoint } from '../train/checkpoint.js';
+
+class UsageError extends Error {}
+
+interface ImportArgs {
+  stateDict: string; modelConfig?: string; model?: string; out: string;
+  mean?: number[]; std?: number[]; dataset?: string; strict: boolean; json: boolean;
+}
+
+function numbers(flag: string, text: string): number[] {
+  const values = text.split(',').map((s) => Number(s.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isFinite(v))) throw new UsageError(`${flag} must be comma-separated numbers, got '${text}'`);
+  return values;
+}
+
+function parse(args: string[]): ImportArgs {
+  const out: Partial<ImportArgs> & { strict: boolean; json: boolean } = { strict: true, json: false };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--state-dict') out.stateDict = value();
+    else if (arg === '--model-config') out.modelConfig = value();
+    else if (arg === '--model') out.model = value();
+    else if (arg === '--out') out.out = value();
+    else if (arg === '--mean') out.mean = numbers(arg, value());
+    else if (arg === '--std') out.std = numbers(arg, value());
+    else if (arg === '--dataset') out.dataset = value();
+    else if (arg === '--non-strict') out.strict = false;
+    else if (arg === '--json') out.json = true;
+    else throw new UsageError(`unknown option ${arg}`);
+  }
+  if (!out.stateDict) throw new UsageError('--state-dict is required');
+  if (!out.out) throw new UsageError('--out is required');
+  if ((out.modelConfig === undefined) === (out.model === undefined)) throw new UsageError('give exactly one of --model-config FILE and --model PRESET');
+  if ((out.mean === undefined) !== (out.std === undefined)) throw new UsageError('--mean and --std go together');
+  if (out.mean && out.std) {
+    if (out.mean.length !== out.std.length) throw new UsageError(`--mean has ${out.mean.length} values but --std has ${out.std.length}`);
+    if (out.std.some((s) => !(s > 0))) throw new UsageError('--std values must be positive');
+  }
+  return out as ImportArgs;
+}
+
+/** Reads and checks a model configuration file: { "architecture": …, "options": { … } }. */
+function readModelConfig(path: string): ModelConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read the model configuration ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  const c = config as Partial<ModelConfig> | null;
+  if (c === null || typeof c !== 'object' || typeof c.architecture !== 'string' || (c.options !== undefined && (typeof c.options !== 'object' || c.options === null))) {
+    throw new Error(`${path}: a model configuration is {"architecture": "<name>", "options": {…}}`);
+  }
+  return { architecture: c.architecture, options: c.options ?? {} };
+}
+
+export function importCommand(args: string[], usage: string): number {
+  let a: ImportArgs;
+  try {
+    a = parse(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`orthogonium import: ${error.message}\n\n${usage}`);
+    return 2;
+  }
+  let model: FactoryModel;
+  if (a.model !== undefined) {
+    if (!(a.model in MODEL_PRESETS)) {
+      console.error(`orthogonium import: unknown model preset '${a.model}'; expected one of ${Object.keys(MODEL_PRESETS).join(', ')}\n\n${usage}`);
+      return 2;
+    }
+    model = buildPreset(a.model);
+  } else {
+    model = buildModel(readModelConfig(a.modelConfig!));
+  }
+  try {
+    const result = loadOrthogoniumStateDict(model, a.stateDict, { strict: a.strict });
+    const metadata: CheckpointMetadata = { importedFrom: a.stateDict, source: 'orthogonium (PyTorch)' };
+    if (a.mean && a.std) Object.assign(metadata, { mean: a.mean, std: a.std });
+    if (a.dataset) metadata.dataset = a.dataset;
+    saveCheckpoint(a.out, model, metadata);
+    const summary = {
+      out: a.out, architecture: model.config.architecture, tensors: result.mapped.length,
+      powerIterationVectors: result.mapped.filter((m) => m.transform === 'normalize-columns').length,
+      aolWeightsNeutralized: result.mapped.filter((m) => m.transform === 'neutral-aol-weights').length,
+      skipped: result.skipped,
+      missingKeys: result.missingKeys, unexpectedKeys: result.unexpectedKeys, wrapper: result.wrapper, strippedPrefix: result.strippedPrefix,
+    };
+    if (a.json) console.log(JSON.stringify(summary, null, 2));
+    else {
+      console.log(`mapped ${summary.tensors} tensors (${summary.powerIterationVectors} power-iteration vectors) from ${a.stateDict} into ${summary.architecture}`);
+      if (result.missingKeys.length) console.log(`left as initialized (not in the file): ${result.missingKeys.join(', ')}`);
+      if (result.unexpectedKeys.length) console.log(`ignored (not in the model): ${result.unexpectedKeys.join(', ')}`);
+      for (const { key, reason } of result.skipped) console.log(`skipped ${key}: ${reason}`);
+      if (!a.mean) console.log('no --mean/--std given: certify needs the input normalization the model was trained with');
+      console.log(`wrote ${a.out}`);
+    }
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}

@@ -201,7 +201,7 @@ test('ModelCheckpoint keeps the k best files by the monitored metric; EarlyStopp
   const dir = tempDir('callbacks');
   try {
     const scores = [0.5, 0.9, 0.7, 0.95, 0.6, 0.1, 0.2];
-    const checkpoint = new ModelCheckpoint({ monitor: 'val_score', mode: 'max', saveTopK: 2, filename: 'e{epoch}' });
+    const checkpoint = new ModelCheckpoint({ monitor: 'val_score', mode: 'max', saveTopK: 2, filename: 'best-{epoch}' });
     const early = new EarlyStopping({ monitor: 'val_score', mode: 'max', patience: 2 });
     const lr = new LearningRateMonitor({ loggingInterval: 'epoch' });
     const logger = new CSVLogger(dir);
@@ -210,8 +210,8 @@ test('ModelCheckpoint keeps the k best files by the monitored metric; EarlyStopp
     // Best 0.95 at epoch 3; epochs 4 and 5 do not improve: stop after epoch 5 (index), 6 epochs run.
     assert.equal(r.epochs, 6);
     assert.match(r.stopReason, /EarlyStopping: val_score did not improve/);
-    assert.deepEqual(readdirSync(join(dir, 'checkpoints')).sort(), ['e1.ckpt', 'e3.ckpt']);
-    assert.equal(checkpoint.bestModelPath, join(dir, 'checkpoints', 'e3.ckpt'));
+    assert.deepEqual(readdirSync(join(dir, 'checkpoints')).sort(), ['best-epoch=1.ckpt', 'best-epoch=3.ckpt']);
+    assert.equal(checkpoint.bestModelPath, join(dir, 'checkpoints', 'best-epoch=3.ckpt'));
     assert.ok(Math.abs(checkpoint.bestModelScore! - 0.95) < 1e-12);
     const best = readCheckpoint(checkpoint.bestModelPath);
     assert.ok(Math.abs((best.metadata.metrics as Record<string, number>).val_score - 0.95) < 1e-12);

@@ -80,7 +80,7 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
     limitTrainBatches: config.limitTrainBatches ?? undefined, limitValBatches: config.limitValBatches ?? undefined,
     gradientClipVal: config.gradientClipVal ?? undefined, onNonFiniteLoss: config.onNan, logEveryNSteps: config.logEveryNSteps,
     enableProgressBar: config.progress, defaultRootDir: out, output: options.output,
-    callbacks: [new ModelCheckpoint({ monitor, mode: 'max', saveTopK: 1, saveLast: true, filename: `best-epoch={epoch}-${monitor}={${monitor}}` }), new LearningRateMonitor()],
+    callbacks: [new ModelCheckpoint({ monitor, mode: 'max', saveTopK: 1, saveLast: true, filename: `best-{epoch}-{${monitor}}` }), new LearningRateMonitor()],
     checkpointMetadata: { setting: config.setting, run_config: resolved, loss: setting.lossSpec(nClasses, dataset.info.std) },
   });
   try {

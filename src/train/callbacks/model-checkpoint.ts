@@ -11,8 +11,10 @@ import type { Trainer } from '../trainer.js';
 export interface ModelCheckpointOptions {
   /** Folder of the files (default: `<trainer.defaultRootDir>/checkpoints`). */
   dirpath?: string;
-  /** File name template without extension; {epoch}, {step} and any {metric} are filled (default 'epoch={epoch}-step={step}'). */
+  /** File name template without extension; {epoch}, {step} and any {metric} become `name=value`, as in Lightning (default '{epoch}-{step}'). */
   filename?: string;
+  /** Write `{val_vra}` as `val_vra=0.4512` (default true) or as the bare value. */
+  autoInsertMetricName?: boolean;
   monitor?: string;
   mode?: 'min' | 'max';
   /** How many best files to keep (default 1; -1 keeps all, 0 none). */
@@ -30,6 +32,7 @@ export class ModelCheckpoint extends Callback {
   readonly saveLast: boolean;
   readonly everyNEpochs: number;
   readonly filename: string;
+  readonly autoInsertMetricName: boolean;
   private readonly dirOption: string | undefined;
   /** Saved files still kept, with their scores (NaN when nothing is monitored). */
   bestK = new Map<string, number>();
@@ -40,7 +43,8 @@ export class ModelCheckpoint extends Callback {
   constructor(options: ModelCheckpointOptions = {}) {
     super();
     this.dirOption = options.dirpath;
-    this.filename = options.filename ?? 'epoch={epoch}-step={step}';
+    this.filename = options.filename ?? '{epoch}-{step}';
+    this.autoInsertMetricName = options.autoInsertMetricName ?? true;
     this.monitor = options.monitor ?? null;
     this.mode = checkMode('ModelCheckpoint', options.mode ?? 'min');
     this.saveTopK = options.saveTopK ?? 1;
@@ -56,11 +60,15 @@ export class ModelCheckpoint extends Callback {
 
   private fileFor(trainer: Trainer): string {
     const name = this.filename.replace(/\{([^}]+)\}/g, (_, key: string) => {
-      if (key === 'epoch') return String(trainer.currentEpoch);
-      if (key === 'step') return String(trainer.globalStep);
-      const value = trainer.callbackMetrics.get(key);
-      if (value === undefined) throw new Error(`ModelCheckpoint: the file name template uses '{${key}}', which was not logged`);
-      return value.toFixed(4);
+      let text: string;
+      if (key === 'epoch') text = String(trainer.currentEpoch);
+      else if (key === 'step') text = String(trainer.globalStep);
+      else {
+        const value = trainer.callbackMetrics.get(key);
+        if (value === undefined) throw new Error(`ModelCheckpoint: the file name template uses '{${key}}', which was not logged`);
+        text = value.toFixed(4);
+      }
+      return this.autoInsertMetricName ? `${key}=${text}` : text;
     });
     return join(this.dirpath(trainer), `${name}.ckpt`);
   }

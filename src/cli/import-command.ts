@@ -5,9 +5,7 @@
 // library's loadCheckpoint() read. The model is built from our configuration
 // (the same architecture and arguments as in Python); the weights are mapped
 // and checked by loadOrthogoniumStateDict.
-import { readFileSync } from 'node:fs';
-import { buildModel, buildPreset, FactoryModel, MODEL_PRESETS } from '../models/index.js';
-import type { ModelConfig } from '../models/index.js';
+import { buildModel, buildPreset, FactoryModel, MODEL_PRESETS, readModelConfigFile } from '../models/index.js';
 import { loadOrthogoniumStateDict } from '../interop/index.js';
 import { CheckpointMetadata, saveCheckpoint } from '../train/checkpoint.js';
 
@@ -55,27 +53,6 @@ function parse(args: string[]): ImportArgs {
   return out as ImportArgs;
 }
 
-/** Reads and checks a model configuration file: { "architecture": …, "options": { … } }. */
-function readModelConfig(path: string): ModelConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read the model configuration ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  let config: unknown;
-  try {
-    config = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
-  }
-  const c = config as Partial<ModelConfig> | null;
-  if (c === null || typeof c !== 'object' || typeof c.architecture !== 'string' || (c.options !== undefined && (typeof c.options !== 'object' || c.options === null))) {
-    throw new Error(`${path}: a model configuration is {"architecture": "<name>", "options": {…}}`);
-  }
-  return { architecture: c.architecture, options: c.options ?? {} };
-}
-
 export function importCommand(args: string[], usage: string): number {
   let a: ImportArgs;
   try {
@@ -93,7 +70,7 @@ export function importCommand(args: string[], usage: string): number {
     }
     model = buildPreset(a.model);
   } else {
-    model = buildModel(readModelConfig(a.modelConfig!));
+    model = buildModel(readModelConfigFile(a.modelConfig!));
   }
   try {
     const result = loadOrthogoniumStateDict(model, a.stateDict, { strict: a.strict });

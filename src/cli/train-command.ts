@@ -3,14 +3,13 @@
 // --resume continues a run from its checkpoint with the configuration stored
 // in it (flags still override, e.g. --epochs to train longer).
 import { DATASET_NAMES } from '../data/index.js';
-import { MODEL_PRESETS, ModelConfig } from '../models/index.js';
+import { MODEL_PRESETS, readModelConfigFile } from '../models/index.js';
 import { SETTINGS } from '../train/settings.js';
 import { RunConfig, readRunConfigFile, resolveRunConfig } from '../train/run-config.js';
 import { runTraining } from '../train/run.js';
 import { readCheckpoint, disposeDeep } from '../train/checkpoint.js';
 import { formatEvaluation } from '../train/evaluation.js';
 import { FlagSpec, UsageError, parseFlags, withUsage } from './args.js';
-import { readFileSync } from 'node:fs';
 
 export const TRAIN_USAGE = `orthogonium train [--setting non_robust|mildly_robust|robust] [--dataset cifar10|cifar100|fashion-mnist|mnist|folder:<path>]
         [--data-dir DIR] [--model <preset>|--model-config FILE] [--config FILE] [--epochs N] [--batch-size N] [--lr X]
@@ -45,19 +44,6 @@ const FLAGS: Record<string, FlagSpec> = {
   '--json': { key: 'json', kind: 'bool' },
 };
 
-function readModelConfig(path: string): ModelConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new UsageError(`--model-config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  if (!value || typeof value !== 'object' || typeof (value as ModelConfig).architecture !== 'string') {
-    throw new UsageError(`--model-config ${path}: expected {"architecture": "...", "options": {...}}`);
-  }
-  return value as ModelConfig;
-}
-
 /** The run configuration stored in a training checkpoint, to resume with. */
 function configOfCheckpoint(path: string): Partial<RunConfig> {
   const { state, training, metadata } = readCheckpoint(path);
@@ -81,7 +67,13 @@ export function trainCommand(args: string[], usage: string): Promise<number> {
     const fromFlags: Partial<RunConfig> = { ...(rest as Partial<RunConfig>) };
     if (Array.isArray(eps)) fromFlags.eps = eps[0];
     if (model !== undefined) fromFlags.model = model as string;
-    if (modelConfig !== undefined) fromFlags.model = readModelConfig(modelConfig as string);
+    if (modelConfig !== undefined) {
+      try {
+        fromFlags.model = readModelConfigFile(modelConfig as string);
+      } catch (error) {
+        throw new UsageError(`--model-config: ${(error as Error).message}`);
+      }
+    }
     if (noProgress) fromFlags.progress = false;
     const layers: Partial<RunConfig>[] = [];
     let config: RunConfig;

@@ -12,3 +12,4 @@ export { buildModel, architectureNames } from './registry.js';
 export { MODEL_PRESETS, buildPreset } from './presets.js';
 export { summary, SummaryError, SUMMARY_COLUMNS } from './summary.js';
 export type { SummaryOptions, SummaryLayer, SummaryTotals, ModelSummary, SummaryColumn } from './summary.js';
+export { readModelConfigFile } from './config-file.js';

@@ -2,7 +2,7 @@
 // defaults (the seed's, adapted to the dataset) < the setting < a config file
 // < command-line flags. The resolved configuration is written to the run
 // folder and into every checkpoint, so a run can be resumed or reproduced.
-import { readFileSync } from 'node:fs';
+import { readJsonFile } from '../util/json-file.js';
 import { MODEL_PRESETS, ModelConfig } from '../models/index.js';
 import { SETTINGS, SettingName } from './settings.js';
 import type { Accelerator, Precision } from './trainer.js';
@@ -82,18 +82,7 @@ export function validateRunConfig(c: RunConfig, where = 'run config'): RunConfig
 
 /** Reads a JSON config file holding any subset of RunConfig's fields. */
 export function readRunConfigFile(path: string): Partial<RunConfig> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
-  }
+  const value = readJsonFile(path, 'config file');
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${path}: expected a JSON object of run settings`);
   return value as Partial<RunConfig>;
 }

@@ -107,7 +107,7 @@ test('orthogonium train and eval refuse bad command lines with exit code 2 and a
       [['train', '--config', join(dir, 'missing.json')], /cannot read the config file .*missing\.json: ENOENT/],
       [['train', '--config', join(dir, 'bad.json')], /bad\.json: not valid JSON/],
       [['train', '--config', join(dir, 'unknown.json')], /unknown field 'learningRate'/],
-      [['train', '--model-config', join(dir, 'bad.json')], /--model-config .*bad\.json/],
+      [['train', '--model-config', join(dir, 'bad.json')], /--model-config: .*bad\.json: not valid JSON/],
       [['eval'], /--checkpoint is required/],
       [['eval', '--checkpoint', 'x.ckpt', '--limit', '-3'], /--limit must be a positive integer/],
     ];

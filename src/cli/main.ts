@@ -14,6 +14,10 @@ commands:
           [--eps 36/255,72/255,108/255] [--limit N] [--json] [--out DIR]
                     clean and certified accuracy of a checkpoint; with --out, per-sample
                     radii (CSV) and the certified-accuracy plot (SVG, PNG)
+  export --checkpoint FILE --format onnx|safetensors|pt --out PATH [--input-shape C,H,W]
+         [--normalize-input] [--json]
+                    an ONNX model with certification metadata, or plain weights
+                    (safetensors / PyTorch state dict) with an architecture JSON
   --version         print the version
   --help            print this help`;
 
@@ -54,6 +58,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'certify') {
     const { certifyCommand } = await import('./certify-command.js');
     return certifyCommand(rest, USAGE);
+  }
+  if (command === 'export') {
+    const { exportCommand } = await import('./export-command.js');
+    return exportCommand(rest, USAGE);
   }
   if (command === 'summary') {
     const { summaryCommand } = await import('./summary-command.js');

@@ -6,3 +6,4 @@ export { describePlainModel, PLAIN_TYPE_DOCS } from './plain-describe.js';
 export type { PlainNode, PlainDescription } from './plain-describe.js';
 export { savePlainModel, architecturePathFor, PLAIN_FORMAT } from './plain-export.js';
 export type { PlainExportOptions, PlainArchitecture, PlainWeightsFormat } from './plain-export.js';
+export { DATASET_CLASS_NAMES, classNamesFor } from './class-names.js';

@@ -7,3 +7,4 @@ export * as ortho from './ortho/index.js';
 export * as models from './models/index.js';
 export * as losses from './losses/index.js';
 export * as data from './data/index.js';
+export * as exporters from './export/index.js';

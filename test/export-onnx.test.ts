@@ -103,6 +103,7 @@ test('every activation, residual, pool, transposed conv, padding mode and center
     ['Abs', new Abs(), [8, 6, 6]],
     ['SoftHuber', new SoftHuber(0.1), [8, 6, 6]],
     ['HouseHolder', new HouseHolder(8), [8, 6, 6]],
+    ['HouseHolderOrder2', new HouseHolderOrder2(8), [8, 6, 6]],
     ['ReLU', new nn.ReLU(), [8, 6, 6]],
     ['AdditiveResidual', new AdditiveResidual(new nn.Sequential(conv({}), new MaxMin()), 0.3), [8, 6, 6]],
     ['PrescaledAdditiveResidual', new PrescaledAdditiveResidual(new nn.Sequential(conv({}), new GroupSort2()), 2), [8, 6, 6]],
@@ -168,8 +169,11 @@ test('a plain model (toPlainModel) exports the same function; its head type must
 });
 
 test('unsupported modules and bad options are refused with errors that name them', () => {
-  const model = new nn.Sequential(AdaptiveOrthoConv2d({ inChannels: 2, outChannels: 4, kernelSize: 3 }), new nn.Sequential(new HouseHolderOrder2(4)), new nn.Flatten(), new OrthoLinear(4 * 16, 2));
-  assert.throws(() => exportOnnx(model, { inputShape: [2, 4, 4] }), /module '1\.0' of type HouseHolderOrder2 is not supported/);
+  class Doubling extends nn.Module {
+    forward(x: torch.Tensor): torch.Tensor { return x.mul(2); }
+  }
+  const model = new nn.Sequential(AdaptiveOrthoConv2d({ inChannels: 2, outChannels: 4, kernelSize: 3 }), new nn.Sequential(new Doubling()), new nn.Flatten(), new OrthoLinear(4 * 16, 2));
+  assert.throws(() => exportOnnx(model, { inputShape: [2, 4, 4] }), /module '1\.0' of type Doubling is not supported/);
   class Custom extends nn.Linear {
     override forward(x: torch.Tensor): torch.Tensor { return super.forward(x).mul(2); }
   }

@@ -4,11 +4,11 @@
 // the graph repeats our arithmetic rather than an approximation of it.
 import { Tensor } from '../torch/index.js';
 import { Module, Sequential } from '../nn/index.js';
-import { Abs, GroupSort2, HouseHolder, MaxMin, SoftHuber } from '../ortho/blocks/activations.js';
+import { Abs, GroupSort2, HouseHolder, HouseHolderOrder2, MaxMin, SoftHuber } from '../ortho/blocks/activations.js';
 import { AdditiveResidual, ConcatResidual, L2NormResidual, PrescaledAdditiveResidual } from '../ortho/blocks/residual.js';
 import { SDPBasedLipschitzDense, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock } from '../ortho/sll.js';
 import { EmitContext, Emitter, leafOutput, reshapeKeepingBatch } from './onnx-emit-layers.js';
-import { Value } from './onnx-graph.js';
+import { GraphBuilder, Value } from './onnx-graph.js';
 
 const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
 
@@ -63,6 +63,48 @@ function emitHouseHolder(ctx: EmitContext, module: Module, path: string, x: Valu
   const reflectedA = g.op('Add', [mul(a, cos), mul(b, sin)], path);
   const reflectedB = g.op('Sub', [mul(a, sin), mul(b, cos)], path);
   const joined = g.op('Concat', [g.op('Where', [keep, a, reflectedA], path), g.op('Where', [keep, b, reflectedB], path)], path, { axis });
+  return leafOutput(m, g.op('Div', [joined, g.scalar(Math.SQRT2)], path), x);
+}
+
+/** atan2(y, x) from Atan and quadrant corrections (ONNX has no Atan2); 0 where x = y = 0, as torch. */
+function atan2(g: GraphBuilder, path: string, y: string, x: string): string {
+  const base = g.op('Atan', [g.op('Div', [y, x], path)], path);
+  const xNegative = g.op('Less', [x, g.scalar(0)], path);
+  const yNonNegative = g.op('GreaterOrEqual', [y, g.scalar(0)], path);
+  const shift = g.op('Where', [xNegative, g.op('Where', [yNonNegative, g.scalar(Math.PI), g.scalar(-Math.PI)], path), g.scalar(0)], path);
+  const angle = g.op('Add', [base, shift], path);
+  const origin = g.op('And', [g.op('Equal', [x, g.scalar(0)], path), g.op('Equal', [y, g.scalar(0)], path)], path);
+  return g.op('Where', [origin, g.scalar(0), angle], path);
+}
+
+function emitHouseHolderOrder2(ctx: EmitContext, module: Module, path: string, x: Value): Value {
+  const m = module as HouseHolderOrder2;
+  const { g } = ctx;
+  const twoPi = 2 * Math.PI;
+  const angle = (t: Tensor): Tensor => t.detach().view(1, -1, 1, 1).clamp(0, twoPi);
+  const [t0, t1, t2] = [angle(m.theta0), angle(m.theta1), angle(m.theta2)];
+  const t3 = t1.rsub(twoPi);
+  const t4 = t2.rsub(twoPi);
+  const a01 = t0.add(t1);
+  const c = (name: string, t: Tensor): string => g.weight(`${path}.${name}`, t);
+  const axis = normAxis(m.axis, x.sample.shape.length);
+  const [a, b] = g.node('Split', [x.name], { name: path, outputs: 2, attributes: { axis } });
+  const op = (type: string, p: string, q: string): string => g.op(type, [p, q], path);
+  // zθ = (atan2(b, a) − θ₀/2) mod 2π, with torch's remainder: v − 2π·floor(v / 2π).
+  const shifted = op('Sub', atan2(g, path, b, a), c('half_theta0', t0.mul(0.5)));
+  const zTheta = op('Sub', shifted, op('Mul', g.op('Floor', [op('Div', shifted, g.scalar(twoPi))], path), g.scalar(twoPi)));
+  const bounds = [t1.mul(0.5), t1.add(t2).mul(0.5), t1.add(t2).add(t3).mul(0.5), t1.add(t2).add(t3).add(t4).mul(0.5)];
+  const boundNames = bounds.map((t, i) => c(`bound${i + 1}`, t));
+  const inRange = (lo: string, hi: string): string =>
+    g.op('Cast', [g.op('And', [g.op('GreaterOrEqual', [zTheta, lo], path), op('Less', zTheta, hi)], path)], path, { to: 1 });
+  const s = [inRange(g.scalar(0), boundNames[0]), inRange(boundNames[0], boundNames[1]), inRange(boundNames[1], boundNames[2]), inRange(boundNames[2], boundNames[3])];
+  const rot = (p: string, q: string, cosName: string, sinName: string, sign: 'Add' | 'Sub'): string => op(sign, op('Mul', p, cosName), op('Mul', q, sinName));
+  const [cos01, sin01, cos2, sin2, cos0, sin0] = [c('cos01', a01.cos()), c('sin01', a01.sin()), c('cos2', t2.cos()), c('sin2', t2.sin()), c('cos0', t0.cos()), c('sin0', t0.sin())];
+  const outA = op('Add', op('Add', op('Add', op('Mul', a, s[0]), op('Mul', rot(a, b, cos01, sin01, 'Add'), s[1])),
+    op('Mul', rot(a, b, cos2, sin2, 'Add'), s[2])), op('Mul', rot(a, b, cos0, sin0, 'Add'), s[3]));
+  const outB = op('Add', op('Add', op('Add', op('Mul', b, s[0]), op('Mul', rot(a, b, sin01, cos01, 'Sub'), s[1])),
+    op('Mul', rot(b, a, cos2, sin2, 'Sub'), s[2])), op('Mul', rot(a, b, sin0, cos0, 'Sub'), s[3]));
+  const joined = g.op('Concat', [outA, outB], path, { axis });
   return leafOutput(m, g.op('Div', [joined, g.scalar(Math.SQRT2)], path), x);
 }
 
@@ -149,6 +191,7 @@ export const BLOCK_EMITTERS = new Map<Function, Emitter>([
   [Abs, (ctx, m, path, x) => leafOutput(m, ctx.g.op('Abs', [x.name], path), x)],
   [SoftHuber, emitSoftHuber],
   [HouseHolder, emitHouseHolder],
+  [HouseHolderOrder2, emitHouseHolderOrder2],
   [AdditiveResidual, emitAdditiveResidual],
   [PrescaledAdditiveResidual, emitPrescaledResidual],
   [ConcatResidual, emitConcatResidual],

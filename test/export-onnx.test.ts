@@ -11,8 +11,8 @@ import {
   GlobalScaledAvgPool2d, GroupSort2, HouseHolder, HouseHolderOrder2, L2NormResidual, LayerCentering2D, MaxMin, OrthoLinear, PrescaledAdditiveResidual,
   SDPBasedLipschitzDense, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock, ScaledAvgPool2d, SoftHuber, UnitNormLinear, toPlainModel,
 } from '../src/ortho/index.js';
-import { LPPool2d, PatchBasedExpandedCNN, buildPreset } from '../src/models/index.js';
-import { certify } from '../src/losses/index.js';
+import { LPPool2d, PatchBasedExpandedCNN, buildModel, buildPreset } from '../src/models/index.js';
+import { certify, lastLayerType } from '../src/losses/index.js';
 import { SGD } from '../src/optim/index.js';
 import { exportOnnx, readOnnxMetadata } from '../src/export/index.js';
 import { runOnnx } from './helpers/onnx-run.js';
@@ -196,4 +196,34 @@ test('normalizeInput puts (x − mean) / std into the graph', async () => {
   const normalized = raw.sub(torch.tensor(mean).view(1, 2, 1, 1)).div(torch.tensor(std).view(1, 2, 1, 1));
   const expected = torch.noGrad(() => model.forward(normalized) as torch.Tensor);
   assert.ok(maxDiff(await runOnnx(bytes, raw), expected) <= 1e-5);
+});
+
+test("every factory architecture (at a small size) exports to ONNX with our outputs and its own head type", async () => {
+  const small: [string, Record<string, unknown>, number[]][] = [
+    ['PatchBasedExpandedCNN', { imgShape: [3, 16, 16], dim: 16, depth: 2, kernelSize: 3, nClasses: 4 }, [3, 16, 16]],
+    ['ConvMixerInspired', { imgShape: [3, 16, 16], dim: 16, depth: 2, nClasses: 4 }, [3, 16, 16]],
+    ['PatchBasedCNN', { imgShape: [3, 16, 16], dim: 16, depth: 2, nClasses: 4 }, [3, 16, 16]],
+    ['StagedCNN', { imgShape: [3, 16, 16], dimRepeats: [[8, 1], [16, 1]], dimNbDense: [16, 1], nClasses: 4 }, [3, 16, 16]],
+    ['LargeStagedCNN', { imgShape: [3, 16, 16], patchSize: 2, dimRepeats: [[8, 1], [16, 1]], dimNbDense: [16, 1], nClasses: 4 }, [3, 16, 16]],
+    ['AOCNetV1', { imgShape: [3, 32, 32], embeddingDim: 64, groups: 2, blockDepth: 1, nClasses: 4 }, [3, 32, 32]],
+    ['SplitConcatNet-M4', { imgShape: [3, 32, 32], embeddingDim: 64, kernelSize: 3, groups: null, blockDepth: 1, nClasses: 4 }, [3, 32, 32]],
+    ['LipResNet', { imgShape: [3, 32, 32], widths: [8, 16, 16, 32], blocks: [1, 2, 1, 1], nClasses: 4 }, [3, 32, 32]],
+    ['LipVGG', { imgShape: [3, 32, 32], widths: [8, 8, 16, 16, 16], denseDim: 16, nClasses: 4 }, [3, 32, 32]],
+    ['BCOPLargeCNN', { imgShape: [3, 16, 16], nClasses: 4 }, [3, 16, 16]],
+    ['SLLxBCOPResNet50', { imgShape: [3, 32, 32], widths: [8, 8, 16, 16, 32], blocks: [1, 2, 1, 1], nClasses: 4, norm: 'BatchCentering2D' }, [3, 32, 32]],
+  ];
+  for (const [architecture, options, shape] of small) {
+    torch.manualSeed(6);
+    const model = buildModel({ architecture, options });
+    const x = torch.randn([2, ...shape]);
+    // One training-mode pass moves the BatchCentering running means off zero.
+    torch.noGrad(() => model.forward(x));
+    model.eval();
+    const bytes = exportOnnx(model, { inputShape: shape });
+    assert.equal(readOnnxMetadata(bytes).last_layer, lastLayerType(model), `${architecture}: head type`);
+    const expected = torch.noGrad(() => model.forward(x) as torch.Tensor);
+    assert.ok(expected.isfinite().all().item(), `${architecture}: our outputs are finite`);
+    const diff = maxDiff(await runOnnx(bytes, x), expected);
+    assert.ok(diff <= 1e-5, `${architecture}: max abs difference ${diff}`);
+  }
 });

@@ -14,7 +14,7 @@ import {
 import { LPPool2d, PatchBasedExpandedCNN, buildModel, buildPreset } from '../src/models/index.js';
 import { certify, lastLayerType } from '../src/losses/index.js';
 import { SGD } from '../src/optim/index.js';
-import { exportOnnx, readOnnxMetadata } from '../src/export/index.js';
+import { describePlainModel, exportOnnx, readOnnxMetadata } from '../src/export/index.js';
 import { runOnnx } from './helpers/onnx-run.js';
 
 const maxDiff = (a: torch.Tensor, b: torch.Tensor): number => torch.scope(() => a.sub(b).abs().max().item());
@@ -225,5 +225,8 @@ test("every factory architecture (at a small size) exports to ONNX with our outp
     assert.ok(expected.isfinite().all().item(), `${architecture}: our outputs are finite`);
     const diff = maxDiff(await runOnnx(bytes, x), expected);
     assert.ok(diff <= 1e-5, `${architecture}: max abs difference ${diff}`);
+    // The plain-weights description covers the same modules, with no reparametrization left.
+    const names = torch.scope(() => torch.noGrad(() => [...describePlainModel(model).tensors.keys()]));
+    assert.ok(names.length > 0 && names.every((n) => !n.includes('parametrizations')), `${architecture}: plain tensor names`);
   }
 });

@@ -230,3 +230,13 @@ test("every factory architecture (at a small size) exports to ONNX with our outp
     assert.ok(names.length > 0 && names.every((n) => !n.includes('parametrizations')), `${architecture}: plain tensor names`);
   }
 });
+
+test('exporting frees every tensor it creates', () => {
+  torch.manualSeed(7);
+  const model = buildPreset('fmnist-small');
+  exportOnnx(model, { inputShape: [1, 28, 28] });
+  const before = torch.memoryStats().liveTensors;
+  for (let i = 0; i < 2; i++) exportOnnx(model, { inputShape: [1, 28, 28] });
+  assert.equal(torch.memoryStats().liveTensors, before);
+  assert.equal(model.training, true, 'the model is back in training mode');
+});

@@ -127,6 +127,9 @@ test('SLL and AOL blocks are written through their rescaled or fused kernels; un
 
     assert.throws(() => savePlainModel(new nn.Sequential(new HouseHolderOrder2(4), new nn.Sequential(new Custom())), join(dir, 'x.pt'), { format: 'pt' }),
       /module '1\.0' of type Custom has no plain description/);
+    const live = torch.memoryStats().liveTensors;
+    savePlainModel(model, join(dir, 'again.pt'), { format: 'pt' });
+    assert.equal(torch.memoryStats().liveTensors, live, 'saving frees the explicit kernels it computes');
     assert.throws(() => savePlainModel(model, join(dir, 'x.onnx'), { format: 'onnx' as 'pt' }), /format must be 'safetensors' or 'pt', got "onnx"/);
     assert.throws(() => savePlainModel(model, join(dir, 'x.json'), { format: 'pt' }), /would overwrite the weights/);
   } finally {

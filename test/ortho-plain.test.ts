@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import * as nn from '../src/nn/index.js';
-import { AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, OrthoLinear, UnitNormLinear, toPlainModel } from '../src/ortho/index.js';
+import { AOLConv2D, AOLConvTranspose2D, AOLLinear, AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, OrthoLinear, UnitNormLinear, toPlainModel } from '../src/ortho/index.js';
+import { MODEL_PRESETS, buildModel, buildPreset } from '../src/models/index.js';
 import { SGD } from '../src/optim/index.js';
 
 test('toPlainModel keeps the outputs of a trained model and leaves only plain layers', () => {
@@ -47,4 +48,41 @@ test('toPlainModel on a single orthogonal layer returns the plain layer', () => 
   const plain = toPlainModel(layer);
   assert.ok(plain instanceof nn.Conv2d);
   assert.ok(torch.noGrad(() => plain.forward(x) as torch.Tensor).allclose(expected, 1e-5, 1e-6));
+});
+
+test('toPlainModel turns AOL layers into plain layers with the rescaled weights, and keeps the seed-like presets', () => {
+  torch.manualSeed(3);
+  const model = new nn.Sequential(
+    new AOLConv2D({ inChannels: 3, outChannels: 6, kernelSize: 3, padding: 1, paddingMode: 'circular' }),
+    new AOLConvTranspose2D({ inChannels: 6, outChannels: 4, kernelSize: 2, stride: 2 }),
+    new nn.Flatten(),
+    new AOLLinear({ inFeatures: 4 * 8 * 8, outFeatures: 5 }),
+  );
+  model.eval();
+  const x = torch.randn([2, 3, 4, 4]);
+  const before = torch.noGrad(() => model.forward(x) as torch.Tensor);
+  const plain = toPlainModel(model);
+  assert.deepEqual([...plain.modules()].map((m) => m.typeName), ['Sequential', 'Conv2d', 'ConvTranspose2d', 'Flatten', 'Linear']);
+  assert.ok([...plain.namedParameters()].every(([name]) => !name.includes('parametrizations')));
+  const diff = torch.noGrad(() => (plain.forward(x) as torch.Tensor).sub(before).abs().max().item());
+  assert.ok(diff <= 1e-5, `max abs difference ${diff}`);
+
+  // fmnist-small, and the seed-cifar10 design at a CPU-friendly width and depth.
+  const seedLike = { ...MODEL_PRESETS['seed-cifar10'].options, dim: 64, depth: 2, pool: { type: 'AdaptiveOrthoConv2d', options: { inChannels: 64, outChannels: 64, groups: 32, bias: false, padding: 0, kernelSize: 16, stride: 16 } } };
+  const models: [string, () => nn.Module, number[]][] = [
+    ['fmnist-small', () => buildPreset('fmnist-small'), [2, 1, 28, 28]],
+    ['seed-cifar10 at dim 64, depth 2', () => buildModel({ architecture: 'PatchBasedExpandedCNN', options: seedLike }), [2, 3, 32, 32]],
+  ];
+  for (const [preset, build, shape] of models) {
+    const m = build();
+    m.eval();
+    const input = torch.randn(shape);
+    const expected = torch.noGrad(() => m.forward(input) as torch.Tensor);
+    assert.ok(expected.isfinite().all().item(), `${preset}: non-finite outputs`);
+    const p = toPlainModel(m);
+    const d = torch.noGrad(() => (p.forward(input) as torch.Tensor).sub(expected).abs().max().item());
+    assert.ok(d <= 1e-5, `${preset}: max abs difference ${d}`);
+    assert.ok([...p.namedParameters()].every(([name]) => !name.includes('parametrizations')), `${preset}: parametrizations left`);
+    p.dispose();
+  }
 });

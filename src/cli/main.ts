@@ -23,6 +23,10 @@ commands:
          [--mean a,b,c --std a,b,c] [--dataset NAME] [--non-strict] [--json]
                     turn a state dict saved by the Python Orthogonium (.pt or .safetensors)
                     into a checkpoint; the model config names the same architecture and arguments
+  export --checkpoint FILE --format onnx|safetensors|pt --out PATH [--input-shape C,H,W]
+         [--normalize-input] [--json]
+                    an ONNX model with certification metadata, or plain weights
+                    (safetensors / PyTorch state dict) with an architecture JSON
   --version         print the version
   --help            print this help`;
 
@@ -79,6 +83,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'import') {
     const { importCommand } = await import('./import-command.js');
     return importCommand(rest, USAGE);
+  }
+  if (command === 'export') {
+    const { exportCommand } = await import('./export-command.js');
+    return exportCommand(rest, USAGE);
   }
   if (command === 'summary') {
     const { summaryCommand } = await import('./summary-command.js');

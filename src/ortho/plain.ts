@@ -8,6 +8,11 @@ import { OrthoConv2dBase } from './conv/ortho-conv.js';
 import { OrthoConvTranspose2dBase } from './conv/ortho-conv-transpose.js';
 import { OrthoLinear, UnitNormLinear } from './linear/ortho-linear.js';
 
+/** A subclass of a plain layer that keeps its forward and only derives its weight (OrthoLinear, AOLConv2D, AOLLinear …). */
+function isRescaledSubclass(m: Module, base: typeof Conv2d | typeof ConvTranspose2d | typeof Linear): boolean {
+  return m instanceof base && m.constructor !== base && m.forward === base.prototype.forward;
+}
+
 function plainCounterpart(m: Module): Module | null {
   let plain: Conv2d | ConvTranspose2d | Linear;
   if (m instanceof OrthoConv2dBase) {
@@ -18,8 +23,20 @@ function plainCounterpart(m: Module): Module | null {
     plain = new ConvTranspose2d(m.inChannels, m.outChannels, m.kernelSize, {
       stride: m.stride, padding: m.padding, outputPadding: m.outputPadding, dilation: m.dilation, groups: m.groups, bias: m.bias !== null,
     });
-  } else if (m instanceof OrthoLinear || m instanceof UnitNormLinear) {
-    plain = new Linear(m.inFeatures, m.outFeatures, { bias: m.bias !== null });
+  } else if (isRescaledSubclass(m, Conv2d)) {
+    // AOL convolutions: a Conv2d whose weight getter rescales the stored kernel.
+    const c = m as Conv2d;
+    plain = new Conv2d(c.inChannels, c.outChannels, c.kernelSize, {
+      stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, bias: c.bias !== null, paddingMode: c.paddingMode,
+    });
+  } else if (isRescaledSubclass(m, ConvTranspose2d)) {
+    const c = m as ConvTranspose2d;
+    plain = new ConvTranspose2d(c.inChannels, c.outChannels, c.kernelSize, {
+      stride: c.stride, padding: c.padding, outputPadding: c.outputPadding, dilation: c.dilation, groups: c.groups, bias: c.bias !== null,
+    });
+  } else if (m instanceof OrthoLinear || m instanceof UnitNormLinear || isRescaledSubclass(m, Linear)) {
+    const l = m as Linear;
+    plain = new Linear(l.inFeatures, l.outFeatures, { bias: l.bias !== null });
   } else {
     return null;
   }

@@ -11,6 +11,7 @@ import { ascentPairRatio, jacobian, randomPairRatio } from './helpers/lipschitz.
 import {
   AOCNetV1, BCOPLargeCNN, LPPool2d, LargeStagedCNN, LipResNet, LipVGG, MORE_ARCHITECTURES, PatchBasedCNN, SplitConcatNet, StagedCNN,
 } from '../src/models/architectures-staged.js';
+import { buildPreset } from '../src/models/presets.js';
 
 torch.setNumThreads(1);
 type Tensor = torch.Tensor;
@@ -122,5 +123,16 @@ test('MORE_ARCHITECTURES names every builder once', () => {
   assert.equal(new Set(names).size, names.length);
   for (const n of ['PatchBasedCNN', 'StagedCNN', 'LargeStagedCNN', 'AOCNetV1', 'LipResNet', 'LipVGG', 'BCOPLargeCNN', 'SplitConcatNet-M', 'SplitConcatNet-M2']) {
     assert.ok(names.includes(n), n);
+  }
+});
+
+test('the seed preset evaluates to finite logits straight after construction (power iteration warmed up at registration)', () => {
+  for (const seed of [0, 1, 2, 3]) {
+    torch.manualSeed(seed);
+    const model = buildPreset('seed-cifar10').eval();
+    const logits = torch.noGrad(() => model.forward(torch.randn([2, 3, 32, 32])) as torch.Tensor);
+    assert.ok(logits.isfinite().all().item(), `seed ${seed}: non-finite logits at initialization`);
+    logits.dispose();
+    model.dispose();
   }
 });

@@ -125,7 +125,13 @@ export function registerParametrization(module: Module, name: string, ...steps: 
   } catch {
     dict = module.registerModule('parametrizations', new ModuleDict());
   }
-  dict.set(name, new ParametrizationList(steps, original));
+  const list = new ParametrizationList(steps, original);
+  dict.set(name, list);
+  // Like PyTorch (which evaluates a parametrization when registering it), run the chain once: in
+  // training mode this advances running state such as power-iteration vectors, whose random start an
+  // immediate evaluation would otherwise use as is (an underestimated norm can make Björck diverge).
+  noGrad(() => list.compute()).dispose();
+  list.invalidate();
 }
 
 /** Removes a parametrization, keeping the current computed value as a plain parameter. */

@@ -146,10 +146,11 @@ describe('orthogonium attack on checkpoints', { skip: !hasData && 'dataset-fashi
   });
 
   test('a model that is not 1-Lipschitz behind an OrthoLinear head: violations found, exit 1 with a loud message', () => {
-    const r = run('--checkpoint', join(dir, 'not-lipschitz.pt'), '--dataset', 'fashion-mnist', '--limit', '100', '--steps', '10', '--restarts', '1', '--json', '--out', join(dir, 'bad'));
+    const r = run('--checkpoint', join(dir, 'not-lipschitz.pt'), '--dataset', 'fashion-mnist', '--limit', '100', '--steps', '10', '--restarts', '1', '--float64', '--json', '--out', join(dir, 'bad'));
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /CERTIFICATE VIOLATION — \d+ certified samples? (was|were) misclassified inside their certified radius/);
     const report = JSON.parse(r.stdout) as Report;
+    assert.equal(report.dtype, 'float64');
     assert.ok(report.certified > 0 && report.violations.length >= report.certified / 2, `${report.violations.length} violations among ${report.certified} certified`);
     for (const v of report.violations) assert.ok(v.attackDistance < v.radius, `violation ${v.index}`);
     const flagged = readFileSync(report.files.csv!, 'utf8').trim().split('\n').slice(1).filter((row) => row.endsWith(',1')).map((row) => Number(row.split(',')[0]));

@@ -8,9 +8,10 @@ import { join, resolve } from 'node:path';
 import { certify } from '../losses/index.js';
 import { certifiedAccuracySvg, svgToPng } from '../train/certified-plot.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { EvalArgs, UsageError, disposeEvaluation, loadEvaluation, parseEvalArgs } from './checkpoint-eval.js';
+import { disposeEvaluation, loadEvaluation } from './checkpoint-eval.js';
+import { EvalArgs, UsageError, parseEvalArgs } from './eval-args.js';
 
-export { UsageError } from './checkpoint-eval.js';
+export { UsageError } from './eval-args.js';
 
 export function certifyCommand(args: string[], usage: string): number {
   let a: EvalArgs;

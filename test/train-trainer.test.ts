@@ -243,3 +243,21 @@ test('resume refuses a model-only checkpoint and a module that does not fit', as
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('NaN logits refused by the loss count as a diverged step too (named, or skipped)', async () => {
+  const { Module } = await import('../src/nn/index.js');
+  class Poisoned extends Module {
+    calls = 0;
+    readonly inner = this.registerModule('inner', tinyModel());
+    forward(x: Tensor): Tensor {
+      const y = this.inner.forward(x) as Tensor;
+      return this.training && ++this.calls === 3 ? y.mul(NaN) : y;
+    }
+  }
+  const make = () => new ClassificationModule({ model: new Poisoned(), loss: new LossXent({ nClasses: 3 }), lastLayer: 'global', lr: 0.01 });
+  await assert.rejects(new Trainer({ maxEpochs: 1, output: captureOutput(), enableProgressBar: false }).fit(make(), tinyData()),
+    (e: Error) => e instanceof NonFiniteLossError && /loss is NaN \(LossXent: logits contain \d+ NaN values.*at epoch 0, batch 2 \(global step 3\)/.test(e.message));
+  const r = await new Trainer({ maxEpochs: 1, output: captureOutput(), enableProgressBar: false, onNonFiniteLoss: 'skip' }).fit(make(), tinyData());
+  assert.equal(r.skippedBatches, 1);
+  assert.equal(r.globalStep, 5);
+});

@@ -27,6 +27,12 @@ commands:
          [--normalize-input] [--json]
                     an ONNX model with certification metadata, or plain weights
                     (safetensors / PyTorch state dict) with an architecture JSON
+  attack --checkpoint FILE --dataset fashion-mnist|mnist|cifar10 [--data-dir DIR]
+         [--eps 36/255,72/255,108/255] [--limit N (default 1000)] [--restarts N] [--steps N]
+         [--batch-size N] [--float64] [--json] [--out DIR]
+                    certify, then attack (L2 PGD + boundary search): certified vs empirical
+                    robust accuracy; exit 1 if a certified sample is broken inside its radius;
+                    with --out, per-sample radius and attack distance (CSV)
   --version         print the version
   --help            print this help`;
 
@@ -87,6 +93,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'export') {
     const { exportCommand } = await import('./export-command.js');
     return exportCommand(rest, USAGE);
+  }
+  if (command === 'attack') {
+    const { attackCommand } = await import('./attack-command.js');
+    return attackCommand(rest, USAGE);
   }
   if (command === 'summary') {
     const { summaryCommand } = await import('./summary-command.js');

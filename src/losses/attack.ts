@@ -15,7 +15,7 @@
 // below a sample's certified radius is a real counterexample.
 import { Tensor, aten, autograd, cat, enableGrad, full, keep, noGrad, ones, randnLike, rand, scope, where, zeros, zerosLike } from '../torch/index.js';
 import { Module } from '../nn/index.js';
-import { checkEps, checkFinite, checkLabelRange, checkLabels, checkPositiveInt, describe } from './checks.js';
+import { checkEps, checkFinite, checkLabelRange, checkLabels, checkNoNaN, checkPositiveInt, describe } from './checks.js';
 import { trueAndRunnerUp } from './losses.js';
 
 export type StepSchedule = 'cosine' | 'linear' | 'constant' | ((progress: number) => number);
@@ -159,6 +159,7 @@ class BatchAttack {
     return scope(() => {
       const zero = zerosLike(this.x);
       const logits = this.logitsAt(zero);
+      checkNoNaN('attackL2', 'clean logits', logits);
       this.clean.predictions = logits.argmax(1).toFlatArray();
       this.record(zero, logits);
       return logits.shape[1];

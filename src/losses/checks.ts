@@ -34,27 +34,51 @@ export function checkLabels(where: string, labels: unknown, batch: number): asse
 export function checkLabelRange(where: string, labels: Tensor, nClasses: number): void {
   if (labels.numel() === 0) return;
   const [lo, hi] = noGrad(() => scope(() => stack([labels.amin(), labels.amax()]).toFlatArray()));
+  throwIfOutOfRange(where, lo, hi, nClasses);
+}
+
+/** Checks that a floating tensor holds no NaN (and, with `finite`, no ±Infinity). */
+export function checkNoNaN(where: string, what: string, t: Tensor, finite = false): void {
+  const bad = noGrad(() => scope(() => (finite ? t.isfinite().logicalNot() : t.isnan()).sum().item()));
+  throwIfNaN(where, what, bad, finite);
+}
+
+/** Thrown when logits or values hold NaN/Inf: the Trainer recognizes it as a diverged step. */
+export class NonFiniteValueError extends RangeError {}
+
+function throwIfNaN(where: string, what: string, bad: number, finite = false): void {
+  if (bad > 0) {
+    throw new NonFiniteValueError(`${where}: ${what} contain ${bad} ${finite ? 'non-finite (NaN or infinite)' : 'NaN'} value${bad === 1 ? '' : 's'}` +
+      ' (the model diverged or its input is corrupt)');
+  }
+}
+
+function throwIfOutOfRange(where: string, lo: number, hi: number, nClasses: number): void {
   if (lo < 0 || hi >= nClasses) {
     const bad = lo < 0 ? lo : hi;
     throw new RangeError(`${where}: label ${bad} is out of range for ${nClasses} classes (labels must be in 0..${nClasses - 1})`);
   }
 }
 
-/** Checks that a floating tensor holds no NaN (and, with `finite`, no ±Infinity). */
-export function checkNoNaN(where: string, what: string, t: Tensor, finite = false): void {
-  const bad = noGrad(() => scope(() => (finite ? t.isfinite().logicalNot() : t.isnan()).sum().item()));
-  if (bad > 0) {
-    throw new RangeError(`${where}: ${what} contain ${bad} ${finite ? 'non-finite (NaN or infinite)' : 'NaN'} value${bad === 1 ? '' : 's'}` +
-      ' (the model diverged or its input is corrupt)');
-  }
-}
-
-/** Logits and labels together: shapes, dtypes, label range and NaN-free logits. */
+/**
+ * Logits and labels together: shapes, dtypes, label range and NaN-free logits
+ * (both value checks on by default, read back from the device in one round trip).
+ */
 export function checkLogitsAndLabels(where: string, logits: unknown, labels: unknown, options: { nan?: boolean; range?: boolean } = {}): void {
   checkLogits(where, logits);
   checkLabels(where, labels, logits.shape[0]);
-  if (options.range ?? true) checkLabelRange(where, labels, logits.shape[1]);
-  if (options.nan ?? false) checkNoNaN(where, 'logits', logits);
+  const range = (options.range ?? true) && labels.numel() > 0;
+  const nan = options.nan ?? true;
+  if (range && nan && labels.device === logits.device) {
+    const [lo, hi, bad] = noGrad(() => scope(() => stack([
+      labels.amin().to('float64'), labels.amax().to('float64'), logits.isnan().sum().to('float64'),
+    ]).toFlatArray()));
+    throwIfOutOfRange(where, lo, hi, logits.shape[1]);
+    throwIfNaN(where, 'logits', bad);
+    return;
+  }
+  if (range) checkLabelRange(where, labels, logits.shape[1]);
+  if (nan) checkNoNaN(where, 'logits', logits);
 }
 
 export function checkLastLayer(where: string, value: unknown): asserts value is LastLayer {

@@ -10,3 +10,6 @@ export { certify, resolveLastLayer } from './certify.js';
 export type { Batch, CertifyOptions, CertifyResult } from './certify.js';
 export { attackL2 } from './attack.js';
 export type { AttackL2Options, AttackL2Result, StepSchedule } from './attack.js';
+export { soundnessReport } from './soundness.js';
+export type { SoundnessOptions, SoundnessReport, SoundnessAtEps, Violation } from './soundness.js';
+export { NonFiniteValueError } from './checks.js';

@@ -12,6 +12,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Tensor, autocast, cuda, getRngState, manualSeed, noGrad, scope, setRngState } from '../torch/index.js';
 import type { Saveable } from '../torch/index.js';
 import { Module, clipGradNorm_, clipGradValue_ } from '../nn/index.js';
+import { NonFiniteValueError } from '../losses/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
 import type { Batch } from '../data/index.js';
 import { Callback, JsonValue } from './callbacks/callback.js';
@@ -309,21 +310,19 @@ export class Trainer {
     return scope(() => {
       const onDevice = this.toDevice(batch);
       module.currentBatchSize = onDevice.y.shape[0];
-      const loss = this.precision === 'bf16-mixed'
-        ? autocast({ deviceType: this.device, dtype: 'bfloat16' }, () => module.trainingStep(onDevice, index))
-        : module.trainingStep(onDevice, index);
+      let loss: Tensor;
+      try {
+        loss = this.precision === 'bf16-mixed'
+          ? autocast({ deviceType: this.device, dtype: 'bfloat16' }, () => module.trainingStep(onDevice, index))
+          : module.trainingStep(onDevice, index);
+      } catch (error) {
+        // The library's losses refuse NaN logits: that is the same diverged step as a NaN loss.
+        if (error instanceof NonFiniteValueError) return this.nonFiniteLoss(index, `NaN (${error.message})`);
+        throw error;
+      }
       if (!(loss instanceof Tensor) || loss.numel() !== 1) throw new TypeError('trainingStep must return the loss as a one-element tensor');
       const value = loss.item();
-      if (!Number.isFinite(value)) {
-        const where = `epoch ${this.currentEpoch}, batch ${index} (global step ${this.globalStep + 1})`;
-        if ((this.options.onNonFiniteLoss ?? 'error') === 'error') {
-          throw new NonFiniteLossError(`the training loss is ${value} at ${where}; training stopped. Lower the learning rate, check the data, ` +
-            "or pass onNonFiniteLoss: 'skip' (--on-nan skip) to skip such batches");
-        }
-        this.skipped++;
-        this.print(`warning: skipped the batch at ${where}: the loss is ${value}`);
-        return null;
-      }
+      if (!Number.isFinite(value)) return this.nonFiniteLoss(index, String(value));
       optimizer.zeroGrad();
       loss.backward();
       this.clipGradients(module);
@@ -331,6 +330,18 @@ export class Trainer {
       if (this.scheduler && this.schedulerInterval === 'step') this.scheduler.step();
       return value;
     });
+  }
+
+  /** A NaN/Inf loss: stop with the step named, or skip the batch (returns null) when asked to. */
+  private nonFiniteLoss(index: number, value: string): null {
+    const where = `epoch ${this.currentEpoch}, batch ${index} (global step ${this.globalStep + 1})`;
+    if ((this.options.onNonFiniteLoss ?? 'error') === 'error') {
+      throw new NonFiniteLossError(`the training loss is ${value} at ${where}; training stopped. Lower the learning rate, check the data, ` +
+        "or pass onNonFiniteLoss: 'skip' (--on-nan skip) to skip such batches");
+    }
+    this.skipped++;
+    this.print(`warning: skipped the batch at ${where}: the loss is ${value}`);
+    return null;
   }
 
   private clipGradients(module: Module): void {

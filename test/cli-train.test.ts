@@ -102,7 +102,7 @@ test('orthogonium train and eval refuse bad command lines with exit code 2 and a
       [['train', '--setting', 'very_robust'], /--setting must be one of non_robust, mildly_robust, robust/],
       [['train', '--dataset', 'imagenet'], /unknown dataset 'imagenet'/],
       [['train', '--model', 'seed-cifar10', '--model-config', 'x.json'], /either --model or --model-config/],
-      [['train', '--eps', '1/0'], /--eps: parseEps: '1\/0'/],
+      [['train', '--eps', '1/0'], /--eps: '1\/0'/],
       [['train', '--limit-train-batches', '2.5'], /positive batch count or a fraction in \(0, 1\]/],
       [['train', '--config', join(dir, 'missing.json')], /cannot read the config file .*missing\.json: ENOENT/],
       [['train', '--config', join(dir, 'bad.json')], /bad\.json: not valid JSON/],

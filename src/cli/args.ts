@@ -1,8 +1,9 @@
 // A small declarative parser for `--flag value` command lines: each flag has a
 // kind that checks and converts its value, so every command reports bad
 // input the same way (a UsageError naming the flag, exit code 2).
-import { parseEps } from '../losses/index.js';
+import { parseEps } from '../losses/eps.js'; // not the losses index: a bad command line is answered without loading libtorch
 
+/** A mistake in the command line: the command prints it with the usage and exits 2. */
 export class UsageError extends Error {}
 
 export type FlagKind = 'string' | 'positive-int' | 'non-negative-int' | 'positive-number' | 'non-negative-number' | 'bool' | 'eps' | 'limit';
@@ -21,7 +22,7 @@ function convert(flag: string, spec: FlagSpec, text: string): string | number | 
       try {
         return parseEps(text);
       } catch (error) {
-        throw new UsageError(`${flag}: ${(error as Error).message}`);
+        throw new UsageError(`${flag}: ${(error as Error).message.replace(/^parseEps: /, '')}`);
       }
     case 'positive-int':
     case 'non-negative-int': {

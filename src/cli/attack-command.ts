@@ -6,7 +6,7 @@
 // attack misclassifies inside its certified radius is a violation (exit 1).
 // Prints certified vs empirical robust accuracy at each radius and how far
 // the attack gets on the samples that are not certified.
-import { EvalArgs, UsageError, parseEvalArgs, positiveInt } from './eval-args.js';
+import { EvalArgs, UsageError, parseEvalArgs } from './eval-args.js';
 
 export interface AttackArgs extends EvalArgs { restarts: number; steps: number; batchSize: number; float64: boolean }
 
@@ -14,15 +14,13 @@ export interface AttackArgs extends EvalArgs { restarts: number; steps: number; 
 const DEFAULT_LIMIT = 1000;
 
 function parse(args: string[]): AttackArgs {
-  const own = { restarts: 3, steps: 40, batchSize: 250, float64: false };
-  const rest = args.filter((a) => a !== '--float64');
-  own.float64 = rest.length !== args.length;
-  const common = parseEvalArgs(rest, {
-    '--restarts': (value) => { own.restarts = positiveInt('--restarts', value()); },
-    '--steps': (value) => { own.steps = positiveInt('--steps', value()); },
-    '--batch-size': (value) => { own.batchSize = positiveInt('--batch-size', value()); },
+  const a = parseEvalArgs(args, {
+    '--restarts': { key: 'restarts', kind: 'positive-int' },
+    '--steps': { key: 'steps', kind: 'positive-int' },
+    '--batch-size': { key: 'batchSize', kind: 'positive-int' },
+    '--float64': { key: 'float64', kind: 'bool' },
   });
-  return { ...common, limit: common.limit ?? DEFAULT_LIMIT, ...own };
+  return { restarts: 3, steps: 40, batchSize: 250, float64: false, ...a, limit: a.limit ?? DEFAULT_LIMIT } as AttackArgs;
 }
 
 export async function attackCommand(args: string[], usage: string): Promise<number> {

@@ -1,9 +1,8 @@
 // The options `orthogonium certify` and `orthogonium attack` share, parsed
 // without loading libtorch so that a mistyped command line is answered at once.
-import { parseEps } from '../losses/eps.js';
+import { FlagSpec, ParsedArgs, UsageError, parseFlags } from './args.js';
 
-/** A mistake in the command line: the command prints it with the usage and exits 2. */
-export class UsageError extends Error {}
+export { UsageError } from './args.js';
 
 export const DATASETS = ['fashion-mnist', 'mnist', 'cifar10'];
 
@@ -17,45 +16,24 @@ export interface EvalArgs {
   out?: string;
 }
 
-/** Handles one command-specific option; `value()` consumes and returns its argument. */
-export type OptionHandler = (value: () => string) => void;
+const EVAL_FLAGS: Record<string, FlagSpec> = {
+  '--checkpoint': { key: 'checkpoint', kind: 'string' },
+  '--dataset': { key: 'dataset', kind: 'string' },
+  '--data-dir': { key: 'dataDir', kind: 'string' },
+  '--out': { key: 'out', kind: 'string' },
+  '--eps': { key: 'eps', kind: 'eps' },
+  '--limit': { key: 'limit', kind: 'positive-int' },
+  '--json': { key: 'json', kind: 'bool' },
+};
 
-export function positiveInt(flag: string, text: string): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer, got '${text}'`);
-  return n;
-}
-
-/** Parses the shared options plus the command's own (`extra`, by flag). */
-export function parseEvalArgs(args: string[], extra: Record<string, OptionHandler> = {}): EvalArgs {
-  const out: Partial<EvalArgs> & { json: boolean; eps: number[] } = { json: false, eps: [36 / 255, 72 / 255, 108 / 255] };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = (): string => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--json') out.json = true;
-    else if (arg === '--checkpoint') out.checkpoint = value();
-    else if (arg === '--dataset') out.dataset = value();
-    else if (arg === '--data-dir') out.dataDir = value();
-    else if (arg === '--out') out.out = value();
-    else if (arg === '--eps') {
-      try {
-        out.eps = parseEps(value());
-      } catch (error) {
-        if (error instanceof UsageError) throw error;
-        throw new UsageError(`--eps: ${(error as Error).message.replace(/^parseEps: /, '')}`);
-      }
-    } else if (arg === '--limit') out.limit = positiveInt('--limit', value());
-    else if (Object.hasOwn(extra, arg)) extra[arg](value);
-    else throw new UsageError(`unknown option ${arg}`);
-  }
+/** Parses the shared options plus the command's own (`extra`, by flag); the extras come back under their keys. */
+export function parseEvalArgs(args: string[], extra: Record<string, FlagSpec> = {}): EvalArgs & ParsedArgs {
+  const parsed = parseFlags(args, { ...EVAL_FLAGS, ...extra });
+  const out = { json: false, eps: [36 / 255, 72 / 255, 108 / 255], ...parsed } as EvalArgs & ParsedArgs;
   if (!out.checkpoint) throw new UsageError('--checkpoint is required');
   if (!out.dataset) throw new UsageError(`--dataset is required (one of ${DATASETS.join(', ')})`);
   if (!DATASETS.includes(out.dataset)) throw new UsageError(`unknown dataset '${out.dataset}'; expected one of ${DATASETS.join(', ')}`);
-  return out as EvalArgs;
+  return out;
 }
 
 /** A radius as it is usually written: 36/255 when it is a whole number of 255ths, else the number. */

@@ -99,7 +99,7 @@ test('orthogonium train and eval refuse bad command lines with exit code 2 and a
       [['train', '--epochs', '0'], /--epochs must be a positive integer, got '0'/],
       [['train', '--epochs'], /--epochs needs a value/],
       [['train', '--lr', 'fast'], /--lr must be a finite number > 0, got 'fast'/],
-      [['train', '--setting', 'very_robust'], /--setting must be one of non_robust, mildly_robust, robust/],
+      [['train', '--setting', 'very_robust'], /unknown setting 'very_robust'; expected one of non_robust, mildly_robust, robust/],
       [['train', '--dataset', 'imagenet'], /unknown dataset 'imagenet'/],
       [['train', '--model', 'seed-cifar10', '--model-config', 'x.json'], /either --model or --model-config/],
       [['train', '--eps', '1/0'], /--eps: '1\/0'/],

@@ -6,7 +6,8 @@ import { parseEps } from '../losses/eps.js'; // not the losses index: a bad comm
 /** A mistake in the command line: the command prints it with the usage and exits 2. */
 export class UsageError extends Error {}
 
-export type FlagKind = 'string' | 'positive-int' | 'non-negative-int' | 'positive-number' | 'non-negative-number' | 'bool' | 'eps' | 'limit';
+export type FlagKind = 'string' | 'positive-int' | 'non-negative-int' | 'positive-number' | 'non-negative-number' | 'bool' | 'eps' | 'limit'
+  | 'numbers' | 'shape';
 
 export interface FlagSpec { key: string; kind: FlagKind; choices?: readonly string[] }
 
@@ -16,7 +17,9 @@ function convert(flag: string, spec: FlagSpec, text: string): string | number | 
   const fail = (what: string): never => { throw new UsageError(`${flag} must be ${what}, got '${text}'`); };
   switch (spec.kind) {
     case 'string':
-      if (spec.choices && !spec.choices.includes(text)) fail(`one of ${spec.choices.join(', ')}`);
+      if (spec.choices && !spec.choices.includes(text)) {
+        throw new UsageError(`unknown ${spec.key} '${text}'; expected one of ${spec.choices.join(', ')}`);
+      }
       return text;
     case 'eps':
       try {
@@ -30,6 +33,16 @@ function convert(flag: string, spec: FlagSpec, text: string): string | number | 
       const min = spec.kind === 'positive-int' ? 1 : 0;
       if (text.trim() === '' || !Number.isInteger(n) || n < min) fail(`${min === 1 ? 'a positive' : 'a non-negative'} integer`);
       return n;
+    }
+    case 'numbers':
+    case 'shape': {
+      // Comma-separated: any finite numbers ('numbers', e.g. a mean) or positive integers ('shape', e.g. 3,32,32).
+      const values = text.split(',').map((v) => Number(v.trim()));
+      const shape = spec.kind === 'shape';
+      if (text.trim() === '' || values.some((v) => !Number.isFinite(v) || (shape && !(Number.isInteger(v) && v > 0)))) {
+        fail(shape ? 'positive integers like 3,32,32' : 'comma-separated numbers');
+      }
+      return values;
     }
     case 'limit': {
       // A batch count, or a fraction of the loader in (0, 1].

@@ -6,7 +6,8 @@
 // attack misclassifies inside its certified radius is a violation (exit 1).
 // Prints certified vs empirical robust accuracy at each radius and how far
 // the attack gets on the samples that are not certified.
-import { EvalArgs, UsageError, parseEvalArgs } from './eval-args.js';
+import { EvalArgs, parseEvalArgs } from './eval-args.js';
+import { withUsage } from './args.js';
 
 export interface AttackArgs extends EvalArgs { restarts: number; steps: number; batchSize: number; float64: boolean }
 
@@ -23,16 +24,11 @@ function parse(args: string[]): AttackArgs {
   return { restarts: 3, steps: 40, batchSize: 250, float64: false, ...a, limit: a.limit ?? DEFAULT_LIMIT } as AttackArgs;
 }
 
-export async function attackCommand(args: string[], usage: string): Promise<number> {
-  let a: AttackArgs;
-  try {
-    a = parse(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`orthogonium attack: ${error.message}\n\n${usage}`);
-    return 2;
-  }
-  // libtorch is loaded only now, for a valid command line.
-  const { runAttack } = await import('./attack-run.js');
-  return runAttack(a);
+export function attackCommand(args: string[], usage: string): Promise<number> {
+  return withUsage('attack', usage, async () => {
+    const a = parse(args);
+    // libtorch is loaded only now, for a valid command line.
+    const { runAttack } = await import('./attack-run.js');
+    return runAttack(a);
+  });
 }

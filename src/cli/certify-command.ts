@@ -9,19 +9,16 @@ import { certify } from '../losses/index.js';
 import { certifiedAccuracySvg, svgToPng } from '../train/certified-plot.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { disposeEvaluation, loadEvaluation } from './checkpoint-eval.js';
-import { EvalArgs, UsageError, parseEvalArgs } from './eval-args.js';
+import { EvalArgs, parseEvalArgs } from './eval-args.js';
+import { withUsage } from './args.js';
 
 export { UsageError } from './eval-args.js';
 
-export function certifyCommand(args: string[], usage: string): number {
-  let a: EvalArgs;
-  try {
-    a = parseEvalArgs(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`orthogonium certify: ${error.message}\n\n${usage}`);
-    return 2;
-  }
+export function certifyCommand(args: string[], usage: string): Promise<number> {
+  return withUsage('certify', usage, () => runCertify(parseEvalArgs(args)));
+}
+
+function runCertify(a: EvalArgs): number {
   const evaluation = loadEvaluation(a);
   let report;
   try {

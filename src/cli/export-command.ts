@@ -9,37 +9,24 @@ import { loadCheckpoint } from '../train/checkpoint.js';
 import { saveOnnx } from '../export/onnx-export.js';
 import { savePlainModel } from '../export/plain-export.js';
 import { classNamesFor } from '../export/class-names.js';
-
-class UsageError extends Error {}
+import { FlagSpec, UsageError, parseFlags, withUsage } from './args.js';
 
 const FORMATS = ['onnx', 'safetensors', 'pt'] as const;
 type Format = (typeof FORMATS)[number];
 
 interface ExportArgs { checkpoint: string; format: Format; out: string; inputShape?: number[]; normalizeInput: boolean; json: boolean }
 
+const FLAGS: Record<string, FlagSpec> = {
+  '--checkpoint': { key: 'checkpoint', kind: 'string' },
+  '--out': { key: 'out', kind: 'string' },
+  '--format': { key: 'format', kind: 'string', choices: FORMATS },
+  '--input-shape': { key: 'inputShape', kind: 'shape' },
+  '--normalize-input': { key: 'normalizeInput', kind: 'bool' },
+  '--json': { key: 'json', kind: 'bool' },
+};
+
 function parse(args: string[]): ExportArgs {
-  const out: Partial<ExportArgs> & { normalizeInput: boolean; json: boolean } = { normalizeInput: false, json: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--checkpoint') out.checkpoint = value();
-    else if (arg === '--out') out.out = value();
-    else if (arg === '--format') {
-      const f = value();
-      if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`unknown format '${f}'; expected one of ${FORMATS.join(', ')}`);
-      out.format = f as Format;
-    } else if (arg === '--input-shape') {
-      const dims = value().split(',').map(Number);
-      if (dims.length === 0 || !dims.every((d) => Number.isInteger(d) && d > 0)) throw new UsageError('--input-shape must be positive integers like 3,32,32');
-      out.inputShape = dims;
-    } else if (arg === '--normalize-input') out.normalizeInput = true;
-    else if (arg === '--json') out.json = true;
-    else throw new UsageError(`unknown option ${arg}`);
-  }
+  const out = { normalizeInput: false, json: false, ...parseFlags(args, FLAGS) } as Partial<ExportArgs> & { normalizeInput: boolean };
   if (!out.checkpoint) throw new UsageError('--checkpoint is required');
   if (!out.format) throw new UsageError(`--format is required (one of ${FORMATS.join(', ')})`);
   if (!out.out) throw new UsageError('--out is required');
@@ -55,15 +42,11 @@ function inputShapeOf(a: ExportArgs, options: Record<string, unknown>): number[]
   throw new Error(`${a.checkpoint}: the model configuration gives no imgShape; pass --input-shape C,H,W`);
 }
 
-export function exportCommand(args: string[], usage: string): number {
-  let a: ExportArgs;
-  try {
-    a = parse(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`orthogonium export: ${error.message}\n\n${usage}`);
-    return 2;
-  }
+export function exportCommand(args: string[], usage: string): Promise<number> {
+  return withUsage('export', usage, () => runExport(parse(args)));
+}
+
+function runExport(a: ExportArgs): number {
   const { model, config, metadata } = loadCheckpoint(a.checkpoint);
   try {
     const { mean, std } = metadata;

@@ -8,40 +8,28 @@
 import { buildModel, buildPreset, FactoryModel, MODEL_PRESETS, readModelConfigFile } from '../models/index.js';
 import { loadOrthogoniumStateDict } from '../interop/index.js';
 import { CheckpointMetadata, saveCheckpoint } from '../train/checkpoint.js';
-
-class UsageError extends Error {}
+import { FlagSpec, UsageError, parseFlags, withUsage } from './args.js';
 
 interface ImportArgs {
   stateDict: string; modelConfig?: string; model?: string; out: string;
   mean?: number[]; std?: number[]; dataset?: string; strict: boolean; json: boolean;
 }
 
-function numbers(flag: string, text: string): number[] {
-  const values = text.split(',').map((s) => Number(s.trim()));
-  if (values.length === 0 || values.some((v) => !Number.isFinite(v))) throw new UsageError(`${flag} must be comma-separated numbers, got '${text}'`);
-  return values;
-}
+const FLAGS: Record<string, FlagSpec> = {
+  '--state-dict': { key: 'stateDict', kind: 'string' },
+  '--model-config': { key: 'modelConfig', kind: 'string' },
+  '--model': { key: 'model', kind: 'string', choices: Object.keys(MODEL_PRESETS) },
+  '--out': { key: 'out', kind: 'string' },
+  '--mean': { key: 'mean', kind: 'numbers' },
+  '--std': { key: 'std', kind: 'numbers' },
+  '--dataset': { key: 'dataset', kind: 'string' },
+  '--non-strict': { key: 'nonStrict', kind: 'bool' },
+  '--json': { key: 'json', kind: 'bool' },
+};
 
 function parse(args: string[]): ImportArgs {
-  const out: Partial<ImportArgs> & { strict: boolean; json: boolean } = { strict: true, json: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--state-dict') out.stateDict = value();
-    else if (arg === '--model-config') out.modelConfig = value();
-    else if (arg === '--model') out.model = value();
-    else if (arg === '--out') out.out = value();
-    else if (arg === '--mean') out.mean = numbers(arg, value());
-    else if (arg === '--std') out.std = numbers(arg, value());
-    else if (arg === '--dataset') out.dataset = value();
-    else if (arg === '--non-strict') out.strict = false;
-    else if (arg === '--json') out.json = true;
-    else throw new UsageError(`unknown option ${arg}`);
-  }
+  const { nonStrict, ...flags } = parseFlags(args, FLAGS);
+  const out = { json: false, ...flags, strict: !nonStrict } as Partial<ImportArgs> & { strict: boolean; json: boolean };
   if (!out.stateDict) throw new UsageError('--state-dict is required');
   if (!out.out) throw new UsageError('--out is required');
   if ((out.modelConfig === undefined) === (out.model === undefined)) throw new UsageError('give exactly one of --model-config FILE and --model PRESET');
@@ -53,25 +41,12 @@ function parse(args: string[]): ImportArgs {
   return out as ImportArgs;
 }
 
-export function importCommand(args: string[], usage: string): number {
-  let a: ImportArgs;
-  try {
-    a = parse(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`orthogonium import: ${error.message}\n\n${usage}`);
-    return 2;
-  }
-  let model: FactoryModel;
-  if (a.model !== undefined) {
-    if (!(a.model in MODEL_PRESETS)) {
-      console.error(`orthogonium import: unknown model preset '${a.model}'; expected one of ${Object.keys(MODEL_PRESETS).join(', ')}\n\n${usage}`);
-      return 2;
-    }
-    model = buildPreset(a.model);
-  } else {
-    model = buildModel(readModelConfigFile(a.modelConfig!));
-  }
+export function importCommand(args: string[], usage: string): Promise<number> {
+  return withUsage('import', usage, () => runImport(parse(args)));
+}
+
+function runImport(a: ImportArgs): number {
+  const model: FactoryModel = a.model !== undefined ? buildPreset(a.model) : buildModel(readModelConfigFile(a.modelConfig!));
   try {
     const result = loadOrthogoniumStateDict(model, a.stateDict, { strict: a.strict });
     const metadata: CheckpointMetadata = { importedFrom: a.stateDict, source: 'orthogonium (PyTorch)' };

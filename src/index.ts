@@ -9,3 +9,4 @@ export * as losses from './losses/index.js';
 export * as data from './data/index.js';
 export * as train from './train/index.js';
 export * as interop from './interop/index.js';
+export * as distributed from './distributed/index.js';

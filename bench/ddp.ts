@@ -6,6 +6,7 @@
 // The same file is the per-rank worker when started by launch() (RANK set).
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import { manualSeed, scope, getNumThreads } from '../src/torch/index.js';
 import { buildPreset } from '../src/models/index.js';
 import { AdamWScheduleFree } from '../src/optim/index.js';
@@ -76,6 +77,7 @@ async function run(nprocs: number, threads: number): Promise<{ seconds: number; 
 if (process.env.RANK !== undefined) {
   await worker();
 } else {
+  const loadBefore = loadavg()[0];
   const single: number[] = [];
   const ddp: number[] = [];
   let syncShare = 0;
@@ -100,6 +102,8 @@ if (process.env.RANK !== undefined) {
     oneProcessTwoThreads: { threadsPerProcess: threads.single, imagesPerSecond: round(singleIps), secondsPerRun: single.map((s) => round(s)) },
     twoProcessesOneThread: { threadsPerProcess: threads.ddp, imagesPerSecond: round(ddpIps), secondsPerRun: ddp.map((s) => round(s)), gradientSyncShareOfTime: round(syncShare), buckets },
     ddpOverSingleRatio: round(ddpIps / singleIps),
-    note: 'best of the alternated runs; each run times STEPS steps after 2 warm-up steps; fashion-mnist from /usr/share/datasets',
+    loadAverage1min: { before: round(loadBefore), after: round(loadavg()[0]) },
+    note: 'best of the alternated runs; each run times STEPS steps after 2 warm-up steps; fashion-mnist from /usr/share/datasets. ' +
+      'On a machine shared with other work (load average above the core count), one process with 2 OpenMP threads suffers most: its threads wait for each other at every parallel region.',
   }, null, 2));
 }

@@ -114,10 +114,10 @@ test('a rank that exits makes the other fail with a clear error, quickly', async
 });
 
 test('a rank that stops answering makes the other fail once the timeout passes', async () => {
-  const [r0] = await spawnRanks('hang', 2, { DDP_TIMEOUT_MS: '5000' });
+  const [r0] = await spawnRanks('hang', 2, { DDP_TIMEOUT_MS: '8000' });
   const res = resultOf(r0.out);
-  assert.match(res.error, /allReduce on rank 0 of 2: rank 1 did not answer within 5 s/);
-  assert.ok(res.ms >= 4500 && res.ms < 9000, `failed after ${res.ms} ms`);
+  assert.match(res.error, /allReduce on rank 0 of 2: rank 1 did not answer within 8 s/);
+  assert.ok(res.ms >= 7500 && res.ms < 12000, `failed after ${res.ms} ms`);
 });
 
 test('launch: a failing rank stops the others and its error is the rejection', async () => {
@@ -135,6 +135,18 @@ test('launch: a failing rank stops the others and its error is the rejection', a
     });
   assert.ok(Date.now() - started < 30000, 'rank 0 (spinning for 60 s) was stopped');
   assert.match(output, /^\[rank 1\] .*rank one broke on purpose/m);
+});
+
+test('a rank missing at the rendezvous: rank 0 and rank 1 alone each fail after the timeout with a clear error', async () => {
+  const port = await freePort();
+  let started = Date.now();
+  assert.throws(() => initProcessGroup({ rank: 0, worldSize: 2, masterPort: port, timeoutMs: 2000 }),
+    new RegExp(`rank 0 of 2\\): not every rank joined the rendezvous at 127\\.0\\.0\\.1:${port} within 2 s`));
+  assert.ok(Date.now() - started < 6000);
+  started = Date.now();
+  assert.throws(() => initProcessGroup({ rank: 1, worldSize: 2, masterPort: port, timeoutMs: 2000 }),
+    new RegExp(`rank 1 of 2\\): could not reach the rendezvous store at 127\\.0\\.0\\.1:${port} within 2 s`));
+  assert.ok(Date.now() - started < 6000);
 });
 
 test('a port already in use gives a clear error; bad options are named', async () => {

@@ -1,7 +1,7 @@
 // Data parallel on one machine: the same number of fmnist-small training
 // steps at the same global batch, run as 2 processes × 1 thread (c10d gloo,
 // each rank half of every batch, gradients averaged) and as 1 process × 2
-// threads. Runs alternate (A B A B …) so that load from elsewhere hits both;
+// threads (and, for reference, 1 process × 1 thread). Runs alternate (A B C A B C …) so that load from elsewhere hits both;
 // the best run of each is reported. `npm run bench:ddp`.
 // The same file is the per-rank worker when started by launch() (RANK set).
 import { performance } from 'node:perf_hooks';
@@ -79,6 +79,7 @@ if (process.env.RANK !== undefined) {
 } else {
   const loadBefore = loadavg()[0];
   const single: number[] = [];
+  const oneThread: number[] = [];
   const ddp: number[] = [];
   let syncShare = 0;
   let buckets = 0;
@@ -89,6 +90,7 @@ if (process.env.RANK !== undefined) {
     threads.single = s.threads;
     const d = await run(2, 1);
     threads.ddp = d.threads;
+    oneThread.push((await run(1, 1)).seconds);
     ddp.push(d.seconds);
     syncShare = d.syncSeconds / d.seconds;
     buckets = d.buckets;
@@ -102,6 +104,7 @@ if (process.env.RANK !== undefined) {
     oneProcessTwoThreads: { threadsPerProcess: threads.single, imagesPerSecond: round(singleIps), secondsPerRun: single.map((s) => round(s)) },
     twoProcessesOneThread: { threadsPerProcess: threads.ddp, imagesPerSecond: round(ddpIps), secondsPerRun: ddp.map((s) => round(s)), gradientSyncShareOfTime: round(syncShare), buckets },
     ddpOverSingleRatio: round(ddpIps / singleIps),
+    reference: { oneProcessOneThread: { imagesPerSecond: round((STEPS * BATCH) / best(oneThread)), secondsPerRun: oneThread.map((s) => round(s)) } },
     loadAverage1min: { before: round(loadBefore), after: round(loadavg()[0]) },
     note: 'best of the alternated runs; each run times STEPS steps after 2 warm-up steps; fashion-mnist from /usr/share/datasets. ' +
       'On a machine shared with other work (load average above the core count), one process with 2 OpenMP threads suffers most: its threads wait for each other at every parallel region.',

@@ -101,17 +101,18 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   /** The sample order of an epoch (this rank's part of it when sharded). */
   order(epoch: number): Int32Array {
-    let p: Int32Array;
-    if (this.shuffle) {
-      p = new Rng(mixSeed(this.seed, epoch, SHUFFLE_STREAM)).permutation(this.size);
-    } else {
-      p = new Int32Array(this.size);
-      for (let i = 0; i < this.size; i++) p[i] = i;
-    }
-    if (this.shard === null || this.size === 0) return p;
+    if (this.shuffle) return this.sharded(new Rng(mixSeed(this.seed, epoch, SHUFFLE_STREAM)).permutation(this.size));
+    const p = new Int32Array(this.size);
+    for (let i = 0; i < this.size; i++) p[i] = i;
+    return this.sharded(p);
+  }
+
+  /** Positions rank, rank + W, … of `order` padded by wrapping to a multiple of W (DistributedSampler's split). */
+  private sharded(order: Int32Array): Int32Array {
+    if (this.shard === null || this.size === 0) return order;
     const { rank, worldSize } = this.shard;
     const mine = new Int32Array(Math.ceil(this.size / worldSize));
-    for (let i = 0; i < mine.length; i++) mine[i] = p[(rank + i * worldSize) % this.size];
+    for (let i = 0; i < mine.length; i++) mine[i] = order[(rank + i * worldSize) % this.size];
     return mine;
   }
 

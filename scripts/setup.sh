@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev libopenblas0-pthread dataset-fashion-mnist cmake g++ make)
+packages=(libtorch-dev libgloo-dev libopenblas0-pthread dataset-fashion-mnist cmake g++ make)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

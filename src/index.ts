@@ -10,3 +10,4 @@ export * as data from './data/index.js';
 export * as train from './train/index.js';
 export * as interop from './interop/index.js';
 export * as exporters from './export/index.js';
+export * as distributed from './distributed/index.js';

@@ -8,6 +8,7 @@ static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   ortho::registerSerialization(env, exports);
   ortho::registerRuntime(env, exports);
   ortho::registerLinalgKernels(env, exports);
+  ortho::registerDistributed(env, exports);
   return exports;
 }
 

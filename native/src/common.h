@@ -52,5 +52,6 @@ void registerAutograd(Napi::Env env, Napi::Object exports);
 void registerSerialization(Napi::Env env, Napi::Object exports);
 void registerRuntime(Napi::Env env, Napi::Object exports);
 void registerLinalgKernels(Napi::Env env, Napi::Object exports);
+void registerDistributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace ortho

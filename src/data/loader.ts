@@ -33,6 +33,8 @@ export interface DataLoaderOptions {
   numWorkers?: number;
   /** Batches in flight per worker (default 2). */
   prefetch?: number;
+  /** Data-parallel shard, like torch's DistributedSampler: after the (seed, epoch) shuffle, rank r takes samples r, r+W, … of the order padded by wrapping to a multiple of W. */
+  shard?: { rank: number; worldSize: number };
 }
 
 export interface Batch {
@@ -55,6 +57,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly numWorkers: number;
   readonly prefetch: number;
   readonly transform: Transform | null;
+  readonly shard: { rank: number; worldSize: number } | null;
   /** The epoch the next iteration will use; incremented when an iteration starts. */
   epoch = 0;
   private readonly source: ImageSource;
@@ -78,6 +81,10 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.prefetch = opts.prefetch ?? 2;
     if (!Number.isInteger(this.prefetch) || this.prefetch < 1) throw new RangeError(`DataLoader: prefetch must be a positive integer, got ${opts.prefetch}`);
     this.transform = opts.transform ?? null;
+    this.shard = opts.shard ?? null;
+    if (this.shard !== null && !(Number.isInteger(this.shard.worldSize) && this.shard.worldSize >= 1 && Number.isInteger(this.shard.rank) && this.shard.rank >= 0 && this.shard.rank < this.shard.worldSize)) {
+      throw new RangeError(`DataLoader: shard must have an integer worldSize >= 1 and rank in [0, worldSize), got ${JSON.stringify(opts.shard)}`);
+    }
     this.size = dataset.length;
     const per = dataset.channels * dataset.height * dataset.width;
     if (dataset.labels.length !== this.size || dataset.images.length !== this.size * per) {
@@ -88,15 +95,25 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   /** Number of batches per epoch. */
   get length(): number {
-    return this.dropLast ? Math.floor(this.size / this.batchSize) : Math.ceil(this.size / this.batchSize);
+    const n = this.shard === null ? this.size : Math.ceil(this.size / this.shard.worldSize);
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
-  /** The sample order of an epoch. */
+  /** The sample order of an epoch (this rank's part of it when sharded). */
   order(epoch: number): Int32Array {
-    if (this.shuffle) return new Rng(mixSeed(this.seed, epoch, SHUFFLE_STREAM)).permutation(this.size);
+    if (this.shuffle) return this.sharded(new Rng(mixSeed(this.seed, epoch, SHUFFLE_STREAM)).permutation(this.size));
     const p = new Int32Array(this.size);
     for (let i = 0; i < this.size; i++) p[i] = i;
-    return p;
+    return this.sharded(p);
+  }
+
+  /** Positions rank, rank + W, … of `order` padded by wrapping to a multiple of W (DistributedSampler's split). */
+  private sharded(order: Int32Array): Int32Array {
+    if (this.shard === null || this.size === 0) return order;
+    const { rank, worldSize } = this.shard;
+    const mine = new Int32Array(Math.ceil(this.size / worldSize));
+    for (let i = 0; i < mine.length; i++) mine[i] = order[(rank + i * worldSize) % this.size];
+    return mine;
   }
 
   /** Makes the next iteration be epoch `epoch` from batch `batch` on (to continue an interrupted epoch exactly). */

@@ -67,7 +67,18 @@ export interface NativeAddon {
     iterations: number, withBackward: boolean): number;
   benchTinyAdd(iterations: number): number;
   choleskyOrthogonalize(x: Handle, stable: boolean): Handle;
+  pgCreate(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, device: string): GroupHandle;
+  pgDestroy(g: GroupHandle): void;
+  pgAllReduce(g: GroupHandle, t: Handle, op: string): Handle;
+  pgBroadcast(g: GroupHandle, t: Handle, root: number): Handle;
+  pgAllGather(g: GroupHandle, t: Handle): Handle[];
+  pgBarrier(g: GroupHandle): void;
+  pgAllReduceCoalesced(g: GroupHandle, tensors: Handle[], bucketBytes: number, op: string): number;
+  pgInfo(g: GroupHandle): { rank: number; worldSize: number; backend: string; broken: boolean };
 }
+
+/** An opaque reference to a c10d process group owned by the addon. */
+export type GroupHandle = object & { readonly __group: unique symbol };
 
 function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

@@ -1,0 +1,8 @@
+// Multi-process data parallelism on libtorch's c10d (TCPStore + gloo).
+export { initProcessGroup, getDefaultGroup, isInitialized, resolveGroupOptions, ProcessGroup } from './process-group.js';
+export type { ProcessGroupOptions, ReduceOp, CoalescedOptions } from './process-group.js';
+export { broadcastParameters, GradientSynchronizer, assertSameOnAllRanks } from './gradients.js';
+export type { GradientSynchronizerOptions } from './gradients.js';
+export { reduceMetrics } from './metrics.js';
+export { launch, freePort, LaunchError } from './launch.js';
+export type { LaunchOptions, LaunchResult } from './launch.js';

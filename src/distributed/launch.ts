@@ -1,0 +1,150 @@
+// A small torchrun for one machine: starts N Node.js processes running the
+// same script with RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT
+// set, prefixes their output with `[rank k]`, and, when one rank fails,
+// stops the others and rejects with that rank's error.
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
+
+export interface LaunchOptions {
+  /** Number of processes (ranks). */
+  nprocs: number;
+  /** The script every rank runs (a .js file). */
+  script: string;
+  args?: string[];
+  /** Extra environment for every rank (on top of this process's). */
+  env?: Record<string, string>;
+  /** Default 127.0.0.1. */
+  masterAddr?: string;
+  /** Default: env MASTER_PORT, else a free port. */
+  masterPort?: number;
+  /** OMP_NUM_THREADS of each rank (default: the environment's, else 1 when nprocs > 1, like torchrun). */
+  threadsPerProcess?: number;
+  /** Node.js flags for each rank (default: none). */
+  execArgv?: string[];
+  /** Where the prefixed output goes (default: this process's stdout / stderr). */
+  stdout?: { write(text: string): unknown };
+  stderr?: { write(text: string): unknown };
+  /** After a rank fails, how long the others get after SIGTERM before SIGKILL (default 5000 ms). */
+  killGraceMs?: number;
+}
+
+export interface LaunchResult {
+  /** Wall-clock seconds from the first spawn to the last exit. */
+  seconds: number;
+}
+
+/** A TCP port nobody listens on right now (the OS picks it). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Splits a stream into lines, each written with `prefix`; keeps the last lines for error messages. */
+function prefixer(prefix: string, sink: { write(text: string): unknown }, tail: string[]) {
+  let pending = '';
+  const emit = (line: string) => {
+    sink.write(`${prefix}${line}\n`);
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+  };
+  return {
+    push(chunk: Buffer) {
+      pending += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        emit(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+    },
+    flush() {
+      if (pending.length > 0) emit(pending);
+      pending = '';
+    },
+  };
+}
+
+export class LaunchError extends Error {
+  constructor(message: string, readonly rank: number, readonly exitCode: number | null, readonly signal: NodeJS.Signals | null, readonly stderrTail: string) {
+    super(message);
+    this.name = 'LaunchError';
+  }
+}
+
+/** Runs `script` in `nprocs` processes; resolves when all exit with 0, rejects with the first failing rank's error. */
+export async function launch(options: LaunchOptions): Promise<LaunchResult> {
+  const { nprocs, script } = options;
+  if (!Number.isInteger(nprocs) || nprocs < 1) throw new RangeError(`launch: nprocs must be a positive integer, got ${nprocs}`);
+  if (typeof script !== 'string' || !existsSync(script)) throw new Error(`launch: the script ${script} does not exist`);
+  const masterAddr = options.masterAddr ?? '127.0.0.1';
+  const envPort = process.env.MASTER_PORT ? Number(process.env.MASTER_PORT) : undefined;
+  const masterPort = options.masterPort ?? envPort ?? await freePort(masterAddr);
+  const threads = options.threadsPerProcess ?? (process.env.OMP_NUM_THREADS ? Number(process.env.OMP_NUM_THREADS) : nprocs > 1 ? 1 : undefined);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new RangeError(`launch: threadsPerProcess must be a positive integer, got ${threads}`);
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const grace = options.killGraceMs ?? 5000;
+  const started = performance.now();
+
+  const children: ChildProcess[] = [];
+  const running = new Set<number>();
+  let failure: LaunchError | null = null;
+  let killTimer: NodeJS.Timeout | undefined;
+
+  const stopOthers = () => {
+    for (const r of running) children[r].kill('SIGTERM');
+    killTimer = setTimeout(() => { for (const r of running) children[r].kill('SIGKILL'); }, grace);
+    killTimer.unref();
+  };
+
+  return new Promise<LaunchResult>((resolve, reject) => {
+    const finishIfDone = () => {
+      if (running.size > 0) return;
+      clearTimeout(killTimer);
+      if (failure) reject(failure);
+      else resolve({ seconds: (performance.now() - started) / 1000 });
+    };
+    for (let rank = 0; rank < nprocs; rank++) {
+      const env: Record<string, string> = {
+        ...process.env as Record<string, string>, ...options.env,
+        RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(nprocs), LOCAL_WORLD_SIZE: String(nprocs),
+        MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort),
+      };
+      if (threads !== undefined) env.OMP_NUM_THREADS = String(threads);
+      const child = spawn(process.execPath, [...(options.execArgv ?? []), script, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      running.add(rank);
+      const errTail: string[] = [];
+      const out = prefixer(`[rank ${rank}] `, stdout, []);
+      const err = prefixer(`[rank ${rank}] `, stderr, errTail);
+      child.stdout!.on('data', (c: Buffer) => out.push(c));
+      child.stderr!.on('data', (c: Buffer) => err.push(c));
+      const onEnd = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
+        if (!running.has(rank)) return;
+        running.delete(rank);
+        out.flush();
+        err.flush();
+        const failed = spawnError !== undefined || code !== 0;
+        if (failed && failure === null) {
+          const tail = errTail.join('\n');
+          const how = spawnError ? `could not start (${spawnError.message})` : signal ? `was killed by ${signal}` : `exited with code ${code}`;
+          // The last "Error:" line is usually the message that matters.
+          const errorLine = [...errTail].reverse().find((l) => /Error\b/.test(l)) ?? '';
+          failure = new LaunchError(`launch: rank ${rank} of ${nprocs} ${how}${errorLine ? `: ${errorLine.trim()}` : ''}`, rank, code, signal, tail);
+          stopOthers();
+        }
+        finishIfDone();
+      };
+      child.on('error', (e) => onEnd(null, null, e));
+      child.on('close', (code, signal) => onEnd(code, signal));
+    }
+  });
+}

@@ -12,6 +12,8 @@ commands:
                     train a 1-Lipschitz classifier with the seed tutorial's recipe; prints accuracy and VRA
   eval --checkpoint FILE [--dataset NAME] [--eps 36/255,72/255,108/255] [--limit N] [--json]
                     accuracy, loss and VRA of a checkpoint on a validation split
+  launch --nproc N [--num-nodes M --node-rank R --master-addr A --master-port P] script.js [args…]
+                    run a script as N data-parallel ranks (Trainer({ strategy: 'ddp' }) inside it)
   doctor [--json]   libtorch version, BLAS in use and its speed, threads, CUDA, CPU features
   summary --model <preset> [--input-size C,H,W] [--depth N] [--json]
                     a torchinfo-like table of a model preset (seed-cifar10, fmnist-small)
@@ -97,6 +99,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'attack') {
     const { attackCommand } = await import('./attack-command.js');
     return attackCommand(rest, USAGE);
+  }
+  if (command === 'launch') {
+    const { launchCommand } = await import('./launch-command.js');
+    return launchCommand(rest, USAGE);
   }
   if (command === 'summary') {
     const { summaryCommand } = await import('./summary-command.js');

@@ -6,16 +6,18 @@ import { DATASET_NAMES } from '../data/index.js';
 import { MODEL_PRESETS, readModelConfigFile } from '../models/index.js';
 import { SETTINGS } from '../train/settings.js';
 import { RunConfig, readRunConfigFile, resolveRunConfig } from '../train/run-config.js';
-import { runTraining } from '../train/run.js';
+import { defaultRunFolder, runTraining } from '../train/run.js';
 import { readCheckpoint, disposeDeep } from '../train/checkpoint.js';
 import { formatEvaluation } from '../train/evaluation.js';
 import { FlagSpec, UsageError, parseFlags, withUsage } from './args.js';
+import { fileURLToPath } from 'node:url';
 
 export const TRAIN_USAGE = `orthogonium train [--setting non_robust|mildly_robust|robust] [--dataset cifar10|cifar100|fashion-mnist|mnist|folder:<path>]
         [--data-dir DIR] [--model <preset>|--model-config FILE] [--config FILE] [--epochs N] [--batch-size N] [--lr X]
         [--weight-decay X] [--precision 32|bf16-mixed] [--device cpu|cuda|auto] [--workers N] [--limit-train-batches N]
         [--limit-val-batches N] [--eps 36/255] [--certify-eps 36/255,72/255,108/255] [--gradient-clip X] [--on-nan error|skip]
-        [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]`;
+        [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]
+        [--devices N [--strategy ddp] [--num-nodes M --node-rank R --master-addr A --master-port P]]`;
 
 const FLAGS: Record<string, FlagSpec> = {
   '--setting': { key: 'setting', kind: 'string', choices: Object.keys(SETTINGS) },
@@ -40,6 +42,12 @@ const FLAGS: Record<string, FlagSpec> = {
   '--out': { key: 'out', kind: 'string' },
   '--resume': { key: 'resume', kind: 'string' },
   '--seed': { key: 'seed', kind: 'non-negative-int' },
+  '--devices': { key: 'devices', kind: 'positive-int' },
+  '--strategy': { key: 'strategy', kind: 'string', choices: ['auto', 'ddp'] },
+  '--num-nodes': { key: 'numNodes', kind: 'positive-int' },
+  '--node-rank': { key: 'nodeRank', kind: 'non-negative-int' },
+  '--master-addr': { key: 'masterAddr', kind: 'string' },
+  '--master-port': { key: 'masterPort', kind: 'positive-int' },
   '--no-progress': { key: 'noProgress', kind: 'bool' },
   '--json': { key: 'json', kind: 'bool' },
 };
@@ -58,7 +66,8 @@ function configOfCheckpoint(path: string): Partial<RunConfig> {
 export function trainCommand(args: string[], usage: string): Promise<number> {
   return withUsage('train', usage, async () => {
     const flags = parseFlags(args, FLAGS);
-    const { config: configFile, modelConfig, model, resume, noProgress, json, eps, ...rest } = flags;
+    const { config: configFile, modelConfig, model, resume, noProgress, json, eps, strategy, ...rest } = flags;
+    if (strategy === 'ddp' && rest.devices === undefined && rest.numNodes === undefined) throw new UsageError('--strategy ddp needs --devices N (processes per node)');
     if (model !== undefined && modelConfig !== undefined) throw new UsageError('give either --model or --model-config, not both');
     if (typeof rest.dataset === 'string' && !rest.dataset.startsWith('folder:') && !DATASET_NAMES.includes(rest.dataset)) {
       throw new UsageError(`unknown dataset '${rest.dataset}'; expected one of ${DATASET_NAMES.join(', ')}`);
@@ -84,7 +93,9 @@ export function trainCommand(args: string[], usage: string): Promise<number> {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
+    if (config.devices * config.numNodes > 1 && process.env.WORLD_SIZE === undefined) return launchRanks(config, args);
     const result = await runTraining(config, { resume: resume as string | undefined });
+    if (Number(process.env.RANK ?? 0) !== 0) return 0;
     if (json) {
       const evaluation = result.evaluation ? { ...result.evaluation, radii: undefined } : null;
       console.log(JSON.stringify({ out: result.out, fit: result.fit, evaluation, files: result.files }));
@@ -94,4 +105,22 @@ export function trainCommand(args: string[], usage: string): Promise<number> {
     }
     return result.fit.interrupted ? 130 : 0;
   });
+}
+
+/** `--devices N`: start N copies of this command as the ranks of a data-parallel run, all writing to one run folder. */
+async function launchRanks(config: RunConfig, args: string[]): Promise<number> {
+  const { launch, LaunchError } = await import('../distributed/index.js');
+  const out = config.out ?? defaultRunFolder(config);
+  const hasOut = args.includes('--out');
+  try {
+    await launch({
+      nprocs: config.devices, numNodes: config.numNodes, nodeRank: config.nodeRank, masterAddr: config.masterAddr, masterPort: config.masterPort ?? undefined,
+      script: fileURLToPath(new URL('./main.js', import.meta.url)), args: ['train', ...args, ...(hasOut ? [] : ['--out', out])],
+    });
+    return 0;
+  } catch (error) {
+    if (!(error instanceof LaunchError)) throw error;
+    console.error(`orthogonium train: ${error.message}`);
+    return 1;
+  }
 }

@@ -11,7 +11,7 @@ import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, loadMnistArrays } from
 import { loadImageFolder } from './image-folder.js';
 import { channelStats } from './stats.js';
 import { Cifar10DataModule } from './datamodule.js';
-import { DataLoader } from './loader.js';
+import { DataLoader, Shard } from './loader.js';
 import { Compose, Normalize, RandomHorizontalFlip, RandomResizedCrop, ToTensor, Transform } from './transforms.js';
 
 export const DATASET_NAMES = ['cifar10', 'cifar100', 'fashion-mnist', 'mnist', 'folder:<path>'];
@@ -129,6 +129,8 @@ export class DatasetModule {
   readonly numWorkers: number;
   readonly prefetch: number;
   readonly seed: number;
+  /** Set by a data-parallel Trainer: each process loads its own part of every epoch. */
+  shard: Shard | null = null;
 
   constructor(readonly dataset: OpenedDataset, opts: DatasetModuleOptions = {}) {
     this.batchSize = opts.batchSize ?? 256;
@@ -141,14 +143,18 @@ export class DatasetModule {
   trainDataloader(): DataLoader {
     return new DataLoader(this.dataset.train(), {
       batchSize: this.batchSize, shuffle: true, transform: this.dataset.trainTransform(), numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed,
+      shard: this.shard ?? undefined,
     });
   }
 
   valDataloader(): DataLoader {
     return new DataLoader(this.dataset.val(), {
       batchSize: this.valBatchSize, shuffle: false, transform: this.dataset.valTransform(), numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed,
+      shard: this.shard ?? undefined,
     });
   }
+
+  distribute(shard: Shard): void { this.shard = shard; }
 
   checkpointMetadata(): { dataset: string; mean: number[]; std: number[]; classes: string[] } {
     const { info } = this.dataset;

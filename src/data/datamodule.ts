@@ -1,5 +1,5 @@
 // LightningDataModule-like helpers with the seed tutorial's exact settings.
-import { DataLoader } from './loader.js';
+import { DataLoader, Shard } from './loader.js';
 import { ArrayImageDataset, arrayImageDataset } from './images.js';
 import { loadCifar10 } from './cifar.js';
 import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, loadMnistArrays } from './mnist.js';
@@ -31,6 +31,8 @@ export class Cifar10DataModule {
   readonly numWorkers: number;
   readonly prefetch: number;
   readonly seed: number;
+  /** Set by a data-parallel Trainer: each process loads its own part of every epoch. */
+  shard: Shard | null = null;
 
   constructor(opts: DataModuleOptions = {}) {
     this.root = opts.root ?? './data';
@@ -58,16 +60,18 @@ export class Cifar10DataModule {
   trainDataloader(dataset: ArrayImageDataset = loadCifar10({ root: this.root, train: true })): DataLoader {
     return new DataLoader(dataset, {
       batchSize: this.batchSize, shuffle: true, transform: Cifar10DataModule.trainTransform(),
-      numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed,
+      numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed, shard: this.shard ?? undefined,
     });
   }
 
   valDataloader(dataset: ArrayImageDataset = loadCifar10({ root: this.root, train: false })): DataLoader {
     return new DataLoader(dataset, {
       batchSize: this.batchSize * 4, shuffle: false, transform: Cifar10DataModule.valTransform(),
-      numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed,
+      numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed, shard: this.shard ?? undefined,
     });
   }
+
+  distribute(shard: Shard): void { this.shard = shard; }
 }
 
 /** Fashion-MNIST: shuffled training batches (default 256) scaled to [0, 1]; validation batches 4× larger, in order. */
@@ -80,6 +84,8 @@ export class FashionMnistDataModule {
   /** Optional normalization; by default images are only scaled to [0, 1]. */
   readonly mean: number[] | null;
   readonly std: number[] | null;
+  /** Set by a data-parallel Trainer: each process loads its own part of every epoch. */
+  shard: Shard | null = null;
 
   constructor(opts: DataModuleOptions & { mean?: number[]; std?: number[] } = {}) {
     this.root = opts.root ?? DEBIAN_FASHION_MNIST_DIR;
@@ -103,10 +109,12 @@ export class FashionMnistDataModule {
   }
 
   trainDataloader(dataset: ArrayImageDataset = this.dataset(true)): DataLoader {
-    return new DataLoader(dataset, { batchSize: this.batchSize, shuffle: true, transform: this.transform(), numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed });
+    return new DataLoader(dataset, { batchSize: this.batchSize, shuffle: true, transform: this.transform(), numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed, shard: this.shard ?? undefined });
   }
 
   valDataloader(dataset: ArrayImageDataset = this.dataset(false)): DataLoader {
-    return new DataLoader(dataset, { batchSize: this.batchSize * 4, shuffle: false, transform: this.transform(), numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed });
+    return new DataLoader(dataset, { batchSize: this.batchSize * 4, shuffle: false, transform: this.transform(), numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed, shard: this.shard ?? undefined });
   }
+
+  distribute(shard: Shard): void { this.shard = shard; }
 }

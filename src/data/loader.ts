@@ -21,6 +21,9 @@ export interface LoaderDataset extends ImageSource {
   readonly length: number;
 }
 
+/** This process's part of the data in data-parallel training. */
+export interface Shard { rank: number; worldSize: number }
+
 export interface DataLoaderOptions {
   batchSize?: number;
   shuffle?: boolean;
@@ -34,7 +37,7 @@ export interface DataLoaderOptions {
   /** Batches in flight per worker (default 2). */
   prefetch?: number;
   /** Data-parallel shard, like torch's DistributedSampler: after the (seed, epoch) shuffle, rank r takes samples r, r+W, … of the order padded by wrapping to a multiple of W. */
-  shard?: { rank: number; worldSize: number };
+  shard?: Shard;
 }
 
 export interface Batch {

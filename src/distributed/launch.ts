@@ -7,8 +7,11 @@ import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 
 export interface LaunchOptions {
-  /** Number of processes (ranks). */
+  /** Number of processes (ranks) on this node. */
   nprocs: number;
+  /** For several machines: how many run this launcher (default 1) and which one this is (default 0); global rank = nodeRank × nprocs + local rank. */
+  numNodes?: number;
+  nodeRank?: number;
   /** The script every rank runs (a .js file). */
   script: string;
   args?: string[];
@@ -84,6 +87,12 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
   const { nprocs, script } = options;
   if (!Number.isInteger(nprocs) || nprocs < 1) throw new RangeError(`launch: nprocs must be a positive integer, got ${nprocs}`);
   if (typeof script !== 'string' || !existsSync(script)) throw new Error(`launch: the script ${script} does not exist`);
+  const numNodes = options.numNodes ?? 1;
+  const nodeRank = options.nodeRank ?? 0;
+  if (!Number.isInteger(numNodes) || numNodes < 1 || !Number.isInteger(nodeRank) || nodeRank < 0 || nodeRank >= numNodes) {
+    throw new RangeError(`launch: nodeRank must be in [0, numNodes), got nodeRank ${options.nodeRank} and numNodes ${options.numNodes}`);
+  }
+  if (numNodes > 1 && options.masterPort === undefined && !process.env.MASTER_PORT) throw new Error('launch: with several nodes, give masterAddr and masterPort (the same on every node)');
   const masterAddr = options.masterAddr ?? '127.0.0.1';
   const envPort = process.env.MASTER_PORT ? Number(process.env.MASTER_PORT) : undefined;
   const masterPort = options.masterPort ?? envPort ?? await freePort(masterAddr);
@@ -115,7 +124,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     for (let rank = 0; rank < nprocs; rank++) {
       const env: Record<string, string> = {
         ...process.env as Record<string, string>, ...options.env,
-        RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(nprocs), LOCAL_WORLD_SIZE: String(nprocs),
+        RANK: String(nodeRank * nprocs + rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(numNodes * nprocs), LOCAL_WORLD_SIZE: String(nprocs),
         MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort),
       };
       if (threads !== undefined) env.OMP_NUM_THREADS = String(threads);

@@ -46,10 +46,15 @@ export class MetricCollector implements LogSink {
     return out;
   }
 
-  /** Epoch values for loggers: `name_epoch` where the metric is also logged per step. */
-  epochForLoggers(): Record<string, number> {
+  /** The weight (samples seen) behind each epoch mean. */
+  weights(): Record<string, number> {
+    return Object.fromEntries([...this.sums].map(([name, s]) => [name, s.weight]));
+  }
+
+  /** Epoch values (these, or `values` e.g. averaged over ranks) for loggers: `name_epoch` where also logged per step. */
+  epochForLoggers(values: Map<string, number> = this.epoch()): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [name, v] of this.epoch()) out[this.sums.get(name)!.both ? `${name}_epoch` : name] = v;
+    for (const [name, v] of values) out[this.sums.get(name)?.both ? `${name}_epoch` : name] = v;
     return out;
   }
 

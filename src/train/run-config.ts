@@ -34,12 +34,19 @@ export interface RunConfig {
   gradientClipVal: number | null;
   progress: boolean;
   logEveryNSteps: number;
+  /** Data-parallel processes on this node, nodes, this node's index, and the rendezvous address (rank 0's node). */
+  devices: number;
+  numNodes: number;
+  nodeRank: number;
+  masterAddr: string;
+  masterPort: number | null;
 }
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {
   setting: 'mildly_robust', dataset: 'cifar10', dataDir: null, model: null, epochs: null, batchSize: 256, lr: 5e-3, weightDecay: 0,
   precision: '32', device: 'cpu', workers: 0, limitTrainBatches: null, limitValBatches: null, out: null, seed: 0,
   eps: 36 / 255, certifyEps: [36 / 255, 72 / 255, 108 / 255], onNan: 'error', gradientClipVal: null, progress: true, logEveryNSteps: 50,
+  devices: 1, numNodes: 1, nodeRank: 0, masterAddr: '127.0.0.1', masterPort: null,
 };
 
 const KEYS = Object.keys(DEFAULT_RUN_CONFIG) as (keyof RunConfig)[];
@@ -63,6 +70,12 @@ export function validateRunConfig(c: RunConfig, where = 'run config'): RunConfig
   int('workers', 0);
   int('seed', 0);
   int('logEveryNSteps', 1);
+  int('devices', 1);
+  int('numNodes', 1);
+  int('nodeRank', 0);
+  if (c.nodeRank >= c.numNodes) fail('nodeRank', `below numNodes (${c.numNodes})`);
+  if (c.masterPort !== null && !(Number.isInteger(c.masterPort) && c.masterPort > 0 && c.masterPort < 65536)) fail('masterPort', 'a port number or null');
+  if (typeof c.masterAddr !== 'string' || !c.masterAddr) fail('masterAddr', 'a host name or address');
   for (const key of ['limitTrainBatches', 'limitValBatches'] as const) {
     const v = c[key];
     if (v !== null && !(typeof v === 'number' && v > 0 && (Number.isInteger(v) || v <= 1))) fail(key, 'a batch count, a fraction in (0, 1], or null');

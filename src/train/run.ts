@@ -50,6 +50,11 @@ export function modelConfigFor(config: RunConfig, info: DatasetInfo, nClasses: n
 
 const sameShape = (a: unknown, b: number[]): boolean => Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
 
+/** runs/<dataset>-<setting>-<time>, the folder of a run without --out. */
+export function defaultRunFolder(config: RunConfig): string {
+  return join('runs', `${config.dataset.replace(/[^a-z0-9-]+/gi, '_')}-${config.setting}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+}
+
 export interface RunOptions {
   /** A training checkpoint to continue from. */
   resume?: string;
@@ -62,10 +67,14 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
   const trainSet = dataset.train();
   const nClasses = trainSet.classes.length;
   const modelConfig = modelConfigFor(config, dataset.info, nClasses);
-  const out = resolve(config.out ?? join('runs', `${config.dataset.replace(/[^a-z0-9-]+/gi, '_')}-${config.setting}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
-  mkdirSync(out, { recursive: true });
+  // In a data-parallel run the launcher fixes the folder for all ranks (a per-rank timestamp would differ); rank 0 writes.
+  const out = resolve(config.out ?? defaultRunFolder(config));
+  const rank = Number(process.env.RANK ?? 0);
   const resolved: RunConfig = { ...config, out, model: modelConfig, epochs: config.epochs ?? setting.epochs };
-  writeFileAtomic(join(out, 'config.json'), Buffer.from(JSON.stringify(resolved, null, 2) + '\n'));
+  if (rank === 0) {
+    mkdirSync(out, { recursive: true });
+    writeFileAtomic(join(out, 'config.json'), Buffer.from(JSON.stringify(resolved, null, 2) + '\n'));
+  }
 
   manualSeed(config.seed);
   const model = buildModel(modelConfig);
@@ -80,6 +89,7 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
     limitTrainBatches: config.limitTrainBatches ?? undefined, limitValBatches: config.limitValBatches ?? undefined,
     gradientClipVal: config.gradientClipVal ?? undefined, onNonFiniteLoss: config.onNan, logEveryNSteps: config.logEveryNSteps,
     enableProgressBar: config.progress, defaultRootDir: out, output: options.output,
+    devices: config.devices, numNodes: config.numNodes,
     callbacks: [new ModelCheckpoint({ monitor, mode: 'max', saveTopK: 1, saveLast: true, filename: `best-{epoch}-{${monitor}}` }), new LearningRateMonitor()],
     checkpointMetadata: { setting: config.setting, run_config: resolved, loss: setting.lossSpec(nClasses, dataset.info.std) },
   });
@@ -87,6 +97,7 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
     const fit = await trainer.fit(module, data, { ckptPath: options.resume });
     const files: Record<string, string> = { config: join(out, 'config.json') };
     if (fit.interrupted) return { out, config: resolved, fit, evaluation: null, files: { ...files, checkpoint: fit.interruptedCheckpoint! } };
+    if (trainer.globalRank !== 0) return { out, config: resolved, fit, evaluation: null, files: {} };
     module.eval();
     // --limit-val-batches also bounds the final certification, so quick runs stay quick.
     const valSize = dataset.val().length;

@@ -9,12 +9,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Tensor, autocast, cuda, getRngState, manualSeed, noGrad, scope, setRngState } from '../torch/index.js';
+import { Tensor, autocast, cuda, getRngState, manualSeed, noGrad, scope, setRngState, tensor } from '../torch/index.js';
 import type { Saveable } from '../torch/index.js';
 import { Module, clipGradNorm_, clipGradValue_ } from '../nn/index.js';
 import { NonFiniteValueError } from '../losses/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
-import type { Batch } from '../data/index.js';
+import { DataLoader } from '../data/index.js';
+import type { Batch, Shard } from '../data/index.js';
+import { GradientSynchronizer, ProcessGroup, broadcastParameters, getDefaultGroup, initProcessGroup, isInitialized, reduceMetrics } from '../distributed/index.js';
 import { Callback, JsonValue } from './callbacks/callback.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { CSVLogger } from './loggers/csv-logger.js';
@@ -45,6 +47,8 @@ export interface DataModuleLike {
   testDataloader?(): Loader | null;
   /** Input normalization, class names, dataset name, stored in checkpoint metadata. */
   checkpointMetadata?(): CheckpointMetadata;
+  /** Called by a data-parallel Trainer before asking for loaders: load only this process's part of each epoch. */
+  distribute?(shard: Shard): void;
 }
 
 export type Precision = '32' | 'bf16-mixed';
@@ -81,6 +85,15 @@ export interface TrainerOptions {
   onNonFiniteLoss?: 'error' | 'skip';
   /** Ctrl-C finishes the current step, writes `interrupted.ckpt` and returns (default true). */
   handleSignals?: boolean;
+  /**
+   * 'ddp': one process per device, gradients averaged with c10d (gloo on CPU, NCCL on CUDA). The processes
+   * are started by `orthogonium train --devices N`, `orthogonium launch` or distributed.launch(), which set
+   * RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT. Default 'auto': ddp when devices × numNodes > 1.
+   */
+  strategy?: 'auto' | 'ddp';
+  /** Processes per node (default 1). */
+  devices?: number;
+  numNodes?: number;
   /** Extra metadata stored in every checkpoint (e.g. the run's configuration). */
   checkpointMetadata?: CheckpointMetadata;
   /** Where the epoch lines, the progress bar and the final table go (default process.stdout). */
@@ -137,6 +150,9 @@ export class Trainer {
   private stopMessage: string | null = null;
   private interruptRequested = false;
   private skipped = 0;
+  private readonly distributed: boolean;
+  private group: ProcessGroup | null = null;
+  private gradients: GradientSynchronizer | null = null;
 
   constructor(options: TrainerOptions = {}) {
     this.options = options;
@@ -155,6 +171,7 @@ export class Trainer {
     if (options.onNonFiniteLoss !== undefined && !['error', 'skip'].includes(options.onNonFiniteLoss)) {
       throw new TypeError(`Trainer: onNonFiniteLoss must be 'error' or 'skip', got ${JSON.stringify(options.onNonFiniteLoss)}`);
     }
+    this.distributed = resolveStrategy(options);
     this.defaultRootDir = options.defaultRootDir ?? '';
     this.callbacks = [...(options.callbacks ?? [])];
     for (const c of this.callbacks) if (!(c instanceof Callback)) throw new TypeError('Trainer: every callback must extend Callback');
@@ -163,8 +180,11 @@ export class Trainer {
     }
     const logger = options.logger;
     this.loggers = logger === false ? [] : logger === undefined ? (this.defaultRootDir ? [new CSVLogger(this.defaultRootDir), new JSONLLogger(this.defaultRootDir)] : []) : Array.isArray(logger) ? logger : [logger];
-    this.out = options.output ?? process.stdout;
-    this.progress = (options.enableProgressBar ?? true) ? new ProgressBar(this.out) : null;
+    // In data-parallel runs only rank 0 prints, logs and writes files.
+    const quiet = this.distributed && Number(process.env.RANK ?? 0) !== 0;
+    if (quiet) this.loggers.length = 0;
+    this.out = quiet ? { write: () => true } : (options.output ?? process.stdout);
+    this.progress = (options.enableProgressBar ?? true) && !quiet ? new ProgressBar(this.out) : null;
   }
 
   /** Asks the loop to stop after the current epoch (used by EarlyStopping). */
@@ -173,6 +193,11 @@ export class Trainer {
   }
 
   get shouldStop(): boolean { return this.stopMessage !== null; }
+
+  /** This process's rank (0 when not data-parallel). */
+  get globalRank(): number { return this.group?.rank ?? 0; }
+
+  get worldSize(): number { return this.group?.worldSize ?? 1; }
 
   /** What Ctrl-C does: finish the current step, write `checkpoints/interrupted.ckpt` and return from fit. */
   interrupt(): void {
@@ -195,15 +220,25 @@ export class Trainer {
     this.module = module;
     this.metadata = { ...(data.checkpointMetadata?.() ?? {}), ...(this.options.checkpointMetadata ?? {}) };
     if (this.options.seed !== undefined) manualSeed(this.options.seed);
+    if (this.distributed) {
+      this.group = isInitialized() ? getDefaultGroup() : initProcessGroup();
+      data.distribute?.({ rank: this.group.rank, worldSize: this.group.worldSize });
+    }
     module.to(this.device);
     const config = module.configureOptimizers();
     this.optimizer = config.optimizer;
     this.scheduler = config.scheduler ?? null;
     this.schedulerInterval = config.schedulerInterval ?? 'epoch';
     if (options.ckptPath) this.restore(options.ckptPath);
+    if (this.group) {
+      // Every rank starts from rank 0's weights and averages gradients before each step.
+      broadcastParameters(module, 0, this.group);
+      this.gradients = new GradientSynchronizer(module.parameters(), { group: this.group });
+    }
     for (const l of this.loggers) l.resume(this.globalStep);
     const trainLoader = data.trainDataloader();
     const valLoader = data.valDataloader?.() ?? null;
+    if (this.group) for (const loader of [trainLoader, valLoader]) checkSharded(loader, this.group);
     const stopSignals = (this.options.handleSignals ?? true) ? this.catchInterrupt() : () => {};
     let interruptedCheckpoint: string | null = null;
     let stopReason = 'completed';
@@ -222,7 +257,7 @@ export class Trainer {
           }
           if (this.scheduler && this.schedulerInterval === 'epoch') this.scheduler.step();
           this.endEpoch(start);
-          if (this.defaultRootDir) writeTrainingCurves(join(this.defaultRootDir, 'plots'), this.history);
+          if (this.defaultRootDir && this.globalRank === 0) writeTrainingCurves(join(this.defaultRootDir, 'plots'), this.history);
           // From here a checkpoint resumes at the next epoch's first batch.
           this.epochDone = true;
           for (const c of this.callbacks) await c.onTrainEpochEnd(this, module);
@@ -289,6 +324,8 @@ export class Trainer {
         this.progress?.update(index, collector.stepForProgressBar());
         collector.clearStep();
         await yieldToEventLoop();
+        // Ranks must stop at the same step: a Ctrl-C seen by any of them stops all.
+        if (this.group) this.interruptRequested = this.anyRank(this.interruptRequested);
         if (index >= total || this.globalStep >= this.maxSteps || this.interruptRequested) break;
       }
     }
@@ -296,11 +333,11 @@ export class Trainer {
     module.logSink = null;
     if (index < total) return false;
     module.onTrainEpochEnd(this.currentEpoch);
-    const epochValues = collector.epoch();
+    const epochValues = this.reduced(collector);
     this.callbackMetrics = new Map(epochValues);
     this.callbackMetrics.set('epoch_seconds', (performance.now() - epochStart) / 1000);
-    this.callbackMetrics.set('images_per_second', seen / Math.max(1e-9, (performance.now() - epochStart) / 1000));
-    this.logMetrics({ ...collector.epochForLoggers(), epoch: this.currentEpoch });
+    this.callbackMetrics.set('images_per_second', (seen * this.worldSize) / Math.max(1e-9, (performance.now() - epochStart) / 1000));
+    this.logMetrics({ ...collector.epochForLoggers(epochValues), epoch: this.currentEpoch });
     return true;
   }
 
@@ -322,9 +359,11 @@ export class Trainer {
       }
       if (!(loss instanceof Tensor) || loss.numel() !== 1) throw new TypeError('trainingStep must return the loss as a one-element tensor');
       const value = loss.item();
-      if (!Number.isFinite(value)) return this.nonFiniteLoss(index, String(value));
+      // All ranks skip (or stop) together, or the others would wait for this one's gradients.
+      if (this.group ? this.anyRank(!Number.isFinite(value)) : !Number.isFinite(value)) return this.nonFiniteLoss(index, String(value));
       optimizer.zeroGrad();
       loss.backward();
+      this.gradients?.sync();
       this.clipGradients(module);
       optimizer.step();
       if (this.scheduler && this.schedulerInterval === 'step') this.scheduler.step();
@@ -386,7 +425,19 @@ export class Trainer {
     this.progress?.end();
     module.onValidationEpochEnd();
     module.logSink = null;
-    return collector.epoch();
+    return this.reduced(collector);
+  }
+
+  /** Epoch means, averaged over the ranks (weighted by the samples each saw) in data-parallel runs. */
+  private reduced(collector: MetricCollector): Map<string, number> {
+    const local = collector.epoch();
+    if (!this.group) return local;
+    return new Map(Object.entries(reduceMetrics(Object.fromEntries(local), collector.weights(), this.group)));
+  }
+
+  /** True on every rank when `flag` is true on any. */
+  private anyRank(flag: boolean): boolean {
+    return scope(() => this.group!.allReduce(tensor([flag ? 1 : 0]), 'max').item() > 0);
   }
 
   /** Runs the validation loop alone; prints and returns its metrics. */
@@ -436,6 +487,7 @@ export class Trainer {
 
   /** Writes a training checkpoint (atomically) of the state at this point of the loop. */
   async saveCheckpoint(path: string): Promise<void> {
+    if (this.globalRank !== 0) return; // one writer in data-parallel runs
     const module = this.module;
     if (!module || !this.optimizer) throw new Error('Trainer.saveCheckpoint: nothing to save before fit() has started');
     mkdirSync(dirname(path), { recursive: true });
@@ -499,6 +551,7 @@ export class Trainer {
 
   /** Frees the optimizer's state (the module stays the caller's to dispose). */
   dispose(): void {
+    this.gradients = null;
     this.optimizer?.dispose();
     this.optimizer = null;
     this.scheduler = null;
@@ -548,3 +601,32 @@ function limitBatches(length: number, limit: number | undefined): number {
 
 const isPositioned = (loader: Loader): loader is PositionedLoader => typeof (loader as Partial<PositionedLoader>).resumeAt === 'function';
 const isLoader = (x: unknown): x is Loader => typeof (x as Loader)[Symbol.asyncIterator] === 'function';
+
+/** Whether this Trainer runs data-parallel; checks that the process was started as one rank of the right world. */
+function resolveStrategy(o: TrainerOptions): boolean {
+  const strategy = o.strategy ?? 'auto';
+  if (strategy !== 'auto' && strategy !== 'ddp') throw new TypeError(`Trainer: strategy must be 'auto' or 'ddp', got ${JSON.stringify(o.strategy)}`);
+  const devices = o.devices ?? 1;
+  const nodes = o.numNodes ?? 1;
+  if (!Number.isInteger(devices) || devices < 1) throw new RangeError(`Trainer: devices must be a positive integer, got ${o.devices}`);
+  if (!Number.isInteger(nodes) || nodes < 1) throw new RangeError(`Trainer: numNodes must be a positive integer, got ${o.numNodes}`);
+  const distributed = strategy === 'ddp' || devices * nodes > 1;
+  if (!distributed) return false;
+  const world = process.env.WORLD_SIZE;
+  if (world === undefined) {
+    throw new Error(`Trainer: strategy 'ddp' runs one process per device, but this process was not started as one of them (no WORLD_SIZE): ` +
+      'use `orthogonium train --devices N`, `orthogonium launch --nproc N script.js`, or distributed.launch()');
+  }
+  if (strategy !== 'ddp' || o.devices !== undefined) {
+    if (Number(world) !== devices * nodes) throw new Error(`Trainer: WORLD_SIZE is ${world} but devices × numNodes is ${devices} × ${nodes}`);
+  }
+  return true;
+}
+
+/** A data-parallel run needs each loader to hold only this rank's part of the data. */
+function checkSharded(loader: Loader | null, group: ProcessGroup): void {
+  if (loader instanceof DataLoader && group.worldSize > 1 && (loader.shard === null || loader.shard.worldSize !== group.worldSize)) {
+    throw new Error('Trainer: in a data-parallel run the data module must shard its loaders (implement distribute(shard) and pass `shard` to DataLoader); ' +
+      'otherwise every rank would train on the whole dataset');
+  }
+}

@@ -2,6 +2,7 @@
 // images whose class sets which quadrant is bright, and a small 1-Lipschitz
 // factory model for it. Fast enough for many short fits per test file.
 import { arrayImageDataset, ArrayImageDataset, DataLoader, Compose, ToTensor, Normalize } from '../../src/data/index.js';
+import type { Shard } from '../../src/data/index.js';
 import { buildModel, FactoryModel } from '../../src/models/index.js';
 import type { DataModuleLike } from '../../src/train/index.js';
 
@@ -47,10 +48,12 @@ export function tinyData(opts: { train?: number; val?: number; batchSize?: numbe
   const train = tinyDataset(opts.train ?? 192, 1);
   const val = tinyDataset(opts.val ?? 96, 2);
   const transform = () => new Compose([new ToTensor(), new Normalize(TINY_MEAN, TINY_STD)]);
+  let shard: Shard | undefined;
   return {
-    trainDataloader: () => new DataLoader(train, { batchSize: opts.batchSize ?? 32, shuffle: true, transform: transform(), seed: opts.seed ?? 0, numWorkers: opts.workers ?? 0 }),
-    valDataloader: () => new DataLoader(val, { batchSize: 48, transform: transform() }),
+    trainDataloader: () => new DataLoader(train, { batchSize: opts.batchSize ?? 32, shuffle: true, transform: transform(), seed: opts.seed ?? 0, numWorkers: opts.workers ?? 0, shard }),
+    valDataloader: () => new DataLoader(val, { batchSize: 48, transform: transform(), shard }),
     checkpointMetadata: () => ({ dataset: 'tiny', mean: TINY_MEAN, std: TINY_STD, classes: train.classes }),
+    distribute: (s: Shard) => { shard = s; },
   };
 }
 

@@ -1,0 +1,89 @@
+// The Trainer with strategy 'ddp': two processes (c10d gloo on loopback), each
+// training on its half of every batch with gradients averaged, end with the
+// weights one process gets on the whole batch; a Ctrl-C seen by one rank stops
+// both at the same step; `orthogonium train --devices 2` runs a whole job.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as torch from '../src/torch/index.js';
+import { Tensor } from '../src/torch/index.js';
+import { LossXent } from '../src/losses/index.js';
+import { SGD } from '../src/optim/index.js';
+import { launch } from '../src/distributed/index.js';
+import { ClassificationModule, Trainer } from '../src/train/index.js';
+import { DEBIAN_FASHION_MNIST_DIR } from '../src/data/mnist.js';
+import { TINY_STD, captureOutput, tinyData, tinyModel } from './helpers/tiny-training.js';
+
+const script = fileURLToPath(new URL('./helpers/ddp-fit.js', import.meta.url));
+const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const quiet = { write: () => true };
+
+test('2 data-parallel processes at batch 16 each train to the weights of 1 process at batch 32', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-'));
+  try {
+    await launch({ nprocs: 2, script, args: [join(dir, 'w.pt'), join(dir, 'm.json'), '16'], stdout: quiet });
+    const parallel = torch.load(join(dir, 'w.pt')) as Map<string, Tensor>;
+    const metrics = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8'));
+
+    torch.manualSeed(100); // rank 0's initial weights
+    const module = new ClassificationModule({
+      model: tinyModel(), loss: new LossXent({ nClasses: 3, offset: 0.5, temperature: 0.25 }), lipschitz: 1 / TINY_STD[0], eps: 0.05,
+      optimizer: (parameters) => ({ optimizer: new SGD(parameters, { lr: 0.05, momentum: 0.9 }) }),
+    });
+    const trainer = new Trainer({ maxEpochs: 2, enableProgressBar: false, output: captureOutput() });
+    const single = await trainer.fit(module, tinyData({ batchSize: 32 }));
+    assert.equal(metrics.globalStep, single.globalStep, 'the same number of optimizer steps');
+    let worst = 0;
+    for (const [k, t] of module.model.stateDict()) worst = Math.max(worst, t.sub(parallel.get(k)!).abs().max().item());
+    // float32: the all-reduce sums the two half-batch gradients in another order than one batch's mean.
+    assert.ok(worst < 1e-4, `largest weight difference ${worst}`);
+    assert.ok(Math.abs(metrics.metrics.val_accuracy - single.metrics.val_accuracy) < 1e-9, 'validation metrics are reduced over the ranks');
+    assert.ok(Math.abs(metrics.metrics.loss - single.metrics.loss) < 1e-4, `train loss ${metrics.metrics.loss} vs ${single.metrics.loss}`);
+    trainer.dispose();
+    module.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an interrupt on one rank stops every rank at the same step, with one checkpoint', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-int-'));
+  try {
+    await launch({ nprocs: 2, script, args: [join(dir, 'w.pt'), join(dir, 'm.json'), '16', '3'], stdout: quiet });
+    const metrics = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8'));
+    assert.equal(metrics.interrupted, true);
+    assert.equal(metrics.globalStep, 3);
+    assert.ok(existsSync(metrics.interruptedCheckpoint));
+    rmSync(metrics.interruptedCheckpoint);
+    try { rmdirSync(dirname(metrics.interruptedCheckpoint)); } catch { /* not empty: someone else's folder */ }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a ddp Trainer outside a launched process says how to start one', () => {
+  assert.throws(() => new Trainer({ strategy: 'ddp', devices: 2 }), /not started as one of them \(no WORLD_SIZE\).*orthogonium train --devices N/);
+  assert.throws(() => new Trainer({ devices: 0 }), /devices must be a positive integer/);
+});
+
+test('orthogonium train --devices 2 trains one job in two processes and writes one run folder', { skip: !existsSync(DEBIAN_FASHION_MNIST_DIR) && 'dataset-fashion-mnist is not installed' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-cli-'));
+  try {
+    const out = join(dir, 'run');
+    const r = spawnSync(process.execPath, [cli, 'train', '--devices', '2', '--dataset', 'fashion-mnist', '--epochs', '1', '--batch-size', '32',
+      '--limit-train-batches', '8', '--limit-val-batches', '1', '--no-progress', '--out', out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /\[rank 0\] .*VRA at ε = 36\/255/);
+    assert.doesNotMatch(r.stdout, /\[rank 1\] epoch 1\/1/, 'only rank 0 reports');
+    for (const f of ['model.ckpt', 'metrics.csv', 'checkpoints/last.ckpt', 'config.json']) assert.ok(existsSync(join(out, f)), f);
+    const bad = spawnSync(process.execPath, [cli, 'train', '--strategy', 'ddp'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--strategy ddp needs --devices N/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

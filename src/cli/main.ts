@@ -27,6 +27,9 @@ commands:
          [--normalize-input] [--json]
                     an ONNX model with certification metadata, or plain weights
                     (safetensors / PyTorch state dict) with an architecture JSON
+  serve --checkpoint FILE [--port N] [--host 127.0.0.1] [--out DIR] [--data-dir DIR]
+                    build and serve a web page running the model in the browser (ONNX, WASM):
+                    prediction, margin, certified L2 radius, and a noise slider
   --version         print the version
   --help            print this help`;
 
@@ -87,6 +90,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'export') {
     const { exportCommand } = await import('./export-command.js');
     return exportCommand(rest, USAGE);
+  }
+  if (command === 'serve') {
+    const { serveCommand, SERVE_USAGE } = await import('./serve-command.js');
+    return serveCommand(rest, `usage: ${SERVE_USAGE}`);
   }
   if (command === 'summary') {
     const { summaryCommand } = await import('./summary-command.js');

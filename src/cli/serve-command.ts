@@ -2,7 +2,6 @@
 // Exports the checkpoint to ONNX, builds the certified-inference page and
 // serves it until Ctrl-C (SIGINT) or SIGTERM, which stop the server cleanly.
 import { parseFlags, UsageError, withUsage } from './args.js';
-import { servePage } from '../serve/serve-page.js';
 
 export const SERVE_USAGE = `orthogonium serve --checkpoint FILE [--port N] [--host 127.0.0.1] [--out DIR] [--data-dir DIR]
   export the checkpoint to ONNX, build the certified-inference web page (onnxruntime-web, WASM)
@@ -43,6 +42,8 @@ export function serveCommand(args: string[], usage: string): Promise<number> {
     if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
     // Listen for signals before the (slow) build so that an early Ctrl-C is not lost.
     const signal = untilSignal();
+    // Loaded only now, so that usage errors do not wait for libtorch to load.
+    const { servePage } = await import('../serve/serve-page.js');
     const page = await servePage({ checkpoint: a.checkpoint, port, host: a.host ?? '127.0.0.1', out: a.out, dataDir: a.dataDir });
     console.log(`built the page in ${page.outDir} (input [${page.inputShape.join(', ')}], ` +
       (page.samples > 0 ? `${page.samples} test images)` : `no test images: ${page.samplesNote})`));

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../src/torch/index.js';
-import { MODEL_PRESETS, buildModel } from '../src/models/index.js';
+import { FactoryModel, MODEL_PRESETS, buildModel } from '../src/models/index.js';
 import { LossXent, certificates } from '../src/losses/index.js';
 import { Adam } from '../src/optim/index.js';
 import { DEBIAN_FASHION_MNIST_DIR, loadMnistSplit } from '../src/data/index.js';
@@ -76,6 +76,7 @@ test('orthogonium serve: the page shows the Node-side class and radius, and nois
   const dir = mkdtempSync(join(tmpdir(), 'ortho-serve-browser-'));
   let server: Awaited<ReturnType<typeof startServe>> | null = null;
   let browser: Awaited<ReturnType<typeof chromium.launch>> | null = null;
+  let model: FactoryModel | null = null;
   try {
     const trained = trainSmallModel();
     const checkpoint = join(dir, 'model.ckpt');
@@ -83,20 +84,27 @@ test('orthogonium serve: the page shows the Node-side class and radius, and nois
     trained.dispose();
 
     // Node side: the first test image of each class, and each one's predicted class and certified radius.
-    const { model } = loadCheckpoint(checkpoint);
+    const loaded = loadCheckpoint(checkpoint).model;
+    model = loaded;
     const { images, labels } = loadMnistSplit(DEBIAN_FASHION_MNIST_DIR, false);
     const labelList = labels.toFlatArray();
     const firstOfClass = [...Array(10).keys()].map((c) => labelList.indexOf(c));
     const expected = torch.scope(() => torch.noGrad(() => {
       const x = images.indexSelect(0, torch.tensor(firstOfClass, { dtype: 'int64' })).float().div(255).sub(MEAN).div(STD);
-      const logits = model.forward(x) as torch.Tensor;
+      const logits = loaded.forward(x) as torch.Tensor;
       const predicted = logits.argmax(1);
       const radii = certificates(logits, predicted, { lastLayer: 'global', lipschitz: 1 / STD });
       return firstOfClass.map((index, c) => ({ index, label: c, predicted: predicted.toFlatArray()[c], radius: radii.toFlatArray()[c] }));
     }));
-    model.dispose();
     images.dispose();
     labels.dispose();
+    /** Node's class and radius for an image given as uint8 pixels. */
+    const nodeCertificate = (bytes: number[]) => torch.scope(() => torch.noGrad(() => {
+      const x = torch.tensor(bytes).view([1, 1, 28, 28]).div(255).sub(MEAN).div(STD);
+      const logits = loaded.forward(x) as torch.Tensor;
+      const predicted = logits.argmax(1);
+      return { predicted: predicted.item(), radius: certificates(logits, predicted, { lastLayer: 'global', lipschitz: 1 / STD }).item() };
+    }));
     // The most robust of them makes the noise check meaningful.
     const chosen = expected.reduce((a, b) => (b.radius > a.radius ? b : a));
     assert.ok(chosen.radius > 0.05, `the trained model certifies some test image (largest radius ${chosen.radius})`);
@@ -171,6 +179,23 @@ test('orthogonium serve: the page shows the Node-side class and radius, and nois
     const uploaded = await readShown();
     assert.equal(uploaded.predicted, chosen.predicted, uploaded.text);
     assert.ok(Math.abs(uploaded.radius - chosen.radius) <= 1e-4, `uploaded radius ${uploaded.radius} vs Node ${chosen.radius}`);
+
+    // A drawing: the page classifies what it shows as its input (read back from the canvas) as Node does.
+    const pad = (await page.locator('#draw-pad').boundingBox())!;
+    await page.mouse.move(pad.x + pad.width * 0.5, pad.y + pad.height * 0.15);
+    await page.mouse.down();
+    for (const [fx, fy] of [[0.5, 0.85], [0.3, 0.85], [0.7, 0.85]]) await page.mouse.move(pad.x + pad.width * fx, pad.y + pad.height * fy, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForSelector('body[data-input="drawing"]');
+    const drawn = await page.evaluate(() => {
+      const data = (globalThis as any).document.querySelector('#input-view').getContext('2d').getImageData(0, 0, 28, 28).data;
+      return Array.from({ length: 28 * 28 }, (_, i) => data[4 * i] as number);
+    });
+    assert.ok(drawn.filter((v) => v > 128).length > 20, 'the stroke reached the model input');
+    const drawnShown = await readShown();
+    const drawnNode = nodeCertificate(drawn);
+    assert.equal(drawnShown.predicted, drawnNode.predicted, drawnShown.text);
+    assert.ok(Math.abs(drawnShown.radius - drawnNode.radius) <= 1e-4, `drawing: radius shown ${drawnShown.radius} vs Node ${drawnNode.radius}`);
     assert.deepEqual(pageErrors, []);
 
     // Ctrl-C stops the server cleanly.
@@ -180,6 +205,7 @@ test('orthogonium serve: the page shows the Node-side class and radius, and nois
     assert.match(server.output(), /stopped \(SIGINT\)/);
     server = null;
   } finally {
+    model?.dispose();
     await browser?.close();
     server?.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -136,6 +136,7 @@ test('orthogonium serve: the page shows the Node-side class and radius, and nois
     assert.equal(shown.predicted, chosen.predicted, shown.text);
     assert.ok(Math.abs(shown.radius - chosen.radius) <= 1e-4, `radius shown ${shown.radius} vs Node ${chosen.radius}`);
     assert.ok(Math.abs(shown.margin - chosen.radius * Math.SQRT2 / STD) <= 1e-4, `margin shown ${shown.margin}`);
+    assert.match((await page.textContent('#true-label'))!, chosen.predicted === chosen.label ? /\(correct\)/ : /misclassified/);
     assert.ok(shown.text.includes(chosen.radius.toFixed(4)) && shown.text.includes((255 * chosen.radius).toFixed(2)), shown.text);
 
     // Noise of exactly 0.9 × the radius: the shown prediction and all the random draws keep the class.

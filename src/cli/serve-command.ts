@@ -17,17 +17,22 @@ const FLAGS = {
   '--data-dir': { key: 'dataDir', kind: 'string' },
 } as const;
 
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
+/** `received` resolves on the first SIGINT or SIGTERM; `stop()` removes the handlers. */
+function signals(): { received: Promise<NodeJS.Signals>; stop(): void } {
+  let on: (signal: NodeJS.Signals) => void = () => {};
+  const stop = () => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
+  const received = new Promise<NodeJS.Signals>((resolve) => {
+    on = (signal) => {
+      stop();
       resolve(signal);
     };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
   });
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return { received, stop };
 }
 
 export function serveCommand(args: string[], usage: string): Promise<number> {
@@ -41,15 +46,21 @@ export function serveCommand(args: string[], usage: string): Promise<number> {
     const port = a.port ?? 8080;
     if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
     // Listen for signals before the (slow) build so that an early Ctrl-C is not lost.
-    const signal = untilSignal();
-    // Loaded only now, so that usage errors do not wait for libtorch to load.
-    const { servePage } = await import('../serve/serve-page.js');
-    const page = await servePage({ checkpoint: a.checkpoint, port, host: a.host ?? '127.0.0.1', out: a.out, dataDir: a.dataDir });
+    const signal = signals();
+    let page;
+    try {
+      // Loaded only now, so that usage errors do not wait for libtorch to load.
+      const { servePage } = await import('../serve/serve-page.js');
+      page = await servePage({ checkpoint: a.checkpoint, port, host: a.host ?? '127.0.0.1', out: a.out, dataDir: a.dataDir });
+    } catch (error) {
+      signal.stop();
+      throw error;
+    }
     console.log(`built the page in ${page.outDir} (input [${page.inputShape.join(', ')}], ` +
       (page.samples > 0 ? `${page.samples} test images)` : `no test images: ${page.samplesNote})`));
     console.log(`serving at ${page.url}`);
     console.log('press Ctrl-C to stop');
-    const received = await signal;
+    const received = await signal.received;
     await page.stop();
     console.log(`stopped (${received})`);
     return 0;

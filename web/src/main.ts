@@ -129,12 +129,15 @@ async function updateNoise(): Promise<void> {
     : `‖δ‖₂ = ${fmt(eps)} is at or above the certified radius ${fmt(result.radius)}: no guarantee — some perturbation of this norm may change the prediction (random noise rarely finds it).`;
 }
 
-async function classify(pixels: Float32Array, source: string): Promise<void> {
+/** `label`: the true class, known for test images. */
+async function classify(pixels: Float32Array, source: string, label?: number): Promise<void> {
   const [logits] = await model.run(pixels, 1);
   const result = certifiedPrediction(logits, model.info.lipschitz, model.info.lastLayer);
   current = { pixels, result, source };
   showPixels($<HTMLCanvasElement>('input-view'), pixels, shape);
   showCertificate(result);
+  $('true-label').textContent = label === undefined ? '— (known for test images only)'
+    : `${className(label)} (${label === result.predicted ? 'correct' : 'misclassified: the radius certifies the wrong class'})`;
   showLogits(logits, result.predicted);
   configureSlider(result);
   await updateNoise();
@@ -170,7 +173,7 @@ function setUpSamples(): void {
     button.append(thumb, caption);
     button.addEventListener('click', guarded(async () => {
       for (const b of box.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === button));
-      await classify(pixels, `sample:${s.index}`);
+      await classify(pixels, `sample:${s.index}`, s.label);
     }));
     box.append(button);
   }

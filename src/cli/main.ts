@@ -35,6 +35,9 @@ commands:
                     certify, then attack (L2 PGD + boundary search): certified vs empirical
                     robust accuracy; exit 1 if a certified sample is broken inside its radius;
                     with --out, per-sample radius and attack distance (CSV)
+  serve --checkpoint FILE [--port N] [--host 127.0.0.1] [--out DIR] [--data-dir DIR]
+                    build and serve a web page running the model in the browser (ONNX, WASM):
+                    prediction, margin, certified L2 radius, and a noise slider
   --version         print the version
   --help            print this help`;
 
@@ -103,6 +106,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'launch') {
     const { launchCommand } = await import('./launch-command.js');
     return launchCommand(rest, USAGE);
+  }
+  if (command === 'serve') {
+    const { serveCommand, SERVE_USAGE } = await import('./serve-command.js');
+    return serveCommand(rest, `usage: ${SERVE_USAGE}`);
   }
   if (command === 'summary') {
     const { summaryCommand } = await import('./summary-command.js');

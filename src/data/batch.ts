@@ -9,7 +9,8 @@
 // mirroring the write index. Results are bit-identical to applying the
 // transforms one by one (test/data-batch-golden.test.ts pins them).
 import { Rng, mixSeed } from './rng.js';
-import { Axis, bilinearAxis, Compose, Image, Normalize, RandomHorizontalFlip, RandomResizedCrop, ToTensor, Transform } from './transforms.js';
+import { Axis, bilinearAxis, CenterCrop, Compose, Image, Normalize, RandomCrop, RandomHorizontalFlip, RandomResizedCrop, ToTensor, Transform } from './transforms.js';
+import { RandAugment } from './randaugment.js';
 
 export interface ImageSource {
   images: Uint8Array;
@@ -49,6 +50,8 @@ function flatten(t: Transform, out: Transform[]): Transform[] {
   return out;
 }
 
+const UINT8_TRANSFORMS = [RandomResizedCrop, RandomHorizontalFlip, RandomCrop, CenterCrop, RandAugment];
+
 const plans = new WeakMap<Transform, Plan | null>();
 
 function planOf(transform: Transform | null): Plan | null {
@@ -59,7 +62,8 @@ function planOf(transform: Transform | null): Plan | null {
   const t = list.findIndex((s) => s instanceof ToTensor);
   const tail = t < 0 ? [] : list.slice(t + 1);
   const uint8Part = t < 0 ? list : list.slice(0, t);
-  const known = uint8Part.every((s) => !(s instanceof ToTensor) && !(s instanceof Normalize));
+  // only the built-in uint8 → uint8 transforms (a user's transform may return float images)
+  const known = uint8Part.every((s) => UINT8_TRANSFORMS.some((k) => s instanceof k));
   if (known && (tail.length === 0 || (tail.length === 1 && tail[0] instanceof Normalize))) {
     const spec = tail.length === 1 ? tail[0].spec() : null;
     const normalize: [number[], number[]] | null = spec && spec.type === 'Normalize' ? [spec.mean, spec.std] : null;
@@ -156,8 +160,7 @@ function buildPlanned(src: ImageSource, indices: ArrayLike<number>, plan: Plan, 
     if (plan.middle.length > 0) {
       let img: Image = { data: data.subarray(base, base + c * h * w), channels: c, height: h, width: w };
       for (const t of plan.middle) img = t.apply(img, rng);
-      if (!(img.data instanceof Uint8Array)) throw new TypeError('DataLoader: a transform before ToTensor returned a float image');
-      data = img.data; base = 0; c = img.channels; h = img.height; w = img.width;
+      data = img.data as Uint8Array; base = 0; c = img.channels; h = img.height; w = img.width;
     }
     if (x === null) { shape = [B, c, h, w]; size = c * h * w; x = new Float32Array(B * size); lut = lookupTable(c, plan.normalize); }
     else if (c !== shape[1] || h !== shape[2] || w !== shape[3]) throw shapeError(idx, c, h, w, shape);

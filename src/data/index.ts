@@ -4,6 +4,8 @@ export * from './images.js';
 export * from './cifar.js';
 export * from './stats.js';
 export * from './transforms.js';
+export * from './randaugment.js';
+export * from './augment-ops.js';
 export * from './batch.js';
 export * from './loader.js';
 export * from './datamodule.js';

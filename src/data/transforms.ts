@@ -12,6 +12,7 @@
 // can differ by 1.
 // No engine import here: worker threads load this module and must stay light.
 import { Rng } from './rng.js';
+import { RandAugment } from './randaugment.js';
 
 export interface Image {
   data: Uint8Array | Float32Array;
@@ -29,7 +30,8 @@ export type TransformSpec =
   | { type: 'RandomResizedCrop'; size: [number, number]; scale: [number, number]; ratio: [number, number] }
   | { type: 'RandomHorizontalFlip'; p: number }
   | { type: 'RandomCrop'; size: [number, number]; padding: [number, number, number, number]; paddingMode: PaddingMode; fill: number; padIfNeeded: boolean }
-  | { type: 'CenterCrop'; size: [number, number] };
+  | { type: 'CenterCrop'; size: [number, number] }
+  | { type: 'RandAugment'; numOps: number; magnitude: number; numMagnitudeBins: number; fill: number[] | null };
 
 export interface Transform {
   apply(image: Image, rng: Rng): Image;
@@ -422,6 +424,7 @@ export function transformFromSpec(spec: TransformSpec): Transform {
     case 'RandomHorizontalFlip': return new RandomHorizontalFlip(spec.p);
     case 'RandomCrop': return new RandomCrop(spec.size, { padding: spec.padding, paddingMode: spec.paddingMode, fill: spec.fill, padIfNeeded: spec.padIfNeeded });
     case 'CenterCrop': return new CenterCrop(spec.size);
+    case 'RandAugment': return new RandAugment({ numOps: spec.numOps, magnitude: spec.magnitude, numMagnitudeBins: spec.numMagnitudeBins, fill: spec.fill });
     default: throw new TypeError(`transformFromSpec: unknown transform ${JSON.stringify((spec as { type?: unknown }).type)}`);
   }
 }

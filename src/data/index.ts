@@ -14,5 +14,6 @@ export type { IdxArray } from './idx.js';
 export { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, loadMnistArrays, loadMnistSplit } from './mnist.js';
 export type { ImageSplit } from './mnist.js';
 export * from './png.js';
+export { decodeJpeg, isJpeg } from './jpeg.js';
 export * from './image-folder.js';
 export * from './catalog.js';

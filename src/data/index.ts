@@ -2,6 +2,8 @@ export * from './rng.js';
 export * from './tar.js';
 export * from './images.js';
 export * from './cifar.js';
+export { downloadFile } from './download.js';
+export type { DownloadOptions } from './download.js';
 export * from './stats.js';
 export * from './transforms.js';
 export * from './randaugment.js';

@@ -161,9 +161,15 @@ function locate(what: string, archive: CifarArchiveInfo, opts: CifarOptions, fir
   return find(archive, opts, firstFile) ?? (() => { throw notFound(what, archive, opts.root, firstFile); })();
 }
 
-/** Downloads the archive into opts.root unless the data are already there; returns where it is (in this process, async). */
+/** Whether find() would find something (without reading any archive). */
+function present(archive: CifarArchiveInfo, opts: CifarOptions, firstFile: string): boolean {
+  const { root } = opts;
+  return existsSync(root) && (statSync(root).isFile() || [join(root, archive.folder, firstFile), join(root, firstFile), join(root, archive.file)].some((p) => existsSync(p)));
+}
+
+/** Downloads the archive into opts.root (in this process) unless the data are already there. */
 async function ensure(what: string, archive: CifarArchiveInfo, opts: CifarOptions, firstFile: string): Promise<void> {
-  if (find(archive, opts, firstFile) !== null) return;
+  if (present(archive, opts, firstFile)) return;
   if (!opts.download) throw notFound(what, archive, opts.root, firstFile);
   try {
     await runArchiveDownload(downloadJob(archive, opts, firstFile));

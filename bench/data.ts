@@ -2,6 +2,7 @@
 // plus batching (RandomResizedCrop, flip, ToTensor, Normalize; batch 256)
 // with 0, 1 and 2 worker threads on synthetic CIFAR-format data, beside the
 // images/s of one training step of the seed model measured in the same run.
+// Steady state: each loader runs one untimed epoch before the timed one.
 // Also the CPU time per image (all threads of the process, from
 // process.cpuUsage): on a machine shared with other work, wall-clock images/s
 // drop with the load while CPU µs per image mostly do not.
@@ -28,6 +29,8 @@ function syntheticCifar(n: number): ArrayImageDataset {
 async function loaderThroughput(dataset: ArrayImageDataset, numWorkers: number): Promise<{ imagesPerSecond: number; cpuMicrosecondsPerImage: number }> {
   const loader = new DataLoader(dataset, { batchSize: 256, shuffle: true, dropLast: true, transform: Cifar10DataModule.trainTransform(), numWorkers, prefetch: 2, seed: 0 });
   try {
+    // one untimed epoch first (worker start-up, JIT warm-up): training runs many epochs on one loader
+    for await (const { x, y } of loader) { x.dispose(); y.dispose(); }
     let count = 0;
     const start = performance.now();
     const cpu = process.cpuUsage();

@@ -2,6 +2,11 @@
 // plus batching (RandomResizedCrop, flip, ToTensor, Normalize; batch 256)
 // with 0, 1 and 2 worker threads on synthetic CIFAR-format data, beside the
 // images/s of one training step of the seed model measured in the same run.
+// Steady state: each loader runs one untimed epoch before the timed one.
+// Also the CPU time per image (all threads of the process, from
+// process.cpuUsage): on a machine shared with other work, wall-clock images/s
+// drop with the load while CPU µs per image mostly do not.
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Cifar10DataModule, DataLoader } from '../src/data/index.js';
 import type { ArrayImageDataset } from '../src/data/index.js';
@@ -21,17 +26,21 @@ function syntheticCifar(n: number): ArrayImageDataset {
   return { images: pixels, labels, channels: 3, height: 32, width: 32, classes: [...'0123456789'], length: n };
 }
 
-async function loaderThroughput(dataset: ArrayImageDataset, numWorkers: number): Promise<number> {
+async function loaderThroughput(dataset: ArrayImageDataset, numWorkers: number): Promise<{ imagesPerSecond: number; cpuMicrosecondsPerImage: number }> {
   const loader = new DataLoader(dataset, { batchSize: 256, shuffle: true, dropLast: true, transform: Cifar10DataModule.trainTransform(), numWorkers, prefetch: 2, seed: 0 });
   try {
+    // one untimed epoch first (worker start-up, JIT warm-up): training runs many epochs on one loader
+    for await (const { x, y } of loader) { x.dispose(); y.dispose(); }
     let count = 0;
     const start = performance.now();
+    const cpu = process.cpuUsage();
     for await (const { x, y } of loader) {
       count += x.shape[0];
       x.dispose();
       y.dispose();
     }
-    return count / ((performance.now() - start) / 1000);
+    const used = process.cpuUsage(cpu);
+    return { imagesPerSecond: count / ((performance.now() - start) / 1000), cpuMicrosecondsPerImage: (used.user + used.system) / count };
   } finally {
     await loader.close();
   }
@@ -60,10 +69,15 @@ function seedTrainingStep(batch: number): number {
 
 const dataset = syntheticCifar(images);
 const loader: Record<string, number> = {};
-for (const workers of [0, 1, 2]) loader[`workers${workers}ImagesPerSecond`] = round(await loaderThroughput(dataset, workers));
+const cpu: Record<string, number> = {};
+for (const workers of [0, 1, 2]) {
+  const r = await loaderThroughput(dataset, workers);
+  loader[`workers${workers}ImagesPerSecond`] = round(r.imagesPerSecond);
+  cpu[`workers${workers}CpuMicrosecondsPerImage`] = round(r.cpuMicrosecondsPerImage);
+}
 const training = round(seedTrainingStep(32));
 console.log(JSON.stringify({
-  benchmark: 'data', machine: machine(), images, batchSize: 256, loader,
+  benchmark: 'data', machine: machine(), loadAverage1m: round(loadavg()[0]), images, batchSize: 256, loader, cpu,
   seedTrainingStepImagesPerSecond: training,
   loaderOverTraining: round(Math.max(...Object.values(loader)) / training),
 }, null, 2));

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { decodePng } from '../src/data/png.js';
 import { loadImageFolder } from '../src/data/image-folder.js';
+import { decodeJpeg } from '../src/data/jpeg.js';
+import jpeg from 'jpeg-js';
 
 function chunk(type: string, body: Uint8Array): Buffer {
   const head = Buffer.alloc(8);
@@ -107,9 +109,111 @@ test('image folder: classes from sorted subfolders, byte-exact pixels, mixed gre
     assert.throws(() => loadImageFolder(root), /big\.png: 1×3 image, but the folder's first image is 2×2/);
     rmSync(join(root, 'dog', 'big.png'));
     writeFileSync(join(root, 'dog', 'photo.JPG'), 'x');
-    assert.throws(() => loadImageFolder(root), /photo\.JPG: JPEG is not supported .*convert the images to PNG/);
+    assert.throws(() => loadImageFolder(root), /photo\.JPG: not a JPEG file/);
+    rmSync(join(root, 'dog', 'photo.JPG'));
     assert.throws(() => loadImageFolder(join(root, 'none')), /cannot read image folder .*none: ENOENT/);
     assert.throws(() => loadImageFolder(join(root, 'cat')), /no class subfolders/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A minimal 1-component (grey) JPEG whose 8×8 blocks are each one value:
+ * quantization 1, only DC coefficients (8·(v − 128)), Huffman DC categories
+ * coded on 4 bits. Baseline (SOF0, DC + an EOB per block) or progressive (SOF2,
+ * a single DC scan: the AC coefficients stay zero).
+ */
+function greyBlockJpeg(width: number, height: number, blockValue: (by: number, bx: number) => number, progressive: boolean): Buffer {
+  const seg = (marker: number, body: number[]) => [0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body];
+  const bytes: number[] = [0xff, 0xd8];
+  bytes.push(...seg(0xdb, [0x00, ...Array(64).fill(1)]));
+  bytes.push(...seg(progressive ? 0xc2 : 0xc0, [8, height >> 8, height & 0xff, width >> 8, width & 0xff, 1, 1, 0x11, 0]));
+  const dcBits = Array(16).fill(0); dcBits[3] = 12;
+  const acBits = Array(16).fill(0); acBits[0] = 1;
+  bytes.push(...seg(0xc4, [0x00, ...dcBits, ...Array.from({ length: 12 }, (_, i) => i), 0x10, ...acBits, 0x00]));
+  bytes.push(...seg(0xda, [1, 1, 0x00, 0, progressive ? 0 : 63, 0]));
+  const bits: number[] = [];
+  const put = (value: number, n: number) => { for (let k = n - 1; k >= 0; k--) bits.push((value >> k) & 1); };
+  let prev = 0;
+  for (let by = 0; by < Math.ceil(height / 8); by++) {
+    for (let bx = 0; bx < Math.ceil(width / 8); bx++) {
+      const dc = 8 * (blockValue(by, bx) - 128);
+      const d = dc - prev;
+      prev = dc;
+      const size = d === 0 ? 0 : Math.floor(Math.log2(Math.abs(d))) + 1;
+      put(size, 4); // category k has the 4-bit code k
+      if (size > 0) put(d > 0 ? d : d + (1 << size) - 1, size);
+      if (!progressive) put(0, 1); // EOB
+    }
+  }
+  while (bits.length % 8) bits.push(1);
+  for (let k = 0; k < bits.length; k += 8) {
+    const b = parseInt(bits.slice(k, k + 8).join(''), 2);
+    bytes.push(b);
+    if (b === 0xff) bytes.push(0x00);
+  }
+  bytes.push(0xff, 0xd9);
+  return Buffer.from(bytes);
+}
+
+test('JPEG: colour (jpeg-js encoder) within JPEG tolerance, grey baseline and progressive, in a folder with PNGs; errors name the file', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ortho-jpeg-'));
+  try {
+    // a smooth colour image (JPEG keeps it within a few levels at quality 95)
+    const w = 24, h = 16;
+    const rgba = new Uint8Array(w * h * 4);
+    const expect = (c: number, y: number, x: number) => [40 + 6 * x, 30 + 8 * y, 200 - 3 * x - 2 * y][c];
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) rgba[(y * w + x) * 4 + c] = expect(c, y, x);
+    const colour = jpeg.encode({ data: rgba, width: w, height: h }, 95).data;
+    mkdirSync(join(root, 'a'));
+    mkdirSync(join(root, 'b'));
+    writeFileSync(join(root, 'a', 'one.jpg'), colour);
+    writeFileSync(join(root, 'a', 'two.JPEG'), jpeg.encode({ data: rgba, width: w, height: h }, 60).data);
+    const rgbPng = png(w, h, 2, 8, Array.from({ length: h }, (_, y) => Uint8Array.from({ length: w * 3 }, (_, i) => expect(i % 3, y, Math.floor(i / 3)))), [0]);
+    writeFileSync(join(root, 'b', 'three.png'), rgbPng);
+    const ds = loadImageFolder(root);
+    assert.deepEqual([ds.length, ds.channels, ds.height, ds.width], [3, 3, h, w]);
+    assert.deepEqual([...ds.labels], [0, 0, 1]);
+    const plane = h * w;
+    for (const [image, tolerance] of [[0, 4], [1, 10], [2, 0]]) {
+      let worst = 0;
+      for (let c = 0; c < 3; c++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        worst = Math.max(worst, Math.abs(ds.images[image * 3 * plane + c * plane + y * w + x] - expect(c, y, x)));
+      }
+      assert.ok(worst <= tolerance, `image ${image}: max error ${worst} > ${tolerance}`);
+    }
+
+    // grey: baseline and progressive, sizes not multiples of 8, exact block values (±1 for the IDCT)
+    const value = (by: number, bx: number) => [[0, 255, 128], [17, 200, 90]][by][bx];
+    for (const progressive of [false, true]) {
+      const img = decodeJpeg(greyBlockJpeg(20, 12, value, progressive), 'grey.jpg');
+      assert.deepEqual([img.channels, img.height, img.width], [1, 12, 20]);
+      for (let y = 0; y < 12; y++) for (let x = 0; x < 20; x++) {
+        const got = img.data[y * 20 + x];
+        assert.ok(Math.abs(got - value(y >> 3, x >> 3)) <= 1, `${progressive ? 'progressive' : 'baseline'} (${y}, ${x}): ${got} vs ${value(y >> 3, x >> 3)}`);
+      }
+    }
+    // a grey JPEG in a colour folder is repeated over 3 channels; channels: 1 takes the luma of colour ones
+    const greyRoot = join(root, 'grey');
+    mkdirSync(join(greyRoot, 'x'), { recursive: true });
+    writeFileSync(join(greyRoot, 'x', 'g.jpg'), greyBlockJpeg(24, 16, (by, bx) => 60 + 40 * by + 10 * bx, true));
+    writeFileSync(join(greyRoot, 'x', 'h.jpg'), colour);
+    const g = loadImageFolder(greyRoot, { channels: 3 });
+    assert.deepEqual([g.channels, g.length], [3, 2]);
+    assert.ok(Math.abs(g.images[0] - 60) <= 1 && g.images[0] === g.images[plane] && g.images[0] === g.images[2 * plane]);
+    assert.equal(loadImageFolder(greyRoot).channels, 1);
+
+    // corrupt files: truncated scan, garbage after the header, a 12-bit or CMYK frame
+    const bad = join(root, 'bad', 'c');
+    mkdirSync(bad, { recursive: true });
+    writeFileSync(join(bad, 'cut.jpg'), colour.subarray(0, Math.floor(colour.length / 2)));
+    assert.throws(() => loadImageFolder(join(root, 'bad')), (e: Error) => e.message.includes(join(bad, 'cut.jpg')) && /corrupt|truncated/.test(e.message));
+    writeFileSync(join(bad, 'cut.jpg'), Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.from('not really a jpeg at all')]));
+    assert.throws(() => loadImageFolder(join(root, 'bad')), new RegExp(`${join(bad, 'cut.jpg').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: corrupt`));
+    const twelve = greyBlockJpeg(8, 8, () => 1, false);
+    twelve[2 + 69 + 4] = 12; // SOF precision byte
+    assert.throws(() => decodeJpeg(twelve, 'deep.jpg'), /deep\.jpg: 12-bit baseline JPEG is not supported/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

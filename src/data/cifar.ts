@@ -5,9 +5,17 @@
 // CIFAR-10 record: 1 label byte + 3072 pixel bytes (R plane, G plane, B plane,
 // 32×32 each, row-major). CIFAR-100 record: coarse label byte, fine label
 // byte, then the same 3072 pixel bytes.
+//
+// `download: true` fetches the archive when nothing is found (see
+// ./download.ts: resumable, md5-checked, atomic). The synchronous loaders run
+// the download in a child process (so that they stay synchronous); the
+// `…Async` loaders and `downloadCifar` do it in this process.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArchiveDownloadJob as DownloadJob, runArchiveDownload } from './download.js';
 import { Tensor } from '../torch/index.js';
 import { ArrayImageDataset, arrayImageDataset, datasetTensors } from './images.js';
 import { readTarFile } from './tar.js';
@@ -41,8 +49,12 @@ export interface CifarOptions {
   root: string;
   /** Training split (default) or test split. */
   train?: boolean;
-  /** Downloading needs the network, which this build never uses: true only changes the wording of the error. */
+  /** When the files are not found, download the official archive into `root` (resumable, md5-checked). Default false. */
   download?: boolean;
+  /** Archive URL for `download` (default: $ORTHOGONIUM_CIFAR_MIRROR/<archive file> when set, else the official URL). */
+  url?: string;
+  /** md5 the downloaded archive must have (default the official one; null: no md5, only check that the archive opens). */
+  md5?: string | null;
   /** Check the archive's md5 against the official one (CIFAR-10 only). Default false. */
   verifyMd5?: boolean;
 }
@@ -95,17 +107,33 @@ function archiveSource(path: string, md5: string | undefined, verify: boolean): 
   };
 }
 
-function notFound(what: string, archive: CifarArchiveInfo, root: string, firstFile: string, download: boolean): Error {
-  const lead = download
-    ? `${what}: download: true is not possible (this build never uses the network). `
-    : `${what} not found under ${root}. `;
-  return new Error(lead +
-    `Place the archive at ${join(root, archive.file)} (read directly, no need to extract it), ` +
-    `or its extracted folder at ${join(root, archive.folder)} (holding ${firstFile}, …). ` +
-    `The official archive is ${archive.url}` + (archive.md5 ? ` (md5 ${archive.md5}).` : '.'));
+/** Where `download` fetches from: the `url` option, else $ORTHOGONIUM_CIFAR_MIRROR/<file>, else the official URL. */
+export function cifarArchiveUrl(archive: CifarArchiveInfo, opts: { url?: string } = {}): string {
+  if (opts.url) return opts.url;
+  const mirror = process.env.ORTHOGONIUM_CIFAR_MIRROR;
+  return mirror ? `${mirror.replace(/\/+$/, '')}/${archive.file}` : archive.url;
 }
 
-function locate(what: string, archive: CifarArchiveInfo, opts: CifarOptions, firstFile: string): Source {
+function placeIt(archive: CifarArchiveInfo, root: string, firstFile: string): string {
+  return `Place the archive at ${join(root, archive.file)} (read directly, no need to extract it), ` +
+    `or its extracted folder at ${join(root, archive.folder)} (holding ${firstFile}, …). ` +
+    `The official archive is ${archive.url}` + (archive.md5 ? ` (md5 ${archive.md5}).` : '.');
+}
+
+function notFound(what: string, archive: CifarArchiveInfo, root: string, firstFile: string): Error {
+  return new Error(`${what} not found under ${root}. ` + placeIt(archive, root, firstFile));
+}
+
+function downloadFailed(what: string, archive: CifarArchiveInfo, root: string, firstFile: string, reason: string): Error {
+  return new Error(`${what}: download failed: ${reason}. Without the network: ${placeIt(archive, root, firstFile)}`);
+}
+
+function downloadJob(archive: CifarArchiveInfo, opts: CifarOptions, firstFile: string): DownloadJob {
+  const md5 = opts.md5 === undefined ? archive.md5 ?? null : opts.md5;
+  return { url: cifarArchiveUrl(archive, opts), dest: join(opts.root, archive.file), md5, member: firstFile };
+}
+
+function find(archive: CifarArchiveInfo, opts: CifarOptions, firstFile: string): Source | null {
   const { root } = opts;
   const verify = opts.verifyMd5 ?? false;
   if (existsSync(root) && statSync(root).isFile()) return archiveSource(root, archive.md5, verify);
@@ -114,7 +142,40 @@ function locate(what: string, archive: CifarArchiveInfo, opts: CifarOptions, fir
   if (existsSync(join(root, firstFile))) return folderSource(root);
   const tarPath = join(root, archive.file);
   if (existsSync(tarPath)) return archiveSource(tarPath, archive.md5, verify);
-  throw notFound(what, archive, root, firstFile, opts.download ?? false);
+  return null;
+}
+
+function locate(what: string, archive: CifarArchiveInfo, opts: CifarOptions, firstFile: string): Source {
+  const found = find(archive, opts, firstFile);
+  if (found !== null) return found;
+  if (!opts.download) throw notFound(what, archive, opts.root, firstFile);
+  // synchronous API: the download runs in a child process while this one waits
+  const job = downloadJob(archive, opts, firstFile);
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL('./download-main.js', import.meta.url)), JSON.stringify(job)], {
+    stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8',
+  });
+  if (child.error || child.status !== 0) {
+    const reason = child.error?.message ?? (child.stderr.trim() || `the download process ended with ${child.signal ?? `code ${child.status}`}`);
+    throw downloadFailed(what, archive, opts.root, firstFile, reason);
+  }
+  return find(archive, opts, firstFile) ?? (() => { throw notFound(what, archive, opts.root, firstFile); })();
+}
+
+/** Whether find() would find something (without reading any archive). */
+function present(archive: CifarArchiveInfo, opts: CifarOptions, firstFile: string): boolean {
+  const { root } = opts;
+  return existsSync(root) && (statSync(root).isFile() || [join(root, archive.folder, firstFile), join(root, firstFile), join(root, archive.file)].some((p) => existsSync(p)));
+}
+
+/** Downloads the archive into opts.root (in this process) unless the data are already there. */
+async function ensure(what: string, archive: CifarArchiveInfo, opts: CifarOptions, firstFile: string): Promise<void> {
+  if (present(archive, opts, firstFile)) return;
+  if (!opts.download) throw notFound(what, archive, opts.root, firstFile);
+  try {
+    await runArchiveDownload(downloadJob(archive, opts, firstFile));
+  } catch (error) {
+    throw downloadFailed(what, archive, opts.root, firstFile, (error as Error).message);
+  }
 }
 
 function need(source: Source, name: string, what: string): { where: string; bytes: Uint8Array } {
@@ -194,6 +255,18 @@ export function loadCifar100(opts: Cifar100Options): Cifar100Dataset {
   const coarse = opts.labelMode === 'coarse';
   const ds = arrayImageDataset(images, coarse ? coarseLabels : fineLabels, [3, 32, 32], coarse ? coarseClasses : fineClasses);
   return { ...ds, fineLabels, coarseLabels, fineClasses, coarseClasses };
+}
+
+/** loadCifar10, downloading the archive first (in this process) when `download` is set and nothing is found. */
+export async function loadCifar10Async(opts: CifarOptions): Promise<ArrayImageDataset> {
+  await ensure('CIFAR-10', CIFAR10_ARCHIVE, opts, (opts.train ?? true) ? 'data_batch_1.bin' : 'test_batch.bin');
+  return loadCifar10(opts);
+}
+
+/** loadCifar100, downloading the archive first (in this process) when `download` is set and nothing is found. */
+export async function loadCifar100Async(opts: Cifar100Options): Promise<Cifar100Dataset> {
+  await ensure('CIFAR-100', CIFAR100_ARCHIVE, opts, (opts.train ?? true) ? 'train.bin' : 'test.bin');
+  return loadCifar100(opts);
 }
 
 /** Convenience: a CIFAR split as engine tensors (uint8 [N, 3, 32, 32], int64 [N]) plus class names. */

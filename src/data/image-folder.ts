@@ -1,9 +1,11 @@
-// An image-folder dataset: root/<class>/<image>.png, one subfolder per class
-// (classes sorted by name, like torchvision's ImageFolder). PNG only: JPEG
-// needs a decoder this project does not ship, and is refused with a clear error.
+// An image-folder dataset: root/<class>/<image>.png|.jpg|.jpeg, one subfolder
+// per class (classes sorted by name, like torchvision's ImageFolder). PNG with
+// the built-in decoder; JPEG (baseline and progressive, grey or colour) with
+// jpeg-js. Other files are skipped; undecodable images are errors naming them.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { ArrayImageDataset, arrayImageDataset } from './images.js';
+import { decodeJpeg } from './jpeg.js';
 import { decodePng } from './png.js';
 
 export interface ImageFolderOptions {
@@ -19,7 +21,7 @@ export function loadImageFolder(root: string, opts: ImageFolderOptions = {}): Ar
     throw new Error(`cannot read image folder ${root}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const classes = entries.filter((e) => !e.startsWith('.') && statSync(join(root, e)).isDirectory());
-  if (classes.length === 0) throw new Error(`${root}: no class subfolders (expected ${root}/<class>/<image>.png)`);
+  if (classes.length === 0) throw new Error(`${root}: no class subfolders (expected ${root}/<class>/<image>.png or .jpg)`);
   const images: Uint8Array[] = [];
   const labels: number[] = [];
   let shape: [number, number, number] | null = null;
@@ -27,9 +29,10 @@ export function loadImageFolder(root: string, opts: ImageFolderOptions = {}): Ar
     for (const name of readdirSync(join(root, cls)).sort()) {
       const path = join(root, cls, name);
       const ext = extname(name).toLowerCase();
-      if (ext === '.jpg' || ext === '.jpeg') throw new Error(`${path}: JPEG is not supported (no JPEG decoder); convert the images to PNG`);
-      if (ext !== '.png') continue;
-      const img = decodePng(readFileSync(path), path);
+      const jpeg = ext === '.jpg' || ext === '.jpeg';
+      if (ext !== '.png' && !jpeg) continue;
+      const bytes = readFileSync(path);
+      const img = jpeg ? decodeJpeg(bytes, path) : decodePng(bytes, path);
       const channels = opts.channels ?? shape?.[0] ?? img.channels;
       let data = img.data;
       if (channels !== img.channels) {
@@ -47,7 +50,7 @@ export function loadImageFolder(root: string, opts: ImageFolderOptions = {}): Ar
       labels.push(label);
     }
   });
-  if (shape === null) throw new Error(`${root}: no .png images in the class subfolders`);
+  if (shape === null) throw new Error(`${root}: no .png/.jpg/.jpeg images in the class subfolders`);
   const per = (shape as [number, number, number]).reduce((a, b) => a * b, 1);
   const all = new Uint8Array(images.length * per);
   images.forEach((d, i) => all.set(d, i * per));

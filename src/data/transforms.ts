@@ -12,6 +12,7 @@
 // can differ by 1.
 // No engine import here: worker threads load this module and must stay light.
 import { Rng } from './rng.js';
+import { RandAugment } from './randaugment.js';
 
 export interface Image {
   data: Uint8Array | Float32Array;
@@ -29,7 +30,8 @@ export type TransformSpec =
   | { type: 'RandomResizedCrop'; size: [number, number]; scale: [number, number]; ratio: [number, number] }
   | { type: 'RandomHorizontalFlip'; p: number }
   | { type: 'RandomCrop'; size: [number, number]; padding: [number, number, number, number]; paddingMode: PaddingMode; fill: number; padIfNeeded: boolean }
-  | { type: 'CenterCrop'; size: [number, number] };
+  | { type: 'CenterCrop'; size: [number, number] }
+  | { type: 'RandAugment'; numOps: number; magnitude: number; numMagnitudeBins: number; fill: number[] | null };
 
 export interface Transform {
   apply(image: Image, rng: Rng): Image;
@@ -78,8 +80,12 @@ export function crop(img: Image, top: number, left: number, h: number, w: number
  * Source indices and weights along one axis, in float32 arithmetic exactly as
  * PyTorch computes them (area_pixel_compute_scale / _source_index with
  * align_corners=False): scale = in / out, src = max(0, scale·(dst + ½) − ½).
+ * Indices are relative to the crop's start. Cached: a loader sees few sizes.
  */
-function axisWeights(inSize: number, outSize: number, offset: number): { i0: Int32Array; i1: Int32Array; l0: Float32Array; l1: Float32Array } {
+export function bilinearAxis(inSize: number, outSize: number): Axis {
+  const key = inSize * 65536 + outSize;
+  let axis = axisCache.get(key);
+  if (axis !== undefined) return axis;
   const f = Math.fround;
   const i0 = new Int32Array(outSize);
   const i1 = new Int32Array(outSize);
@@ -90,28 +96,33 @@ function axisWeights(inSize: number, outSize: number, offset: number): { i0: Int
     let src = f(f(scale * f(o + 0.5)) - 0.5);
     if (src < 0) src = 0;
     const lo = Math.min(Math.floor(src), inSize - 1);
-    i0[o] = offset + lo;
-    i1[o] = offset + (lo < inSize - 1 ? lo + 1 : lo);
+    i0[o] = lo;
+    i1[o] = lo < inSize - 1 ? lo + 1 : lo;
     const lambda = Math.min(Math.max(f(src - lo), 0), 1);
     l1[o] = lambda;
     l0[o] = f(1 - lambda);
   }
-  return { i0, i1, l0, l1 };
+  axis = { i0, i1, l0, l1 };
+  if (axisCache.size > 4096) axisCache.clear();
+  axisCache.set(key, axis);
+  return axis;
 }
 
-type Axis = { i0: Int32Array; i1: Int32Array; l0: Float32Array; l1: Float32Array };
+const axisCache = new Map<number, Axis>();
+
+export type Axis = { i0: Int32Array; i1: Int32Array; l0: Float32Array; l1: Float32Array };
 
 /** w0·a + w1·b rounded to float32 at each step, like PyTorch's float kernel. */
 function lerp32(w0: number, w1: number, a: number, b: number): number {
   return Math.fround(Math.fround(a * w0) + Math.fround(b * w1));
 }
 
-function bilinearU8(data: Uint8Array, out: Uint8Array, channels: number, height: number, width: number, outH: number, outW: number, ys: Axis, xs: Axis): void {
+function bilinearU8(data: Uint8Array, out: Uint8Array, channels: number, height: number, width: number, top: number, left: number, outH: number, outW: number, ys: Axis, xs: Axis): void {
   for (let c = 0; c < channels; c++) {
-    const plane = c * height * width;
+    const plane = c * height * width + left;
     for (let oy = 0; oy < outH; oy++) {
-      const r0 = plane + ys.i0[oy] * width;
-      const r1 = plane + ys.i1[oy] * width;
+      const r0 = plane + (top + ys.i0[oy]) * width;
+      const r1 = plane + (top + ys.i1[oy]) * width;
       const ly1 = ys.l1[oy];
       const ly0 = ys.l0[oy];
       const base = (c * outH + oy) * outW;
@@ -129,12 +140,12 @@ function bilinearU8(data: Uint8Array, out: Uint8Array, channels: number, height:
   }
 }
 
-function bilinearF32(data: Float32Array, out: Float32Array, channels: number, height: number, width: number, outH: number, outW: number, ys: Axis, xs: Axis): void {
+function bilinearF32(data: Float32Array, out: Float32Array, channels: number, height: number, width: number, top: number, left: number, outH: number, outW: number, ys: Axis, xs: Axis): void {
   for (let c = 0; c < channels; c++) {
-    const plane = c * height * width;
+    const plane = c * height * width + left;
     for (let oy = 0; oy < outH; oy++) {
-      const r0 = plane + ys.i0[oy] * width;
-      const r1 = plane + ys.i1[oy] * width;
+      const r0 = plane + (top + ys.i0[oy]) * width;
+      const r1 = plane + (top + ys.i1[oy]) * width;
       const ly1 = ys.l1[oy];
       const ly0 = ys.l0[oy];
       const base = (c * outH + oy) * outW;
@@ -159,12 +170,12 @@ export function resizedCrop(img: Image, top: number, left: number, h: number, w:
     throw new RangeError(`resizedCrop: box (${top}, ${left}, ${h}, ${w}) is not inside a ${height}×${width} image`);
   }
   if (h === outH && w === outW) return crop(img, top, left, h, w);
-  const ys = axisWeights(h, outH, top);
-  const xs = axisWeights(w, outW, left);
+  const ys = bilinearAxis(h, outH);
+  const xs = bilinearAxis(w, outW);
   const out = newLike(img, channels * outH * outW);
   // two monomorphic kernels: mixing uint8 and float32 arrays in one loop is several times slower in V8
-  if (data instanceof Uint8Array) bilinearU8(data, out as Uint8Array, channels, height, width, outH, outW, ys, xs);
-  else bilinearF32(data, out as Float32Array, channels, height, width, outH, outW, ys, xs);
+  if (data instanceof Uint8Array) bilinearU8(data, out as Uint8Array, channels, height, width, top, left, outH, outW, ys, xs);
+  else bilinearF32(data, out as Float32Array, channels, height, width, top, left, outH, outW, ys, xs);
   return { data: out, channels, height: outH, width: outW };
 }
 
@@ -413,6 +424,7 @@ export function transformFromSpec(spec: TransformSpec): Transform {
     case 'RandomHorizontalFlip': return new RandomHorizontalFlip(spec.p);
     case 'RandomCrop': return new RandomCrop(spec.size, { padding: spec.padding, paddingMode: spec.paddingMode, fill: spec.fill, padIfNeeded: spec.padIfNeeded });
     case 'CenterCrop': return new CenterCrop(spec.size);
+    case 'RandAugment': return new RandAugment({ numOps: spec.numOps, magnitude: spec.magnitude, numMagnitudeBins: spec.numMagnitudeBins, fill: spec.fill });
     default: throw new TypeError(`transformFromSpec: unknown transform ${JSON.stringify((spec as { type?: unknown }).type)}`);
   }
 }

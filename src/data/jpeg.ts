@@ -1,0 +1,62 @@
+// JPEG decoding for image folders, through jpeg-js (pure JavaScript): baseline
+// and progressive Huffman-coded JPEGs with 1 (grey) or 3 (YCbCr/RGB)
+// components. Arithmetic coding, lossless and 12-bit JPEGs are not supported by
+// jpeg-js; they, and corrupt or truncated files, give an error naming the file.
+// Output: uint8 CHW with 1 or 3 channels, like the PNG decoder.
+import jpeg from 'jpeg-js';
+import type { DecodedImage } from './png.js';
+
+export function isJpeg(bytes: Uint8Array): boolean {
+  return bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+}
+
+const SOF_NAMES: Record<number, string> = {
+  0xc0: 'baseline', 0xc1: 'extended sequential', 0xc2: 'progressive', 0xc3: 'lossless',
+  0xc5: 'differential sequential', 0xc6: 'differential progressive', 0xc7: 'differential lossless',
+  0xc9: 'arithmetic-coded sequential', 0xca: 'arithmetic-coded progressive', 0xcb: 'arithmetic-coded lossless',
+  0xcd: 'arithmetic-coded differential sequential', 0xce: 'arithmetic-coded differential progressive', 0xcf: 'arithmetic-coded differential lossless',
+};
+
+/** The frame header: coding process, sample precision and component count (walking the marker segments). */
+function frameInfo(bytes: Uint8Array, where: string): { marker: number; precision: number; components: number } {
+  let offset = 2;
+  while (offset + 4 <= bytes.length) {
+    if (bytes[offset] !== 0xff) throw new Error(`${where}: corrupt JPEG (no marker at byte ${offset})`);
+    const marker = bytes[offset + 1];
+    if (marker === 0xff) { offset++; continue; } // fill byte
+    const length = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    if (marker in SOF_NAMES) {
+      if (offset + 10 > bytes.length) break;
+      return { marker, precision: bytes[offset + 4], components: bytes[offset + 9] };
+    }
+    if (marker === 0xda || marker === 0xd9) break; // scan or end before any frame header
+    offset += 2 + length;
+  }
+  throw new Error(`${where}: corrupt or truncated JPEG (no frame header)`);
+}
+
+export function decodeJpeg(bytes: Uint8Array, where = 'JPEG'): DecodedImage {
+  if (!isJpeg(bytes)) throw new Error(`${where}: not a JPEG file (no SOI marker)`);
+  const frame = frameInfo(bytes, where);
+  const kind = SOF_NAMES[frame.marker];
+  if (![0xc0, 0xc1, 0xc2].includes(frame.marker) || frame.precision !== 8) {
+    throw new Error(`${where}: ${frame.precision}-bit ${kind} JPEG is not supported (only 8-bit baseline, extended and progressive Huffman JPEGs); convert it to PNG or a baseline JPEG`);
+  }
+  if (frame.components !== 1 && frame.components !== 3) {
+    throw new Error(`${where}: JPEG with ${frame.components} components (CMYK?) is not supported; only grey (1) and colour (3)`);
+  }
+  let rgb: { width: number; height: number; data: Uint8Array };
+  try {
+    rgb = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+  } catch (error) {
+    throw new Error(`${where}: corrupt or unsupported ${kind} JPEG (${(error as Error).message})`);
+  }
+  const { width, height, data } = rgb;
+  const plane = width * height;
+  if (width === 0 || height === 0 || data.length !== 3 * plane) throw new Error(`${where}: corrupt JPEG (decoded ${width}×${height} image with ${data.length} bytes)`);
+  const channels = frame.components === 1 ? 1 : 3;
+  const out = new Uint8Array(channels * plane);
+  // jpeg-js gives interleaved RGB (grey repeated three times): to CHW
+  for (let c = 0; c < channels; c++) for (let p = 0; p < plane; p++) out[c * plane + p] = data[3 * p + c];
+  return { data: out, channels, height, width };
+}

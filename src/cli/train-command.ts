@@ -13,7 +13,7 @@ import { FlagSpec, UsageError, parseFlags, withUsage } from './args.js';
 import { fileURLToPath } from 'node:url';
 
 export const TRAIN_USAGE = `orthogonium train [--setting non_robust|mildly_robust|robust] [--dataset cifar10|cifar100|fashion-mnist|mnist|folder:<path>]
-        [--data-dir DIR] [--model <preset>|--model-config FILE] [--config FILE] [--epochs N] [--batch-size N] [--lr X]
+        [--data-dir DIR] [--download] [--model <preset>|--model-config FILE] [--config FILE] [--epochs N] [--batch-size N] [--lr X]
         [--weight-decay X] [--precision 32|bf16-mixed] [--device cpu|cuda|auto] [--workers N] [--limit-train-batches N]
         [--limit-val-batches N] [--eps 36/255] [--certify-eps 36/255,72/255,108/255] [--gradient-clip X] [--on-nan error|skip]
         [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]
@@ -23,6 +23,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--setting': { key: 'setting', kind: 'string', choices: Object.keys(SETTINGS) },
   '--dataset': { key: 'dataset', kind: 'string' },
   '--data-dir': { key: 'dataDir', kind: 'string' },
+  '--download': { key: 'download', kind: 'bool' },
   '--model': { key: 'model', kind: 'string', choices: Object.keys(MODEL_PRESETS) },
   '--model-config': { key: 'modelConfig', kind: 'string' },
   '--config': { key: 'config', kind: 'string' },

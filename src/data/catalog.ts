@@ -60,14 +60,18 @@ function once<T>(load: () => T): () => T {
   return () => (value ??= load());
 }
 
-/** Resolves a dataset name (see DATASET_NAMES) and its folder; nothing is read until train()/val() is called. */
-export function openDataset(name: string, dataDir?: string): OpenedDataset {
+/**
+ * Resolves a dataset name (see DATASET_NAMES) and its folder; nothing is read until train()/val() is
+ * called. `download`: fetch the CIFAR archive into the folder when it is not there.
+ */
+export function openDataset(name: string, dataDir?: string, options: { download?: boolean } = {}): OpenedDataset {
   if (name === 'cifar10' || name === 'cifar100') {
     const root = dataDir ?? './data';
     const ten = name === 'cifar10';
     const mean = ten ? Cifar10DataModule.PREPROCESSING_PARAMS.imgMean : CIFAR100_MEAN;
     const std = ten ? Cifar10DataModule.PREPROCESSING_PARAMS.imgStd : CIFAR100_STD;
-    const load = (train: boolean) => once(() => (ten ? loadCifar10({ root, train }) : loadCifar100({ root, train })));
+    const download = options.download ?? false;
+    const load = (train: boolean) => once(() => (ten ? loadCifar10({ root, train, download }) : loadCifar100({ root, train, download })));
     const train = load(true);
     return {
       info: { name, root, mean, std, classes: [], shape: [3, 32, 32], defaultModel: 'seed-cifar10' },

@@ -11,6 +11,8 @@ export interface RunConfig {
   setting: SettingName;
   dataset: string;
   dataDir: string | null;
+  /** Fetch CIFAR's archive into dataDir when it is missing. */
+  download: boolean;
   /** A preset name, or a model configuration; null: the dataset's default preset. */
   model: string | ModelConfig | null;
   /** null: the setting's epoch count. */
@@ -43,7 +45,7 @@ export interface RunConfig {
 }
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {
-  setting: 'mildly_robust', dataset: 'cifar10', dataDir: null, model: null, epochs: null, batchSize: 256, lr: 5e-3, weightDecay: 0,
+  setting: 'mildly_robust', dataset: 'cifar10', dataDir: null, download: false, model: null, epochs: null, batchSize: 256, lr: 5e-3, weightDecay: 0,
   precision: '32', device: 'cpu', workers: 0, limitTrainBatches: null, limitValBatches: null, out: null, seed: 0,
   eps: 36 / 255, certifyEps: [36 / 255, 72 / 255, 108 / 255], onNan: 'error', gradientClipVal: null, progress: true, logEveryNSteps: 50,
   devices: 1, numNodes: 1, nodeRank: 0, masterAddr: '127.0.0.1', masterPort: null,
@@ -89,6 +91,7 @@ export function validateRunConfig(c: RunConfig, where = 'run config'): RunConfig
   if (c.onNan !== 'error' && c.onNan !== 'skip') fail('onNan', "'error' or 'skip'");
   if (c.gradientClipVal !== null && !(typeof c.gradientClipVal === 'number' && c.gradientClipVal > 0)) fail('gradientClipVal', 'a number > 0 or null');
   if (typeof c.progress !== 'boolean') fail('progress', 'true or false');
+  if (typeof c.download !== 'boolean') fail('download', 'true or false');
   if (c.out !== null && typeof c.out !== 'string') fail('out', 'a folder or null');
   return c;
 }

@@ -63,7 +63,7 @@ export interface RunOptions {
 
 export async function runTraining(config: RunConfig, options: RunOptions = {}): Promise<RunResult> {
   const setting = getSetting(config.setting);
-  const dataset = openDataset(config.dataset, config.dataDir ?? undefined);
+  const dataset = openDataset(config.dataset, config.dataDir ?? undefined, { download: config.download });
   const trainSet = dataset.train();
   const nClasses = trainSet.classes.length;
   const modelConfig = modelConfigFor(config, dataset.info, nClasses);

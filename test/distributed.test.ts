@@ -104,6 +104,12 @@ async function untrainedWeights(seed: number): Promise<Record<string, number[]>>
   return out;
 }
 
+test('ranks with different models: broadcastParameters fails on every rank, naming the disagreement', async () => {
+  const results = await runRanks('mismatch');
+  assert.match(results[0].error, /broadcastParameters: the models differ between ranks: rank 0 and rank 1 disagree \(rank 0 has 0:float32\[3\] 1:float32\[2,2\]\)/);
+  assert.match(results[1].error, /rank 1 and rank 0 disagree \(rank 1 has 0:float32\[3\] 1:float32\[2,2\] 2:float32\[5\]\)/);
+});
+
 test('a rank that exits makes the other fail with a clear error, quickly', async () => {
   const [r0, r1] = await spawnRanks('die', 2, { DDP_TIMEOUT_MS: '20000' });
   assert.equal(r1.code, 3);

@@ -2,7 +2,7 @@
 // RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT set. argv[2] names the
 // scenario; results are printed as one line `RESULT <json>`.
 import * as torch from '../../src/torch/index.js';
-import { initProcessGroup, reduceMetrics } from '../../src/distributed/index.js';
+import { initProcessGroup, reduceMetrics, broadcastParameters } from '../../src/distributed/index.js';
 import { trainTiny } from './ddp-training.js';
 
 const scenario = process.argv[2];
@@ -62,6 +62,16 @@ if (scenario === 'collectives') {
     print({ error: null });
   } catch (error) {
     print({ error: (error as Error).message, ms: Date.now() - started });
+  }
+} else if (scenario === 'mismatch') {
+  // rank 1 has one more parameter: every rank must get the same clear error, not a garbled broadcast
+  const params = [torch.zeros([3]), torch.zeros([2, 2])];
+  if (rank === 1) params.push(torch.zeros([5]));
+  try {
+    broadcastParameters(params, 0, group);
+    print({ error: null });
+  } catch (error) {
+    print({ error: (error as Error).message });
   }
 } else if (scenario === 'fail-fast') {
   // for launch(): rank 1 throws, rank 0 would sleep much longer than the test allows

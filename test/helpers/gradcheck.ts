@@ -2,6 +2,7 @@
 // approximate comparisons of tensors against values computed in plain JS.
 import assert from 'node:assert/strict';
 import { torch } from '../../src/index.js';
+import { seededRandom } from '../../src/serve/exact-norm-noise.js';
 
 type Tensor = torch.Tensor;
 
@@ -26,16 +27,7 @@ export interface GradcheckReport {
 }
 
 /** Deterministic pseudo-random numbers in [0, 1) (mulberry32), independent of libtorch's generator. */
-export function jsRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const jsRandom = seededRandom;
 
 /** A float64 tensor of the given shape filled from jsRandom, in [lo, hi). */
 export function randomTensor(shape: number[], seed: number, lo = -1, hi = 1, requiresGrad = false): Tensor {

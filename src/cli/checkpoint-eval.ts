@@ -2,22 +2,17 @@
 // options are parsed (eval-args.ts): loading a checkpoint with its input
 // normalization, and the test split of a dataset as pixels in [0, 1].
 import { Tensor, scope } from '../torch/index.js';
-import { DEBIAN_FASHION_MNIST_DIR, loadCifar10Tensors, loadMnistSplit } from '../data/index.js';
+import { datasetTensors, openDataset } from '../data/index.js';
 import { lastLayerType, lipschitzFromStd } from '../losses/index.js';
 import { Linear } from '../nn/index.js';
 import { FactoryModel } from '../models/index.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
+import { checkpointNormalization, loadCheckpoint } from '../train/checkpoint.js';
 import { PixelSpaceModel } from '../train/pixel-model.js';
 import type { EvalArgs } from './eval-args.js';
 
-/** The test split as uint8 images [N, C, H, W] and int64 labels. */
+/** The test split as uint8 images [N, C, H, W] and int64 labels, from the dataset catalog's folders. */
 function testSet(a: EvalArgs): { images: Tensor; labels: Tensor } {
-  if (a.dataset === 'cifar10') {
-    const { images, labels } = loadCifar10Tensors({ root: a.dataDir ?? './data', train: false });
-    return { images, labels };
-  }
-  const dir = a.dataDir ?? (a.dataset === 'fashion-mnist' ? DEBIAN_FASHION_MNIST_DIR : './data/mnist');
-  return loadMnistSplit(dir, false);
+  return datasetTensors(openDataset(a.dataset, a.dataDir).val());
 }
 
 export interface Evaluation {
@@ -41,10 +36,7 @@ export function loadEvaluation(a: EvalArgs, dtype: 'float32' | 'float64' = 'floa
       throw new Error(`${a.checkpoint}: unknown head type: the model's last linear layer is ${last ? `a ${last.typeName}` : 'missing'}, ` +
         "neither an OrthoLinear ('global' certificates) nor a UnitNormLinear ('classwise'), so no certificate is valid for it");
     }
-    const { mean, std } = metadata;
-    if (!Array.isArray(mean) || !Array.isArray(std) || mean.length !== std.length || std.some((s) => !(s > 0))) {
-      throw new Error(`${a.checkpoint}: the checkpoint's metadata has no valid input normalization (mean/std), which certificates need`);
-    }
+    const { mean, std } = checkpointNormalization(a.checkpoint, metadata);
     const { x, y } = scope(() => {
       let { images, labels } = testSet(a);
       if (a.limit !== undefined) {

@@ -3,7 +3,7 @@
 // checkpoint (the loss of its training setting; cross-entropy otherwise).
 import { DATASET_NAMES, openDataset } from '../data/index.js';
 import { CrossEntropyLoss, lipschitzFromStd } from '../losses/index.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
+import { checkpointNormalization, loadCheckpoint } from '../train/checkpoint.js';
 import { getSetting } from '../train/settings.js';
 import { evaluateSplit, formatEvaluation, normalizedSplit } from '../train/evaluation.js';
 import type { LossModule } from '../train/classification-module.js';
@@ -31,10 +31,7 @@ export function evalCommand(args: string[], usage: string): Promise<number> {
     try {
       const dataset = (a.dataset as string | undefined) ?? metadata.dataset;
       if (typeof dataset !== 'string') throw new UsageError(`the checkpoint does not record its dataset; pass --dataset (${DATASET_NAMES.join(', ')})`);
-      const { mean, std } = metadata;
-      if (!Array.isArray(mean) || !Array.isArray(std) || mean.length !== std.length || std.some((s) => !(s > 0))) {
-        throw new Error(`${a.checkpoint}: the checkpoint's metadata has no valid input normalization (mean/std), which certificates need`);
-      }
+      const { mean, std } = checkpointNormalization(a.checkpoint, metadata);
       const opened = openDataset(dataset, a.dataDir as string | undefined);
       const setting = typeof metadata.setting === 'string' ? getSetting(metadata.setting) : null;
       const classes = Array.isArray(metadata.classes) ? metadata.classes.length : opened.val().classes.length;

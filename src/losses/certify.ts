@@ -20,6 +20,8 @@ export interface CertifyOptions {
   batchSize?: number;
   /** Moves each input batch to this device before the forward pass (default: leave it where it is). */
   device?: string;
+  /** Called with each chunk's logits and labels inside the chunk's scope (e.g. to add up a loss from the same forward pass). */
+  onLogits?: (logits: Tensor, labels: Tensor) => void;
 }
 
 export interface CertifyResult {
@@ -106,6 +108,7 @@ export function certify(model: Module, data: Iterable<Batch> | Batch, options: C
         predictions.push(...logits.argmax(1).toFlatArray());
         labels.push(...y.toFlatArray());
         radii.push(...r.toFlatArray());
+        options.onLogits?.(logits, y);
       }));
     }
   } finally {

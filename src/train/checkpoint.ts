@@ -40,6 +40,15 @@ export function saveCheckpoint(path: string, model: Module, metadata: Checkpoint
   }
 }
 
+/** The input normalization recorded in a checkpoint's metadata, which certificates need; an error naming the file otherwise. */
+export function checkpointNormalization(path: string, metadata: CheckpointMetadata): { mean: number[]; std: number[] } {
+  const { mean, std } = metadata;
+  if (!Array.isArray(mean) || !Array.isArray(std) || mean.length !== std.length || std.some((s) => !(s > 0))) {
+    throw new Error(`${path}: the checkpoint's metadata has no valid input normalization (mean/std), which certificates need`);
+  }
+  return { mean, std };
+}
+
 export interface CheckpointFile {
   config: ModelConfig | null;
   metadata: CheckpointMetadata;

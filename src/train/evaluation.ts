@@ -1,8 +1,9 @@
 // Evaluation of a trained classifier on a whole split: accuracy, mean loss
-// and certified accuracy at several radii from one forward pass per chunk.
-import { Tensor, noGrad, scope, tensor } from '../torch/index.js';
+// and certified accuracy at several radii from one forward pass per chunk
+// (certify() with the loss added up on the side).
+import { Tensor, scope, tensor } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
-import { CertifiedAccuracy, LastLayer, certificates, resolveLastLayer } from '../losses/index.js';
+import { LastLayer, certify } from '../losses/index.js';
 import { ArrayImageDataset, datasetTensors } from '../data/index.js';
 import type { LossModule } from './classification-module.js';
 
@@ -43,34 +44,19 @@ export interface EvaluateOptions {
   device?: string;
 }
 
-/** Runs `model` (in eval mode, no gradients) over the split in chunks. */
+/** certify() over the split in chunks, adding up the loss from the same forward passes. */
 export function evaluateSplit(model: Module, split: { x: Tensor; y: Tensor }, o: EvaluateOptions): EvaluationResult {
-  const lastLayer = resolveLastLayer(model, o.lastLayer ?? 'auto', 'evaluate');
-  const metric = new CertifiedAccuracy({ eps: o.eps, lastLayer, lipschitz: o.lipschitz });
-  const batch = o.batchSize ?? 1000;
-  const n = split.x.shape[0];
+  const loss = o.loss ?? null;
   let lossSum = 0;
-  const radii: number[] = [];
-  model.eval();
-  noGrad(() => {
-    for (let start = 0; start < n; start += batch) {
-      scope(() => {
-        const size = Math.min(batch, n - start);
-        let x = split.x.narrow(0, start, size);
-        let y = split.y.narrow(0, start, size);
-        if (o.device && o.device !== 'cpu') {
-          x = x.to({ device: o.device });
-          y = y.to({ device: o.device });
-        }
-        const logits = (model.forward(x) as Tensor).float();
-        metric.update(logits, y);
-        for (const r of certificates(logits, y, { lastLayer, lipschitz: o.lipschitz }).cpu().toArray() as number[]) radii.push(r);
-        if (o.loss) lossSum += (o.loss.forward(logits, y) as Tensor).item() * size;
-      });
-    }
+  const report = certify(model, split, {
+    eps: o.eps, lipschitz: o.lipschitz, lastLayer: o.lastLayer ?? 'auto', batchSize: o.batchSize ?? 1000, device: o.device,
+    onLogits: loss ? (logits, y) => { lossSum += (loss.forward(logits, y.to({ device: logits.device })) as Tensor).item() * y.shape[0]; } : undefined,
   });
-  const result = metric.compute();
-  return { samples: result.samples, accuracy: result.cleanAccuracy, loss: o.loss ? lossSum / Math.max(1, n) : null, certified: result.certified, lastLayer, lipschitz: o.lipschitz, radii };
+  const n = report.labels.length;
+  return {
+    samples: n, accuracy: report.cleanAccuracy, loss: loss ? lossSum / Math.max(1, n) : null, certified: report.certifiedAccuracy,
+    lastLayer: report.lastLayer, lipschitz: report.lipschitz, radii: report.radii,
+  };
 }
 
 /** "clean accuracy 86.80% · VRA 36/255 68.24% · …" as lines for the console. */

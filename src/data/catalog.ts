@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArrayImageDataset, arrayImageDataset } from './images.js';
 import { loadCifar10, loadCifar100 } from './cifar.js';
-import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, loadMnistArrays } from './mnist.js';
+import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, MNIST_CLASSES, loadMnistArrays } from './mnist.js';
 import { loadImageFolder } from './image-folder.js';
 import { channelStats } from './stats.js';
 import { Cifar10DataModule } from './datamodule.js';
@@ -37,7 +37,6 @@ export interface OpenedDataset {
   valTransform: () => Transform;
 }
 
-const MNIST_DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const CIFAR100_MEAN = [0.5071, 0.4865, 0.4409];
 const CIFAR100_STD = [0.2673, 0.2564, 0.2762];
 
@@ -83,7 +82,7 @@ export function openDataset(name: string, dataDir?: string, options: { download?
     const root = dataDir ?? (fashion ? DEBIAN_FASHION_MNIST_DIR : './data/mnist');
     const mean = fashion ? [0.286] : [0.1307];
     const std = fashion ? [0.353] : [0.3081];
-    const classes = fashion ? FASHION_MNIST_CLASSES : MNIST_DIGITS;
+    const classes = fashion ? FASHION_MNIST_CLASSES : MNIST_CLASSES;
     const load = (train: boolean) => once(() => {
       const { images, labels, chw } = loadMnistArrays(root, train);
       return arrayImageDataset(images, labels, chw, classes);

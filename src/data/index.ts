@@ -13,7 +13,7 @@ export * from './loader.js';
 export * from './datamodule.js';
 export { readIdx } from './idx.js';
 export type { IdxArray } from './idx.js';
-export { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, loadMnistArrays, loadMnistSplit } from './mnist.js';
+export { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, MNIST_CLASSES, loadMnistArrays, loadMnistSplit } from './mnist.js';
 export type { ImageSplit } from './mnist.js';
 export * from './png.js';
 export { decodeJpeg, isJpeg } from './jpeg.js';

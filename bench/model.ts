@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Tensor, autocast, manualSeed, noGrad, randint, randn, scope } from '../src/torch/index.js';
+import { Tensor, autocast, getNumThreads, manualSeed, noGrad, randint, randn, scope } from '../src/torch/index.js';
 import { buildModel, FactoryModel } from '../src/models/index.js';
 import { AdamWScheduleFree } from '../src/optim/index.js';
 import { LossXent } from '../src/losses/index.js';
@@ -78,14 +78,36 @@ function ours(c: Case): number {
   return c.batch / seconds;
 }
 
-/** The same row with the Python Orthogonium, in a child process; null without the sources or when it fails. */
-function baseline(c: Case): { imagesPerSecond: number | null; error?: string } {
-  if (!ORTHOGONIUM_SRC || !SCHEDULEFREE_SRC) return { imagesPerSecond: null, error: 'ORTHOGONIUM_SRC / SCHEDULEFREE_SRC not set' };
+/** Peak resident memory of this process, MiB. */
+const peakRssMiB = (): number => round(process.resourceUsage().maxRSS / 1024);
+
+// The baseline's memory settings: the anchor table's two fast columns. glibc's
+// tunables are read at process start, so each is a fresh Python process.
+const TUNED_MALLOC = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864';
+const BASELINE_MEMORY: Record<string, string> = {
+  tunedMalloc: TUNED_MALLOC,
+  tunedMallocHugePages: `glibc.malloc.hugetlb=1:${TUNED_MALLOC}`,
+};
+
+interface Measured { imagesPerSecond: number; peakRssMiB: number }
+
+/** The same row with the Python Orthogonium under one memory setting; an error line when it fails. */
+function baseline(c: Case, tunables: string): Measured | { error: string } {
+  if (!ORTHOGONIUM_SRC || !SCHEDULEFREE_SRC) return { error: 'ORTHOGONIUM_SRC / SCHEDULEFREE_SRC not set' };
+  if (!existsSync('/usr/bin/python3')) return { error: 'no /usr/bin/python3' };
   const script = fileURLToPath(new URL('../../bench/orthogonium_baseline.py', import.meta.url));
-  if (!existsSync('/usr/bin/python3')) return { imagesPerSecond: null, error: 'no /usr/bin/python3' };
-  const r = spawnSync('/usr/bin/python3', [script, ORTHOGONIUM_SRC, SCHEDULEFREE_SRC, c.config, c.row, String(c.batch), String(steps), '2'], { encoding: 'utf8' });
-  if (r.status !== 0) return { imagesPerSecond: null, error: (r.stderr.trim().split('\n').pop() ?? 'failed').slice(0, 200) };
-  return { imagesPerSecond: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { imagesPerSecond: number }).imagesPerSecond };
+  const r = spawnSync('/usr/bin/python3', [script, ORTHOGONIUM_SRC, SCHEDULEFREE_SRC, c.config, c.row, String(c.batch), String(steps), String(getNumThreads())], {
+    encoding: 'utf8', env: { ...process.env, GLIBC_TUNABLES: tunables },
+  });
+  if (r.status !== 0) return { error: (r.stderr.trim().split('\n').pop() ?? 'failed').slice(0, 200) };
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measured;
+}
+
+/** Our row in a child process of its own, so that its peak RSS is its own. */
+function oursInChild(c: Case): Measured {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), `--case=${c.config},${c.row},${c.batch}`, `--steps=${steps}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench:model ${c.config} ${c.row} ${c.batch} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measured;
 }
 
 const CASES: Case[] = (['small', 'seed'] as const).filter((config) => (only ? config === only : !quick || config === 'small')).flatMap((config) => [
@@ -96,26 +118,37 @@ const CASES: Case[] = (['small', 'seed'] as const).filter((config) => (only ? co
   { config, row: 'eval-cached' as Row, batch: 256 },
 ]);
 
-const rows = CASES.map((c) => {
-  const mine = ours(c);
-  const theirs = baseline(c);
-  return {
-    config: c.config, mode: c.row, batch: c.batch,
-    oursImagesPerSecond: round(mine),
-    orthogoniumImagesPerSecond: theirs.imagesPerSecond === null ? null : round(theirs.imagesPerSecond),
-    ratio: theirs.imagesPerSecond === null ? null : round(mine / theirs.imagesPerSecond),
-    ...(theirs.error ? { baselineError: theirs.error } : {}),
+const single = process.argv.find((a) => a.startsWith('--case='))?.slice(7);
+if (single) {
+  const [config, row, batch] = single.split(',');
+  const imagesPerSecond = ours({ config: config as Case['config'], row: row as Row, batch: Number(batch) });
+  console.log(JSON.stringify({ imagesPerSecond, peakRssMiB: peakRssMiB() }));
+} else {
+  const rows = CASES.map((c) => {
+    const mine = oursInChild(c);
+    const theirs = Object.fromEntries(Object.entries(BASELINE_MEMORY).map(([name, tunables]) => [name, baseline(c, tunables)]));
+    const ok = Object.values(theirs).filter((m): m is Measured => 'imagesPerSecond' in m);
+    const best = ok.length ? ok.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a)) : null;
+    const row = {
+      config: c.config, mode: c.row, batch: c.batch,
+      oursImagesPerSecond: round(mine.imagesPerSecond),
+      oursPeakRssMiB: mine.peakRssMiB,
+      orthogoniumImagesPerSecond: Object.fromEntries(Object.entries(theirs).map(([k, m]) => ['imagesPerSecond' in m ? k : `${k}Error`, 'imagesPerSecond' in m ? round(m.imagesPerSecond) : m.error])),
+      orthogoniumBestPeakRssMiB: best ? round(best.peakRssMiB) : null,
+      ratioToBest: best ? round(mine.imagesPerSecond / best.imagesPerSecond) : null,
+    };
+    console.error(JSON.stringify(row));
+    return row;
+  });
+  const bf16 = (config: string) => {
+    const f32 = rows.find((r) => r.config === config && r.mode === 'train' && r.batch === 32);
+    const b16 = rows.find((r) => r.config === config && r.mode === 'train-bf16');
+    return f32 && b16 ? round(b16.oursImagesPerSecond / f32.oursImagesPerSecond) : null;
   };
-});
-const bf16 = (config: string) => {
-  const f32 = rows.find((r) => r.config === config && r.mode === 'train' && r.batch === 32);
-  const b16 = rows.find((r) => r.config === config && r.mode === 'train-bf16');
-  return f32 && b16 ? round(b16.oursImagesPerSecond / f32.oursImagesPerSecond) : null;
-};
-console.log(JSON.stringify({
-  machine: machine(),
-  steps,
-  rows,
-  bf16OverFloat32: Object.fromEntries(['small', 'seed'].map((c) => [c, bf16(c)])),
-  peakRssMiB: round(process.resourceUsage().maxRSS / 1024),
-}, null, 2));
+  console.log(JSON.stringify({
+    machine: machine(),
+    steps,
+    rows,
+    bf16OverFloat32: Object.fromEntries(['small', 'seed'].map((c) => [c, bf16(c)])),
+  }, null, 2));
+}

@@ -2,6 +2,7 @@
 #include "common.h"
 
 static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
+  ortho::registerCpuAllocator(env, exports);  // first: before any tensor is allocated
   ortho::registerTensorFunctions(env, exports);
   ortho::registerDispatch(env, exports);
   ortho::registerAutograd(env, exports);
@@ -9,6 +10,7 @@ static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   ortho::registerRuntime(env, exports);
   ortho::registerLinalgKernels(env, exports);
   ortho::registerDistributed(env, exports);
+  ortho::registerProfiler(env, exports);
   return exports;
 }
 

@@ -80,6 +80,23 @@ Napi::Value dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// accountExternal(handle): tells V8 about the storage this handle alone keeps
+// alive, so that garbage collection (and with it the handle's finalizer) comes
+// sooner when such handles are dropped without dispose(). Called from JS only
+// for tensors no scope owns: reporting every scoped temporary too would make
+// V8 run a full collection every few large operations of a training step.
+Napi::Value accountExternal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TensorBox* box = boxOf(env, info[0]);
+  if (!box || !box->tensor.defined() || box->accountedBytes != 0) return env.Undefined();
+  const at::Tensor& t = box->tensor;
+  if (t.has_storage() && t.device().is_cpu() && t.storage().use_count() == 1) {
+    box->accountedBytes = static_cast<int64_t>(t.storage().nbytes());
+    if (box->accountedBytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->accountedBytes);
+  }
+  return env.Undefined();
+}
+
 Napi::Value isDisposed(const Napi::CallbackInfo& info) {
   TensorBox* box = boxOf(info.Env(), info[0]);
   return Napi::Boolean::New(info.Env(), box == nullptr || !box->tensor.defined());
@@ -202,11 +219,6 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   auto* box = new TensorBox();
   box->tensor = std::move(tensor);
   gLiveTensors++;
-  // Count storage that this handle alone keeps alive, so V8 feels the pressure.
-  if (box->tensor.has_storage() && box->tensor.device().is_cpu() && box->tensor.storage().use_count() == 1) {
-    box->accountedBytes = static_cast<int64_t>(box->tensor.storage().nbytes());
-    if (box->accountedBytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->accountedBytes);
-  }
   auto external = Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* b) {
     releaseBox(env, b);
     delete b;
@@ -237,6 +249,7 @@ void registerTensorFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("fromBuffer", Napi::Function::New(env, fromBuffer));
   exports.Set("toBuffer", Napi::Function::New(env, toBuffer));
   exports.Set("dispose", Napi::Function::New(env, dispose));
+  exports.Set("accountExternal", Napi::Function::New(env, accountExternal));
   exports.Set("isDisposed", Napi::Function::New(env, isDisposed));
   exports.Set("shape", Napi::Function::New(env, shape));
   exports.Set("strides", Napi::Function::New(env, strides));

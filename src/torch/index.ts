@@ -9,6 +9,8 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autocast } from './a
 export type { AutocastOptions, GradOptions } from './autograd.js';
 export * as autograd from './autograd.js';
 export * from './runtime.js';
+export { profile, formatProfile } from './profiler.js';
+export type { Profile, OpProfile } from './profiler.js';
 export { save, load, loadStateDictFile, saveSafetensors, loadSafetensors } from './serialization.js';
 export type { Saveable, Loaded, SafetensorsFile } from './serialization.js';
 export { aten, atenSchema } from './dispatch.js';

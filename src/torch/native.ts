@@ -43,6 +43,7 @@ export interface NativeAddon {
   setData(h: Handle, src: Handle): void;
   version(h: Handle): number;
   liveTensors(): number;
+  accountExternal(h: Handle): void;
   toString(h: Handle): string;
   findOp(name: string, overload: string): number;
   opSchema(id: number): string;
@@ -63,6 +64,11 @@ export interface NativeAddon {
   getRngState(): Handle;
   setRngState(state: Handle): void;
   buildInfo(): BuildInfo;
+  cpuAllocatorStats(): import('./runtime.js').CpuAllocatorStats;
+  cpuEmptyCache(): number;
+  cpuResetPeakStats(): void;
+  profilerStart(recordShapes: boolean): void;
+  profilerStop(): { topLevelSeconds: number; ops: import('./profiler.js').OpProfile[] };
   benchConv(inputShape: number[], weightShape: number[], stride: number, padding: number, groups: number,
     iterations: number, withBackward: boolean): number;
   benchTinyAdd(iterations: number): number;

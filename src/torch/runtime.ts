@@ -24,6 +24,29 @@ export interface MemoryStats {
 
 export const memoryStats = (): MemoryStats => ({ liveTensors: native.liveTensors(), rss: process.memoryUsage.rss() });
 
+/**
+ * The caching CPU allocator's counters (like `torch.cuda.memory_stats()`): bytes
+ * held by live tensors and bytes kept mapped for reuse. Requests under 256 KiB
+ * bypass the cache and are not counted. `enabled` is false when the process was
+ * started with ORTHOGONIUM_CPU_ALLOCATOR=system (libtorch's own allocator).
+ */
+export interface CpuAllocatorStats {
+  enabled: boolean;
+  allocatedBytes: number;
+  reservedBytes: number;
+  peakAllocatedBytes: number;
+  peakReservedBytes: number;
+  segments: number;
+  allocations: number;
+  segmentMaps: number;
+}
+
+export const cpuAllocatorStats = (): CpuAllocatorStats => native.cpuAllocatorStats();
+/** Unmaps every cached segment no tensor uses (like `torch.cuda.empty_cache()`); returns the bytes released. */
+export const emptyCache = (): number => native.cpuEmptyCache();
+/** Restarts the peak counters of cpuAllocatorStats() from the current values. */
+export const resetPeakMemoryStats = (): void => native.cpuResetPeakStats();
+
 export const buildInfo = (): BuildInfo => native.buildInfo();
 
 export const cuda = {

@@ -12,6 +12,8 @@ export interface Disposable {
 export interface Tracked extends Disposable {
   /** The scope that will free this object, or null when none does. */
   _scope: Set<Tracked> | null;
+  /** Called when no scope owns the object any more: only the garbage collector (or dispose) will free it. */
+  _unowned?(): void;
 }
 
 const stack: Set<Tracked>[] = [];
@@ -22,6 +24,8 @@ export function track(item: Tracked): void {
   if (current) {
     current.add(item);
     item._scope = current;
+  } else {
+    item._unowned?.();
   }
 }
 
@@ -30,6 +34,7 @@ export function keep<T>(value: T): T {
   forEachTracked(value, (item) => {
     item._scope?.delete(item);
     item._scope = null;
+    item._unowned?.();
   });
   return value;
 }
@@ -76,7 +81,8 @@ export function scope<T>(fn: () => T): T {
     if (item._scope !== mine) return;
     mine.delete(item);
     item._scope = parent;
-    parent?.add(item);
+    if (parent) parent.add(item);
+    else item._unowned?.();
   });
   disposeAll(mine);
   return result;

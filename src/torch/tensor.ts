@@ -49,6 +49,8 @@ export class Tensor implements Tracked {
     this._scope = null;
   }
   [Symbol.dispose](): void { this.dispose(); }
+  /** @internal no scope will free this tensor: let V8 weigh its memory when deciding to collect. */
+  _unowned(): void { if (this._h !== null) native.accountExternal(this._h); }
   get isDisposed(): boolean { return this._h === null; }
 
   // ---- metadata -----------------------------------------------------------

@@ -136,3 +136,32 @@ test('the seed preset evaluates to finite logits straight after construction (po
     model.dispose();
   }
 });
+
+test('every architecture gives the same logits and gradients in channels-last (the CPU default) as in NCHW', () => {
+  for (const [name, shape, make] of CASES) {
+    torch.manualSeed(5);
+    const model = make();
+    model.to('float64');
+    const x = torch.randn([2, ...shape], { dtype: 'float64' });
+    // batch-centering layers update running means in training mode: both runs start from the same state
+    const initial = new Map([...model.stateDict()].map(([k, v]) => [k, v.clone()]));
+    const run = (format: FactoryModel['memoryFormat']) => torch.scope(() => {
+      model.loadStateDict(initial);
+      model.memoryFormat = format;
+      model.zeroGrad();
+      const out = model.forward(x) as Tensor;
+      out.square().sum().backward();
+      return { out: out.detach(), grads: [...model.parameters()].map((p) => p.grad?.clone() ?? null) };
+    });
+    const nchw = run('contiguous');
+    const nhwc = run('channelsLast');
+    assert.ok(nhwc.out.sub(nchw.out).abs().max().item() < 1e-10, `${name}: logits differ`);
+    nchw.grads.forEach((g, i) => {
+      const other = nhwc.grads[i]!;
+      if (g === null || other === null) assert.equal(other, g, `${name}: gradient ${i} missing in one layout`);
+      else assert.ok(other.sub(g).abs().max().item() < 1e-9, `${name}: gradient ${i} differs`);
+    });
+    torch.dispose([nchw, nhwc, x, initial]);
+    model.dispose();
+  }
+});

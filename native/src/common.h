@@ -55,5 +55,6 @@ void registerLinalgKernels(Napi::Env env, Napi::Object exports);
 void registerDistributed(Napi::Env env, Napi::Object exports);
 void registerCpuAllocator(Napi::Env env, Napi::Object exports);
 void registerProfiler(Napi::Env env, Napi::Object exports);
+void registerActivationKernels(Napi::Env env, Napi::Object exports);
 
 }  // namespace ortho

@@ -1,6 +1,9 @@
 // torch.nn.functional: the stateless building blocks of layers and losses.
 import { aten } from './dispatch.js';
+import { native } from './native.js';
 import { Tensor } from './tensor.js';
+import { cat } from './creation.js';
+import { scope } from './scope.js';
 
 export type Pair = number | [number, number];
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -44,6 +47,26 @@ export interface ConvTranspose2dOptions {
 export function convTranspose2d(input: Tensor, weight: Tensor, options: ConvTranspose2dOptions = {}): Tensor {
   const { bias = null, stride = 1, padding = 0, outputPadding = 0, groups = 1, dilation = 1 } = options;
   return aten('conv_transpose2d.input', input, weight, bias, pair(stride), pair(padding), pair(outputPadding), groups, pair(dilation));
+}
+
+const FUSED_MAXMIN_DTYPES = new Set(['float32', 'float64', 'bfloat16']);
+
+/**
+ * MaxMin: splits `dim` into halves a, b and returns [max(a, b), min(a, b)]
+ * along it. On CPU floating tensors one fused pass (any dense layout,
+ * channels-last included); elsewhere split, maximum, minimum and cat. Ties
+ * share the gradient equally in both, as torch.maximum/minimum do.
+ */
+export function maxMin(input: Tensor, dim = 1): Tensor {
+  const size = input.shape.at(dim);
+  if (size === undefined || size % 2 !== 0) {
+    throw new RangeError(`maxMin: dimension ${dim} must have an even size to be split in two, got shape [${input.shape.join(', ')}]`);
+  }
+  if (input.device === 'cpu' && FUSED_MAXMIN_DTYPES.has(input.dtype)) return Tensor._wrap(native.maxMin(input.handle, dim));
+  return scope(() => {
+    const [a, b] = input.chunk(2, dim);
+    return cat([a.maximum(b), a.minimum(b)], dim);
+  });
 }
 
 export const linear = (input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor => aten('linear', input, weight, bias);

@@ -73,6 +73,7 @@ export interface NativeAddon {
     iterations: number, withBackward: boolean): number;
   benchTinyAdd(iterations: number): number;
   choleskyOrthogonalize(x: Handle, stable: boolean): Handle;
+  maxMin(x: Handle, dim: number): Handle;
   pgCreate(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, device: string): GroupHandle;
   pgDestroy(g: GroupHandle): void;
   pgAllReduce(g: GroupHandle, t: Handle, op: string): Handle;

@@ -1,14 +1,18 @@
 // 1-Lipschitz activations that preserve gradient norm (or nearly): MaxMin
 // and GroupSort-2 sort pairs of values, HouseHolder reflections are learned,
 // Abs and SoftHuber are elementwise.
-import { Tensor, cat, full, rand, scope, stack, where } from '../../torch/index.js';
+import { F, Tensor, cat, full, rand, scope, stack, where } from '../../torch/index.js';
 import { Module } from '../../nn/index.js';
 
-function halves(z: Tensor, axis: number, layer: string): [Tensor, Tensor] {
+function checkEvenAxis(z: Tensor, axis: number, layer: string): void {
   const size = z.shape.at(axis);
   if (size === undefined || size % 2 !== 0) {
     throw new RangeError(`${layer}: dimension ${axis} must have an even size to be split in two, got shape [${z.shape.join(', ')}]`);
   }
+}
+
+function halves(z: Tensor, axis: number, layer: string): [Tensor, Tensor] {
+  checkEvenAxis(z, axis, layer);
   const [a, b] = z.chunk(2, axis);
   return [a, b];
 }
@@ -17,10 +21,8 @@ function halves(z: Tensor, axis: number, layer: string): [Tensor, Tensor] {
 export class MaxMin extends Module {
   constructor(readonly axis = 1) { super(); }
   forward(z: Tensor): Tensor {
-    return scope(() => {
-      const [a, b] = halves(z, this.axis, 'MaxMin');
-      return cat([a.maximum(b), a.minimum(b)], this.axis);
-    });
+    checkEvenAxis(z, this.axis, 'MaxMin');
+    return F.maxMin(z, this.axis);
   }
   override extraRepr(): string { return `axis=${this.axis}`; }
 }

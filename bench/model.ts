@@ -12,10 +12,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Tensor, autocast, getNumThreads, manualSeed, noGrad, randint, randn, scope } from '../src/torch/index.js';
-import { buildModel, FactoryModel } from '../src/models/index.js';
-import { AdamWScheduleFree } from '../src/optim/index.js';
-import { LossXent } from '../src/losses/index.js';
+import { getNumThreads, manualSeed, noGrad, randint, randn, scope } from '../src/torch/index.js';
+import { seedLikeModel, seedTrainingStep } from './seed-like-model.js';
 import { machine, round, timeMedian } from './common.js';
 
 type Row = 'train' | 'train-bf16' | 'eval-rebuilt' | 'eval-cached';
@@ -27,21 +25,6 @@ const steps = Number(process.argv.find((a) => a.startsWith('--steps='))?.slice(8
 const ORTHOGONIUM_SRC = process.env.ORTHOGONIUM_SRC;
 const SCHEDULEFREE_SRC = process.env.SCHEDULEFREE_SRC;
 
-function seedLikeModel(config: 'small' | 'seed'): FactoryModel {
-  const [dim, depth] = config === 'small' ? [64, 4] : [256, 12];
-  return buildModel({
-    architecture: 'PatchBasedExpandedCNN',
-    options: {
-      imgShape: [3, 32, 32], dim, depth, kernelSize: 3, patchSize: 2, expandFactor: 2, groups: null, nClasses: 10, skip: true,
-      conv: { type: 'AdaptiveOrthoConv2d', options: { bias: false, padding: 'same', paddingMode: 'zeros' } },
-      act: { type: 'MaxMin' },
-      pool: { type: 'AdaptiveOrthoConv2d', options: { inChannels: dim, outChannels: dim, groups: dim / 2, bias: false, padding: 0, kernelSize: 16, stride: 16 } },
-      lin: { type: 'OrthoLinear', options: { bias: false } },
-      norm: null,
-    },
-  });
-}
-
 /** Images/s of one row through our API (median of `steps` timed calls after one warm-up). */
 function ours(c: Case): number {
   manualSeed(0);
@@ -50,19 +33,9 @@ function ours(c: Case): number {
   const y = randint(0, 10, [c.batch]);
   let seconds: number;
   if (c.row === 'train' || c.row === 'train-bf16') {
-    const loss = new LossXent({ nClasses: 10, offset: (Math.SQRT2 / 0.1983) * (36 / 255), temperature: 0.125 });
-    const optimizer = new AdamWScheduleFree(model.parameters(), { lr: 5e-3, weightDecay: 0 });
-    model.train();
-    optimizer.train();
-    const step = () => scope(() => {
-      const forward = () => loss.forward(model.forward(x) as Tensor, y);
-      const value = c.row === 'train-bf16' ? autocast({ deviceType: 'cpu', dtype: 'bfloat16' }, forward) : forward();
-      optimizer.zeroGrad();
-      value.backward();
-      optimizer.step();
-    });
-    seconds = timeMedian(step, steps);
-    optimizer.dispose();
+    const training = seedTrainingStep(model, x, y, c.row === 'train-bf16');
+    seconds = timeMedian(training.step, steps);
+    training.dispose();
   } else {
     model.eval();
     // "Rebuilt per call" drops every cached kernel before each forward, as a framework without caching would.

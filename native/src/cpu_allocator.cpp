@@ -19,6 +19,7 @@
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -40,6 +41,12 @@ constexpr size_t kSharedSegmentLimit = size_t(8) << 20;
 constexpr size_t kSmallSegment = size_t(32) << 20;
 
 size_t roundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+std::string gib(size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", static_cast<double>(bytes) / (1 << 30));
+  return text;
+}
 
 struct Segment;
 
@@ -162,8 +169,8 @@ class CachingCpuAllocator final : public c10::Allocator {
       base = mapAligned(segmentSize);
     }
     if (!base) {
-      TORCH_CHECK(false, "CPU out of memory: could not map ", segmentSize, " bytes for a tensor of ", size,
-                  " bytes (", stats_.allocatedBytes, " bytes in use, ", stats_.reservedBytes, " reserved)");
+      TORCH_CHECK(false, "CPU out of memory: cannot allocate ", gib(size), " GiB for a tensor (", gib(stats_.allocatedBytes),
+                  " GiB in use by tensors, ", gib(stats_.reservedBytes), " GiB mapped in all)");
     }
     auto* segment = new Segment{base, segmentSize, segmentSize};
     stats_.reservedBytes += segmentSize;

@@ -1,9 +1,18 @@
 // Containers: Sequential, ModuleList, ModuleDict.
-import { Tensor } from '../torch/index.js';
+import { Tensor, scope } from '../torch/index.js';
 import { Module } from './module.js';
 
 /** Applies its children in order. */
 export class Sequential extends Module {
+  /**
+   * Layout that 4-d inputs on CPU are converted to before the first layer
+   * (PyTorch's `x.to(memory_format=…)` done by the model); null keeps the
+   * caller's layout. 'channelsLast' (NHWC) lets oneDNN convolve without
+   * reordering every input and output; the factory's models use it by default.
+   * The function computed is the same up to float rounding.
+   */
+  memoryFormat: 'channelsLast' | 'contiguous' | null = null;
+
   constructor(...modules: Module[]) {
     super();
     modules.forEach((m, i) => this.registerModule(String(i), m));
@@ -15,6 +24,14 @@ export class Sequential extends Module {
     return this;
   }
   forward(input: Tensor): Tensor {
+    if (this.memoryFormat && input.dim() === 4 && input.device === 'cpu') {
+      const format = this.memoryFormat;
+      return scope(() => this.applyLayers(format === 'channelsLast' ? input.contiguousChannelsLast() : input.contiguous()));
+    }
+    return this.applyLayers(input);
+  }
+
+  private applyLayers(input: Tensor): Tensor {
     let x = input;
     for (const m of this.children()) {
       const next = m.forward(x) as Tensor;

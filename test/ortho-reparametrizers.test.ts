@@ -171,6 +171,50 @@ describe('BatchedBjorckOrthogonalization', () => {
   test('refuses a negative iteration count', () => {
     assert.throws(() => new BatchedBjorckOrthogonalization([3, 3], { iterations: -1 }), { name: 'RangeError', message: /iterations/ });
   });
+
+  test('the fused native iteration gives the unfused values and gradients (small, row-split and multi-threaded cases)', () => {
+    // [1, 64, 160] and [2, 160, 64] are large enough for the products to be split by rows over threads.
+    const shapes = [SHAPES.wide, SHAPES.tall, SHAPES.square, SHAPES.unbatched, [2, 3, 4, 9], [1, 64, 160], [2, 160, 64]];
+    for (const threads of [1, 2]) {
+      torch.setNumThreads(threads);
+      shapes.forEach((shape, i) => torch.scope(() => {
+        const x = randomTensor(shape, 20 + i, -1, 1, true);
+        const start = new BatchedPowerIteration(shape, { iterations: 10 }).forward(x);
+        const r = randomTensor(shape, 40 + i);
+        const run = (fused: boolean) => {
+          const y = new BatchedBjorckOrthogonalization(shape, { iterations: 12, fused }).forward(start);
+          const [g] = torch.autograd.grad(y.mul(r).sum(), [x], { retainGraph: true });
+          return { y, g: g! };
+        };
+        const fused = run(true);
+        const plain = run(false);
+        assert.ok(maxAbsDiff(fused.y, plain.y) < 1e-12, `[${shape}] ${threads} threads: values differ by ${maxAbsDiff(fused.y, plain.y)}`);
+        assert.ok(maxAbsDiff(fused.g, plain.g) < 1e-10, `[${shape}] ${threads} threads: gradients differ by ${maxAbsDiff(fused.g, plain.g)}`);
+      }));
+    }
+    torch.setNumThreads(1);
+  });
+
+  test('the fused iteration on row-split products matches finite differences in float64', () => {
+    torch.setNumThreads(2);
+    const x = randomTensor([1, 64, 80], 12, -0.1, 0.1, true);
+    const bjorck = new BatchedBjorckOrthogonalization([1, 64, 80], { iterations: 3 });
+    const report = gradcheck((w) => bjorck.forward(w), [x], { rtol: 1e-5, atol: 1e-8, maxPerInput: 40 });
+    assert.equal(report.checked, 40);
+    torch.setNumThreads(1);
+  });
+
+  test('the fused iteration refuses double backward by name and stays in float32 under bf16 autocast', () => {
+    const x = torch.randn([4, 6], { requiresGrad: true });
+    const bjorck = new BatchedBjorckOrthogonalization([4, 6], { iterations: 3 });
+    assert.throws(() => torch.autograd.grad(bjorck.forward(x).pow(3).sum(), [x], { createGraph: true }), /differentiable once.*fused: false/);
+    const unfused = new BatchedBjorckOrthogonalization([4, 6], { iterations: 3, fused: false });
+    const [g2] = torch.autograd.grad(unfused.forward(x).pow(3).sum(), [x], { createGraph: true });
+    g2!.sum().backward();
+    assert.ok(x.grad !== null, 'the unfused form supports double backward');
+    const y = torch.autocast({ deviceType: 'cpu', dtype: 'bfloat16' }, () => bjorck.forward(x));
+    assert.equal(y.dtype, 'float32');
+  });
 });
 
 describe('BatchedQROrthogonalization', () => {

@@ -10,6 +10,7 @@ static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   ortho::registerRuntime(env, exports);
   ortho::registerLinalgKernels(env, exports);
   ortho::registerActivationKernels(env, exports);
+  ortho::registerBjorckKernel(env, exports);
   ortho::registerDistributed(env, exports);
   ortho::registerProfiler(env, exports);
   return exports;

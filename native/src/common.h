@@ -56,5 +56,6 @@ void registerDistributed(Napi::Env env, Napi::Object exports);
 void registerCpuAllocator(Napi::Env env, Napi::Object exports);
 void registerProfiler(Napi::Env env, Napi::Object exports);
 void registerActivationKernels(Napi::Env env, Napi::Object exports);
+void registerBjorckKernel(Napi::Env env, Napi::Object exports);
 
 }  // namespace ortho

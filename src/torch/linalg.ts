@@ -77,3 +77,13 @@ export function matrixNorm(x: Tensor, ord: 'fro' | 'nuc' | number = 'fro', dim: 
 export function choleskyOrthogonalize(x: Tensor, options: { stable?: boolean } = {}): Tensor {
   return Tensor._wrap(native.choleskyOrthogonalize(x.handle, options.stable ?? false));
 }
+
+/**
+ * Björck orthogonalization of x [..., m, n] (CPU, float32/float64): `iterations`
+ * steps of x ← (1 + β)x − β·x xᵀx, as one autograd node whose backward is
+ * written by hand and whose matrix products use every intra-op thread. The
+ * gradient is that of the unrolled iteration; it is differentiable once.
+ */
+export function bjorckOrthogonalize(x: Tensor, options: { beta?: number; iterations?: number } = {}): Tensor {
+  return Tensor._wrap(native.bjorck(x.handle, options.beta ?? 0.5, options.iterations ?? 12));
+}

@@ -74,6 +74,7 @@ export interface NativeAddon {
   benchTinyAdd(iterations: number): number;
   choleskyOrthogonalize(x: Handle, stable: boolean): Handle;
   maxMin(x: Handle, dim: number): Handle;
+  bjorck(x: Handle, beta: number, iterations: number): Handle;
   pgCreate(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, device: string): GroupHandle;
   pgDestroy(g: GroupHandle): void;
   pgAllReduce(g: GroupHandle, t: Handle, op: string): Handle;

@@ -1,7 +1,7 @@
 // Björck orthogonalization: w ← (1 + β)w − β·w wᵀw repeated, which converges
 // to the nearest orthogonal matrix when the spectral norm is ≤ 1 (hence the
 // power iteration before it). The cubic term is taken on the smaller side.
-import { Tensor, noGrad, scope } from '../../torch/index.js';
+import { Tensor, linalg, noGrad, scope } from '../../torch/index.js';
 import { Parametrization } from '../../nn/index.js';
 
 export interface BjorckOptions {
@@ -14,12 +14,20 @@ export interface BjorckOptions {
    * input entirely, so no gradient reaches the raw weights; this one trains.)
    */
   passThrough?: boolean;
+  /**
+   * On CPU in float32/float64, run the iterations as one native autograd node
+   * (hand-written backward, matrix products on every intra-op thread): the same
+   * values and gradients, about 2× faster on two cores. Differentiable once;
+   * set false for higher-order gradients. Default true.
+   */
+  fused?: boolean;
 }
 
 export class BatchedBjorckOrthogonalization extends Parametrization {
   readonly beta: number;
   readonly iterations: number;
   readonly passThrough: boolean;
+  readonly fused: boolean;
   private readonly wideMatrices: boolean;
 
   constructor(readonly weightShape: number[], options: BjorckOptions = {}) {
@@ -27,6 +35,7 @@ export class BatchedBjorckOrthogonalization extends Parametrization {
     this.beta = options.beta ?? 0.5;
     this.iterations = options.iterations ?? 12;
     this.passThrough = options.passThrough ?? false;
+    this.fused = options.fused ?? true;
     if (!Number.isInteger(this.iterations) || this.iterations < 0) {
       throw new RangeError(`BatchedBjorckOrthogonalization: iterations must be a non-negative integer, got ${this.iterations}`);
     }
@@ -39,6 +48,9 @@ export class BatchedBjorckOrthogonalization extends Parametrization {
   }
 
   forward(w: Tensor): Tensor {
+    if (this.fused && !this.passThrough && w.device === 'cpu' && (w.dtype === 'float32' || w.dtype === 'float64')) {
+      return linalg.bjorckOrthogonalize(w, { beta: this.beta, iterations: this.iterations });
+    }
     return scope(() => {
       if (!this.passThrough) {
         let x = w;
@@ -57,5 +69,7 @@ export class BatchedBjorckOrthogonalization extends Parametrization {
 
   override rightInverse(w: Tensor): Tensor { return w.clone(); }
 
-  override extraRepr(): string { return `beta=${this.beta}, iterations=${this.iterations}${this.passThrough ? ', passThrough' : ''}`; }
+  override extraRepr(): string {
+    return `beta=${this.beta}, iterations=${this.iterations}${this.passThrough ? ', passThrough' : ''}${this.fused ? '' : ', fused=false'}`;
+  }
 }

@@ -116,7 +116,7 @@ Napi::Value bjorck(const Napi::CallbackInfo& info) {
     TORCH_CHECK(w.scalar_type() == at::kFloat || w.scalar_type() == at::kDouble,
                 "the fused Björck kernel takes float32 or float64, got ", w.scalar_type());
     TORCH_CHECK(iterations >= 0, "iterations must be non-negative, got ", iterations);
-    if (iterations == 0) return wrapTensor(env, w.alias());
+    if (iterations == 0 || w.numel() == 0) return wrapTensor(env, w.alias());  // nothing to orthogonalize
     // Orthogonalization stays in the weights' precision under autocast.
     c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::DispatchKey::AutocastCPU);
     bool tall = w.size(-2) > w.size(-1);

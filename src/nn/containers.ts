@@ -35,7 +35,11 @@ export class Sequential extends Module {
     let x = input;
     for (const m of this.children()) {
       const next = m.forward(x) as Tensor;
-      // Intermediate activations are owned by the caller's scope; nothing to free here.
+      // Release each intermediate activation as soon as the next layer has it, as PyTorch's
+      // reference counting does: autograd holds its own references to what backward needs,
+      // so only this handle goes. Without this, evaluation at a large batch kept every
+      // layer's output alive until the caller's scope ended.
+      if (x !== input && next !== x) x.dispose();
       x = next;
     }
     return x;

@@ -86,3 +86,30 @@ test('gradients flow through autocast regions back to float32 parameters', () =>
   const ref = F.linear(x, w).mul(2).t().matmul(x);
   assertClose(g.toFlatArray(), ref.toFlatArray(), { atol: 0.15, rtol: 0.05 });
 }));
+
+test('orthogonal layers build their kernels in float32 under autocast, so a kernel cached there serves plain float32 calls', async () => {
+  const { AdaptiveOrthoConv2d } = await import('../src/ortho/index.js');
+  scope(() => {
+    torch.manualSeed(4);
+    for (const kernelSize of [1, 3]) {
+      const layer = AdaptiveOrthoConv2d({ inChannels: 4, outChannels: 8, kernelSize, groups: 2, bias: false });
+      layer.eval();
+      const x = torch.randn([2, 4, 6, 6]);
+      const mixed = torch.autocast({ deviceType: 'cpu', dtype: 'bfloat16' }, () => {
+        assert.equal(layer.weight.dtype, 'float32', 'the kernel stays float32 under autocast');
+        return torch.noGrad(() => layer.forward(x));
+      });
+      assert.equal(mixed.dtype, 'bfloat16', 'the convolution itself runs in bfloat16');
+      // The kernel cached during the autocast call must serve a float32 call (this used to fail with a dtype mismatch).
+      const plain = torch.noGrad(() => layer.forward(x));
+      assert.equal(plain.dtype, 'float32');
+      assert.ok(plain.sub(mixed.float()).abs().max().item() < 0.1, 'bf16 and float32 outputs agree to bf16 precision');
+      // Orthogonal to float32 accuracy: WᵀW = I for the [out, in/g·k·k] rows of a k=1 kernel.
+      if (kernelSize === 1) {
+        const w = layer.weight.reshape([2, 4, 2]);
+        const gram = w.mT.matmul(w);
+        assert.ok(gram.sub(torch.eye(2).expand([2, 2, 2])).abs().max().item() < 1e-5);
+      }
+    }
+  });
+});

@@ -2,7 +2,7 @@
 // kernel, say) for as long as no gradient can be wanted — grad mode off or
 // the module in eval mode — and its inputs are unchanged, judged by autograd
 // version counters. With gradients in training, it is computed every time.
-import { Tensor, isGradEnabled, keep, noGrad } from '../torch/index.js';
+import { Tensor, isGradEnabled, keep, noGrad, withoutAutocast } from '../torch/index.js';
 import type { Module } from './module.js';
 
 export class DerivedCache {
@@ -15,7 +15,9 @@ export class DerivedCache {
     return [...this.owner.parameters(), ...this.owner.buffers()].map((t) => t.version);
   }
 
-  get(compute: () => Tensor): Tensor {
+  /** The derived tensor, computed in the parameters' precision even under autocast (see withoutAutocast). */
+  get(computeInAnyPrecision: () => Tensor): Tensor {
+    const compute = () => withoutAutocast(computeInAnyPrecision);
     if (isGradEnabled() && this.owner.training) {
       this.clear();
       return compute();

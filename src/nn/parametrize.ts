@@ -8,7 +8,7 @@
 // (tracked by autograd version counters) whenever no gradient can be wanted —
 // grad mode off, or the module in eval mode — and within a cached() region.
 // In training with gradients it is recomputed on every use.
-import { Tensor, isGradEnabled, keep, noGrad } from '../torch/index.js';
+import { Tensor, isGradEnabled, keep, noGrad, withoutAutocast } from '../torch/index.js';
 import { Module } from './module.js';
 import { ModuleDict } from './containers.js';
 
@@ -53,7 +53,12 @@ export class ParametrizationList extends Module {
 
   forward(): Tensor { return this.compute(); }
 
+  // Weights are built in the parameters' precision, also under autocast (see withoutAutocast).
   private computeFresh(): Tensor {
+    return withoutAutocast(() => this.applySteps());
+  }
+
+  private applySteps(): Tensor {
     let w = this.original;
     for (const step of this.steps) {
       const next = step.forward(w);

@@ -81,3 +81,16 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
     native.autocastExit(device, previous);
   }
 }
+
+/**
+ * Runs fn with CPU (and, when built with CUDA, CUDA) autocast switched off,
+ * even inside an autocast region. Layers use it to build their weights in the
+ * parameters' own precision: orthogonalization in bfloat16 would leave kernels
+ * orthogonal only to ~1e-2, which certificates cannot afford.
+ */
+export function withoutAutocast<T>(fn: () => T): T {
+  const cpuOff = () => autocast({ deviceType: 'cpu', enabled: false }, fn);
+  cudaBuilt ??= native.buildInfo().cudaAvailable;
+  return cudaBuilt ? autocast({ deviceType: 'cuda', enabled: false }, cpuOff) : cpuOff();
+}
+let cudaBuilt: boolean | undefined;

@@ -5,7 +5,7 @@ export type { DType, TypedArray } from './dtype.js';
 export { isFloatingDType, isComplexDType } from './dtype.js';
 export * from './creation.js';
 export { scope, keep, dispose, scopeDepth } from './scope.js';
-export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autocast } from './autograd.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autocast, withoutAutocast } from './autograd.js';
 export type { AutocastOptions, GradOptions } from './autograd.js';
 export * as autograd from './autograd.js';
 export * from './runtime.js';

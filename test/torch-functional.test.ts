@@ -366,3 +366,40 @@ test('dropout: training zeroes about p and scales survivors by 1/(1-p); eval is 
   assert.deepEqual(F.dropout(small, 1, true).toArray(), [0, 0, 0]);
   assert.throws(() => F.dropout(small, 1.5), /p must be in \[0, 1\]/);
 }));
+
+test('3×3 grouped conv2d with 2 input channels per group on channels-last input (the addon\'s kernel) equals the oneDNN convolution', () => {
+  const cases = [
+    { n: 3, outPerGroup: 4, groups: 4, h: 5, w: 7 },
+    { n: 2, outPerGroup: 8, groups: 2, h: 1, w: 1 },
+    { n: 1, outPerGroup: 16, groups: 3, h: 4, w: 2 },
+    { n: 2, outPerGroup: 4, groups: 32, h: 16, w: 16 },
+  ];
+  for (const dtype of ['float64', 'float32'] as const) {
+    for (const c of cases) {
+      scope(() => {
+        const x = randomTensor([c.n, 2 * c.groups, c.h, c.w], 7).to(dtype);
+        const weight = randomTensor([c.outPerGroup * c.groups, 2, 3, 3], 8).to(dtype);
+        const bias = randomTensor([c.outPerGroup * c.groups], 9).to(dtype);
+        const reference = F.conv2d(x, weight, { bias, padding: 'same', groups: c.groups }); // NCHW input: oneDNN
+        for (const padding of ['same', 1] as const) {
+          const { value: fast, profile } = torch.profile(() => F.conv2d(x.contiguousChannelsLast(), weight, { bias, padding, groups: c.groups }));
+          assert.ok(!profile.ops.some((o) => o.name === 'aten::convolution'), `${JSON.stringify(c)}: the addon's kernel was not used`);
+          assert.deepEqual(fast.shape, reference.shape);
+          const err = fast.sub(reference).abs().max().item();
+          assert.ok(err < (dtype === 'float64' ? 1e-12 : 1e-5), `${dtype} ${JSON.stringify(c)}: max error ${err}`);
+        }
+      });
+    }
+  }
+  scope(() => {
+    // With a gradient wanted, or a layout / shape the kernel does not take, oneDNN runs.
+    const usesOneDnn = (fn: () => torch.Tensor) => torch.profile(fn).profile.ops.some((o) => o.name === 'aten::convolution');
+    const x = torch.randn([1, 4, 5, 5]).contiguousChannelsLast();
+    const w = torch.randn([16, 2, 3, 3]);
+    assert.ok(usesOneDnn(() => F.conv2d(x, w.clone().requiresGrad_(true), { padding: 'same', groups: 2 })), 'gradient wanted');
+    assert.ok(usesOneDnn(() => F.conv2d(x.contiguous(), w, { padding: 'same', groups: 2 })), 'NCHW input');
+    assert.ok(usesOneDnn(() => F.conv2d(x, w, { padding: 1, stride: 2, groups: 2 })), 'stride 2');
+    assert.ok(usesOneDnn(() => F.conv2d(x, torch.randn([8, 2, 3, 3]), { padding: 'same', groups: 2 })), '8 output channels');
+    assert.ok(!usesOneDnn(() => torch.noGrad(() => F.conv2d(x, w.clone().requiresGrad_(true), { padding: 'same', groups: 2 }))), 'noGrad');
+  });
+});

@@ -11,6 +11,7 @@ static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   ortho::registerLinalgKernels(env, exports);
   ortho::registerActivationKernels(env, exports);
   ortho::registerBjorckKernel(env, exports);
+  ortho::registerGroupedConvKernel(env, exports);
   ortho::registerDistributed(env, exports);
   ortho::registerProfiler(env, exports);
   return exports;

@@ -57,5 +57,6 @@ void registerCpuAllocator(Napi::Env env, Napi::Object exports);
 void registerProfiler(Napi::Env env, Napi::Object exports);
 void registerActivationKernels(Napi::Env env, Napi::Object exports);
 void registerBjorckKernel(Napi::Env env, Napi::Object exports);
+void registerGroupedConvKernel(Napi::Env env, Napi::Object exports);
 
 }  // namespace ortho

@@ -75,6 +75,7 @@ export interface NativeAddon {
   choleskyOrthogonalize(x: Handle, stable: boolean): Handle;
   maxMin(x: Handle, dim: number): Handle;
   bjorck(x: Handle, beta: number, iterations: number): Handle;
+  groupedConv3x3ChannelsLast(x: Handle, weight: Handle): Handle;
   pgCreate(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, device: string): GroupHandle;
   pgDestroy(g: GroupHandle): void;
   pgAllReduce(g: GroupHandle, t: Handle, op: string): Handle;

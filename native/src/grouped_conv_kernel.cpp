@@ -89,8 +89,12 @@ inline void outputRow(const T* const* rows, const T* weight, T* out, const Geome
   }
 }
 
-// Compiled for AVX-512, AVX2 and the baseline; the loader picks the best this CPU runs.
+// On x86-64, compiled for AVX-512, AVX2 and the baseline; the loader picks the best this CPU runs.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define ORTHO_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ORTHO_VECTOR_CLONES
+#endif
 ORTHO_VECTOR_CLONES void outputRowFloat(const float* const* rows, const float* weight, float* out, const Geometry& g) {
   outputRow(rows, weight, out, g);
 }

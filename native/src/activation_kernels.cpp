@@ -41,10 +41,12 @@ std::optional<PairLayout> pairLayout(const at::Tensor& x, int64_t dim) {
   return PairLayout{x.numel() / (size * inner), size / 2 * inner};
 }
 
+// Rows per parallel task: about 32K pairs, so that small tensors stay on one thread.
+int64_t rowGrain(PairLayout layout) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, layout.half)); }
+
 template <typename T>
 void maxMinForward(const T* in, T* out, PairLayout layout) {
-  int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, layout.half));
-  at::parallel_for(0, layout.outer, grain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, layout.outer, rowGrain(layout), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; row++) {
       const T* a = in + row * 2 * layout.half;
       const T* b = a + layout.half;
@@ -62,8 +64,7 @@ void maxMinForward(const T* in, T* out, PairLayout layout) {
 
 template <typename T>
 void maxMinBackward(const T* in, const T* grad, T* gradIn, PairLayout layout) {
-  int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, layout.half));
-  at::parallel_for(0, layout.outer, grain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, layout.outer, rowGrain(layout), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; row++) {
       int64_t offset = row * 2 * layout.half;
       const T* a = in + offset;

@@ -211,20 +211,23 @@ class CachingCpuAllocator final : public c10::Allocator {
   Block* mergeWithNeighbours(Block* block) {
     if (Block* prev = block->prev; prev && prev->free) {
       free_.erase(prev);
-      prev->size += block->size;
-      prev->next = block->next;
-      if (block->next) block->next->prev = prev;
-      delete block;
+      absorbNext(prev);
       block = prev;
     }
     if (Block* next = block->next; next && next->free) {
       free_.erase(next);
-      block->size += next->size;
-      block->next = next->next;
-      if (next->next) next->next->prev = block;
-      delete next;
+      absorbNext(block);
     }
     return block;
+  }
+
+  // Joins left->next into left (its address neighbour in the same segment).
+  static void absorbNext(Block* left) {
+    Block* right = left->next;
+    left->size += right->size;
+    left->next = right->next;
+    if (right->next) right->next->prev = left;
+    delete right;
   }
 
   size_t releaseFreeSegments() {

@@ -3,6 +3,7 @@
 import { DType, dtypeCode } from './dtype.js';
 import { native } from './native.js';
 import { Tensor } from './tensor.js';
+import { cuda } from './runtime.js';
 
 function withGradMode<T>(enabled: boolean, fn: () => T): T {
   const previous = native.setGradEnabled(enabled);
@@ -90,7 +91,7 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
  */
 export function withoutAutocast<T>(fn: () => T): T {
   const cpuOff = () => autocast({ deviceType: 'cpu', enabled: false }, fn);
-  cudaBuilt ??= native.buildInfo().cudaAvailable;
+  cudaBuilt ??= cuda.isAvailable();
   return cudaBuilt ? autocast({ deviceType: 'cuda', enabled: false }, cpuOff) : cpuOff();
 }
 let cudaBuilt: boolean | undefined;

@@ -95,6 +95,23 @@ test('2 ranks on half batches with averaged gradients train to the weights of 1 
   assert.ok(change > 1000 * tolerance, `training changed the weights (max ${change})`);
 });
 
+test('DistributedDataParallel (c10d Reducer, all-reduce during backward) trains 2 ranks to the weights of 1 process', async () => {
+  const ranks = await runRanks('train-ddp');
+  const single = await trainTiny(null, 100);
+  // Same run and tolerance as above: float32, only the summation order differs.
+  const tolerance = 1e-5;
+  let worst = 0;
+  for (const name of Object.keys(single)) {
+    for (let i = 0; i < single[name].length; i++) {
+      assert.equal(ranks[0][name][i], ranks[1][name][i], `${name}[${i}]: the two ranks hold identical weights`);
+      worst = Math.max(worst, Math.abs(ranks[0][name][i] - single[name][i]));
+    }
+  }
+  assert.ok(worst <= tolerance, `2 ranks vs 1 process: max |Δw| = ${worst}`);
+  // 1 KiB buckets: the gradients went through several all-reduces, not one.
+  assert.ok(ranks[0].bucketCount[0] > 2, `buckets: ${ranks[0].bucketCount}`);
+});
+
 async function untrainedWeights(seed: number): Promise<Record<string, number[]>> {
   const { tinyModel } = await import('./helpers/tiny-training.js');
   torch.manualSeed(seed);
@@ -117,6 +134,27 @@ test('a rank that exits makes the other fail with a clear error, quickly', async
   assert.match(res.error, /allReduce on rank 0 of 2: rank 1 (closed its connection|did not answer)/);
   assert.ok(res.ms < 20000, `failed after ${res.ms} ms`);
   assert.equal(res.broken, true);
+});
+
+test('DistributedDataParallel: a rank that exits makes the other\'s backward fail with a clear error, quickly', async () => {
+  const [r0, r1] = await spawnRanks('ddp-die', 2, { DDP_TIMEOUT_MS: '20000' });
+  assert.equal(r1.code, 3);
+  const res = resultOf(r0.out);
+  assert.match(res.error, /gradient all-reduce \(DistributedDataParallel backward\) on rank 0 of 2: rank 1 (closed its connection|did not answer)/);
+  assert.ok(res.ms < 20000, `failed after ${res.ms} ms`);
+  assert.equal(res.broken, true);
+});
+
+test('DistributedDataParallel: a parameter without gradient is an error naming the fix; findUnusedParameters handles it', async () => {
+  const results = await runRanks('ddp-unused');
+  for (const r of results) {
+    assert.match(r.strict.error, /Expected to have finished reduction in the prior iteration.*find_unused_parameters/s);
+    assert.equal(r.find.error, null);
+    assert.equal(r.find.unusedGrad, null, 'the unused layer gets no gradient');
+  }
+  // Each rank's input is full of (rank + 1): the gradients of the sum are 3 steps × 2 rows × mean(1, 2) per weight.
+  assert.deepEqual(results[0].find.usedGrad, results[1].find.usedGrad);
+  assert.deepEqual(results[0].find.usedGrad, Array(8).fill(3 * 2 * 1.5));
 });
 
 test('a rank that stops answering makes the other fail once the timeout passes', async () => {

@@ -1,5 +1,6 @@
 // Entry point of the native addon: each file registers its own functions.
 #include "common.h"
+#include "distributed.h"
 
 static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   ortho::registerCpuAllocator(env, exports);  // first: before any tensor is allocated
@@ -13,6 +14,7 @@ static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   ortho::registerBjorckKernel(env, exports);
   ortho::registerGroupedConvKernel(env, exports);
   ortho::registerDistributed(env, exports);
+  ortho::registerReducer(env, exports);
   ortho::registerProfiler(env, exports);
   return exports;
 }

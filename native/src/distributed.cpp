@@ -3,10 +3,7 @@
 // collectives on tensor handles. Every wait has the group's timeout, and any
 // failure (a peer that exited, a peer that stopped answering, a port in use)
 // becomes a JS Error that says what happened instead of a hang.
-#include "common.h"
-
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include "distributed.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,19 +14,6 @@ namespace ortho {
 namespace {
 
 const napi_type_tag kGroupTag = {0x6f7274686f67696eULL, 0x63313064a11bc10dULL};
-
-struct GroupBox {
-  c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
-  int rank = 0;
-  int size = 1;
-  std::chrono::milliseconds timeout{0};
-  std::string masterAddr;
-  int masterPort = 0;
-  // After a failed collective gloo's worker threads may still be blocked on a
-  // dead peer: destroying the group would then wait for them, so it is leaked.
-  bool broken = false;
-};
 
 std::string seconds(std::chrono::milliseconds t) {
   char buf[32];
@@ -46,29 +30,8 @@ std::string firstLine(std::string text) {
   return nl == std::string::npos ? text : text.substr(0, nl);
 }
 
-std::string messageOf(const std::exception& e) {
-  if (auto* c10e = dynamic_cast<const c10::Error*>(&e)) return firstLine(c10e->what_without_backtrace());
-  return firstLine(e.what());
-}
 
-// Names the other ranks (all of them but this one) for error messages.
-std::string otherRanks(const GroupBox& g) {
-  if (g.size == 2) return "rank " + std::to_string(1 - g.rank);
-  return "another rank";
-}
 
-// Turns libtorch's and gloo's wording into a message that says what happened.
-std::string explainCollectiveFailure(const GroupBox& g, const std::string& op, const std::string& raw) {
-  std::string who = otherRanks(g);
-  std::string head = op + " on rank " + std::to_string(g.rank) + " of " + std::to_string(g.size) + ": ";
-  if (contains(raw, "timed out") || contains(raw, "Timed out") || contains(raw, "Timeout") || contains(raw, "timeout"))
-    return head + who + " did not answer within " + seconds(g.timeout) +
-           " (it exited, hung, or is not calling " + op + " in the same order) [" + raw + "]";
-  if (contains(raw, "closed by peer") || contains(raw, "Connection reset") || contains(raw, "Broken pipe") ||
-      contains(raw, "Connection refused") || contains(raw, "EOF"))
-    return head + who + " closed its connection (it probably exited or crashed) [" + raw + "]";
-  return head + raw;
-}
 
 std::string explainInitFailure(const std::string& addr, int port, int rank, int size,
                                std::chrono::milliseconds timeout, const std::string& raw) {
@@ -90,14 +53,6 @@ std::string explainInitFailure(const std::string& addr, int port, int rank, int 
   return head + raw;
 }
 
-GroupBox* groupOf(Napi::Env env, const Napi::Value& value, const char* what) {
-  bool tagged = false;
-  if (value.IsExternal()) napi_check_object_type_tag(env, value, &kGroupTag, &tagged);
-  if (!tagged) throw Napi::TypeError::New(env, std::string(what) + ": expected a process group");
-  GroupBox* g = value.As<Napi::External<GroupBox>>().Data();
-  if (!g->pg) throw Napi::Error::New(env, std::string(what) + ": the process group has been destroyed");
-  return g;
-}
 
 void releaseGroup(GroupBox* g) {
   if (g->broken) {
@@ -193,7 +148,7 @@ c10::intrusive_ptr<c10d::Work> start(Napi::Env env, GroupBox* g, const std::stri
     throw;
   } catch (const std::exception& e) {
     std::string raw = messageOf(e);
-    bool peerProblem = contains(raw, "imed out") || contains(raw, "closed") || contains(raw, "reset") || contains(raw, "pipe");
+    bool peerProblem = isPeerFailure(raw);
     if (peerProblem) g->broken = true;
     throw Napi::Error::New(env, peerProblem ? explainCollectiveFailure(*g, op, raw) : op + ": " + raw);
   }
@@ -369,6 +324,44 @@ Napi::Value pgInfo(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+std::string messageOf(const std::exception& e) {
+  if (auto* c10e = dynamic_cast<const c10::Error*>(&e)) return firstLine(c10e->what_without_backtrace());
+  return firstLine(e.what());
+}
+
+// Names the other ranks (all of them but this one) for error messages.
+static std::string otherRanks(const GroupBox& g) {
+  if (g.size == 2) return "rank " + std::to_string(1 - g.rank);
+  return "another rank";
+}
+
+// Turns libtorch's and gloo's wording into a message that says what happened.
+std::string explainCollectiveFailure(const GroupBox& g, const std::string& op, const std::string& raw) {
+  std::string who = otherRanks(g);
+  std::string head = op + " on rank " + std::to_string(g.rank) + " of " + std::to_string(g.size) + ": ";
+  if (contains(raw, "timed out") || contains(raw, "Timed out") || contains(raw, "Timeout") || contains(raw, "timeout"))
+    return head + who + " did not answer within " + seconds(g.timeout) +
+           " (it exited, hung, or is not calling " + op + " in the same order) [" + raw + "]";
+  if (contains(raw, "closed by peer") || contains(raw, "Connection reset") || contains(raw, "Broken pipe") ||
+      contains(raw, "Connection refused") || contains(raw, "EOF"))
+    return head + who + " closed its connection (it probably exited or crashed) [" + raw + "]";
+  return head + raw;
+}
+
+GroupBox* groupOf(Napi::Env env, const Napi::Value& value, const char* what) {
+  bool tagged = false;
+  if (value.IsExternal()) napi_check_object_type_tag(env, value, &kGroupTag, &tagged);
+  if (!tagged) throw Napi::TypeError::New(env, std::string(what) + ": expected a process group");
+  GroupBox* g = value.As<Napi::External<GroupBox>>().Data();
+  if (!g->pg) throw Napi::Error::New(env, std::string(what) + ": the process group has been destroyed");
+  return g;
+}
+
+bool isPeerFailure(const std::string& raw) {
+  return contains(raw, "imed out") || contains(raw, "imeout") || contains(raw, "closed") || contains(raw, "reset") ||
+         contains(raw, "pipe") || contains(raw, "refused") || contains(raw, "EOF");
+}
 
 void registerDistributed(Napi::Env env, Napi::Object exports) {
   exports.Set("pgCreate", Napi::Function::New(env, pgCreate));

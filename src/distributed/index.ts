@@ -6,3 +6,5 @@ export type { GradientSynchronizerOptions } from './gradients.js';
 export { reduceMetrics } from './metrics.js';
 export { launch, freePort, LaunchError } from './launch.js';
 export type { LaunchOptions, LaunchResult } from './launch.js';
+export { DistributedDataParallel } from './ddp.js';
+export type { DistributedDataParallelOptions } from './ddp.js';

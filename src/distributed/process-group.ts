@@ -99,6 +99,9 @@ export class ProcessGroup {
     return this.handle;
   }
 
+  /** @internal the addon's handle, for DistributedDataParallel's reducer. */
+  get _handle(): GroupHandle { return this.h; }
+
   /** Reduces `tensor` over all ranks, in place ('avg' = sum / worldSize). Returns `tensor`. */
   allReduce(tensor: Tensor, op: ReduceOp = 'sum'): Tensor {
     native.pgAllReduce(this.h, tensor.handle, op);

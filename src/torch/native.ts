@@ -84,10 +84,20 @@ export interface NativeAddon {
   pgBarrier(g: GroupHandle): void;
   pgAllReduceCoalesced(g: GroupHandle, tensors: Handle[], bucketBytes: number, op: string): number;
   pgInfo(g: GroupHandle): { rank: number; worldSize: number; backend: string; broken: boolean };
+  reducerCreate(g: GroupHandle, params: Handle[], names: string[], bucketCapBytes: number, firstBucketBytes: number,
+    findUnusedParameters: boolean, gradientAsBucketView: boolean): ReducerHandle;
+  reducerPrepareForward(r: ReducerHandle): boolean;
+  reducerPrepareBackward(r: ReducerHandle, outputs: Handle[]): void;
+  reducerBackward(r: ReducerHandle, loss: Handle): void;
+  reducerBuckets(r: ReducerHandle): number[];
+  reducerDestroy(r: ReducerHandle): void;
 }
 
 /** An opaque reference to a c10d process group owned by the addon. */
 export type GroupHandle = object & { readonly __group: unique symbol };
+
+/** An opaque reference to a c10d::Reducer (DistributedDataParallel's gradient engine) owned by the addon. */
+export type ReducerHandle = object & { readonly __reducer: unique symbol };
 
 function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

@@ -16,7 +16,8 @@ import { NonFiniteValueError } from '../losses/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
 import { DataLoader } from '../data/index.js';
 import type { Batch, Shard } from '../data/index.js';
-import { GradientSynchronizer, ProcessGroup, broadcastParameters, getDefaultGroup, initProcessGroup, isInitialized, reduceMetrics } from '../distributed/index.js';
+import { DistributedDataParallel, ProcessGroup, getDefaultGroup, initProcessGroup, isInitialized, reduceMetrics } from '../distributed/index.js';
+import type { DistributedDataParallelOptions } from '../distributed/index.js';
 import { Callback, JsonValue } from './callbacks/callback.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { CSVLogger } from './loggers/csv-logger.js';
@@ -86,11 +87,14 @@ export interface TrainerOptions {
   /** Ctrl-C finishes the current step, writes `interrupted.ckpt` and returns (default true). */
   handleSignals?: boolean;
   /**
-   * 'ddp': one process per device, gradients averaged with c10d (gloo on CPU, NCCL on CUDA). The processes
-   * are started by `orthogonium train --devices N`, `orthogonium launch` or distributed.launch(), which set
-   * RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT. Default 'auto': ddp when devices × numNodes > 1.
+   * 'ddp': one process per device, gradients averaged during backward by libtorch's DDP reducer over a c10d
+   * gloo group. The processes are started by `orthogonium train --devices N`, `orthogonium launch` or
+   * distributed.launch(), which set RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT. Default 'auto': ddp when
+   * devices × numNodes > 1.
    */
   strategy?: 'auto' | 'ddp';
+  /** DistributedDataParallel's options under 'ddp' (bucketCapMB, findUnusedParameters, gradientAsBucketView, broadcastBuffers). */
+  ddp?: Omit<DistributedDataParallelOptions, 'group'>;
   /** Processes per node (default 1). */
   devices?: number;
   numNodes?: number;
@@ -152,7 +156,7 @@ export class Trainer {
   private skipped = 0;
   private readonly distributed: boolean;
   private group: ProcessGroup | null = null;
-  private gradients: GradientSynchronizer | null = null;
+  private ddp: DistributedDataParallel | null = null;
 
   constructor(options: TrainerOptions = {}) {
     this.options = options;
@@ -231,9 +235,9 @@ export class Trainer {
     this.schedulerInterval = config.schedulerInterval ?? 'epoch';
     if (options.ckptPath) this.restore(options.ckptPath);
     if (this.group) {
-      // Every rank starts from rank 0's weights and averages gradients before each step.
-      broadcastParameters(module, 0, this.group);
-      this.gradients = new GradientSynchronizer(module.parameters(), { group: this.group });
+      // Every rank starts from rank 0's weights; backward averages the gradients over the ranks.
+      this.ddp?.destroy();
+      this.ddp = new DistributedDataParallel(module, { ...this.options.ddp, group: this.group });
     }
     for (const l of this.loggers) l.resume(this.globalStep);
     const trainLoader = data.trainDataloader();
@@ -348,6 +352,7 @@ export class Trainer {
       const onDevice = this.toDevice(batch);
       module.currentBatchSize = onDevice.y.shape[0];
       let loss: Tensor;
+      this.ddp?.preForward();
       try {
         loss = this.precision === 'bf16-mixed'
           ? autocast({ deviceType: this.device, dtype: 'bfloat16' }, () => module.trainingStep(onDevice, index))
@@ -362,8 +367,12 @@ export class Trainer {
       // All ranks skip (or stop) together, or the others would wait for this one's gradients.
       if (this.group ? this.anyRank(!Number.isFinite(value)) : !Number.isFinite(value)) return this.nonFiniteLoss(index, String(value));
       optimizer.zeroGrad();
-      loss.backward();
-      this.gradients?.sync();
+      if (this.ddp) {
+        this.ddp.postForward(loss);
+        this.ddp.backward(loss);
+      } else {
+        loss.backward();
+      }
       this.clipGradients(module);
       optimizer.step();
       if (this.scheduler && this.schedulerInterval === 'step') this.scheduler.step();
@@ -551,7 +560,8 @@ export class Trainer {
 
   /** Frees the optimizer's state (the module stays the caller's to dispose). */
   dispose(): void {
-    this.gradients = null;
+    this.ddp?.destroy();
+    this.ddp = null;
     this.optimizer?.dispose();
     this.optimizer = null;
     this.scheduler = null;

@@ -2,7 +2,8 @@
 // RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT set. argv[2] names the
 // scenario; results are printed as one line `RESULT <json>`.
 import * as torch from '../../src/torch/index.js';
-import { initProcessGroup, reduceMetrics, broadcastParameters } from '../../src/distributed/index.js';
+import { initProcessGroup, reduceMetrics, broadcastParameters, DistributedDataParallel } from '../../src/distributed/index.js';
+import { Linear, Module } from '../../src/nn/index.js';
 import { trainTiny } from './ddp-training.js';
 
 const scenario = process.argv[2];
@@ -38,6 +39,8 @@ if (scenario === 'collectives') {
   print(out);
 } else if (scenario === 'train') {
   print(await trainTiny(group, 100 + rank));
+} else if (scenario === 'train-ddp') {
+  print(await trainTiny(group, 100 + rank, 'ddp'));
 } else if (scenario === 'die') {
   // rank 1 exits between two collectives; rank 0 must get an error, not hang
   group.barrier();
@@ -63,6 +66,41 @@ if (scenario === 'collectives') {
   } catch (error) {
     print({ error: (error as Error).message, ms: Date.now() - started });
   }
+} else if (scenario === 'ddp-die') {
+  // rank 1 exits after two DDP steps (the second rebuilds the buckets); rank 0's next backward must fail with the all-reduce explained
+  const ddp = new DistributedDataParallel(new Linear(4, 3), { group });
+  const step = () => torch.scope(() => ddp.backward(ddp.forward(torch.ones([2, 4])).square().sum()));
+  step();
+  step();
+  group.barrier();
+  if (rank === 1) process.exit(3);
+  const started = Date.now();
+  try {
+    step();
+    print({ error: null });
+  } catch (error) {
+    print({ error: (error as Error).message, ms: Date.now() - started, broken: group.broken });
+  }
+} else if (scenario === 'ddp-unused') {
+  // the second layer never takes part in the loss: DDP must say so, unless asked to look for unused parameters
+  class TwoHeads extends Module {
+    used = this.registerModule('used', new Linear(4, 2));
+    unused = this.registerModule('unused', new Linear(4, 2));
+    forward(x: torch.Tensor): torch.Tensor { return this.used.forward(x); }
+  }
+  const run = (findUnusedParameters: boolean) => {
+    const ddp = new DistributedDataParallel(new TwoHeads(), { group, findUnusedParameters });
+    try {
+      for (let i = 0; i < 3; i++) torch.scope(() => ddp.forward(torch.full([2, 4], rank + 1)).sum().backward());
+      const grads = ddp.module.used.weight.grad!.toFlatArray();
+      return { error: null, usedGrad: grads, unusedGrad: ddp.module.unused.weight.grad };
+    } catch (error) {
+      return { error: (error as Error).message };
+    } finally {
+      ddp.destroy();
+    }
+  };
+  print({ strict: run(false), find: run(true) });
 } else if (scenario === 'mismatch') {
   // rank 1 has one more parameter: every rank must get the same clear error, not a garbled broadcast
   const params = [torch.zeros([3]), torch.zeros([2, 2])];

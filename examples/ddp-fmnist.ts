@@ -7,7 +7,7 @@ import { buildPreset } from '../src/models/index.js';
 import { AdamWScheduleFree } from '../src/optim/index.js';
 import { LossXent } from '../src/losses/index.js';
 import { DataLoader, FashionMnistDataModule } from '../src/data/index.js';
-import { initProcessGroup, broadcastParameters, GradientSynchronizer, reduceMetrics, launch } from '../src/distributed/index.js';
+import { initProcessGroup, DistributedDataParallel, reduceMetrics, launch } from '../src/distributed/index.js';
 
 const steps = Number(process.argv[2] ?? 50);
 const globalBatch = 128;
@@ -16,12 +16,10 @@ if (process.env.RANK === undefined) {
   await launch({ nprocs: 2, script: fileURLToPath(import.meta.url), args: [String(steps)] });
 } else {
   const group = initProcessGroup();             // RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT from launch()
-  manualSeed(group.rank);                       // different on purpose: the broadcast below aligns them
-  const model = buildPreset('fmnist-small');
-  broadcastParameters(model);                   // every rank starts from rank 0's weights
+  manualSeed(group.rank);                       // different on purpose: DDP starts every rank from rank 0's weights
+  const model = new DistributedDataParallel(buildPreset('fmnist-small'));
   const loss = new LossXent({ nClasses: 10, offset: 1, temperature: 0.125 });
   const optimizer = new AdamWScheduleFree(model.parameters(), { lr: 5e-3 });
-  const sync = new GradientSynchronizer(model.parameters());
   const data = new FashionMnistDataModule();
   const loader = new DataLoader(data.dataset(true), {
     batchSize: globalBatch / group.worldSize, shuffle: true, transform: data.transform(),
@@ -34,8 +32,7 @@ if (process.env.RANK === undefined) {
     const value = scope(() => {
       const l = loss.forward(model.forward(x), y);
       optimizer.zeroGrad();
-      l.backward();
-      sync.sync();                              // gradients averaged over the ranks
+      l.backward();                             // gradients averaged over the ranks, bucket by bucket, during backward
       optimizer.step();
       return l.item();
     });
@@ -50,5 +47,6 @@ if (process.env.RANK === undefined) {
   }
   await loader.close();
   optimizer.dispose();
+  model.destroy();
   group.destroy();
 }

@@ -11,7 +11,7 @@ import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, MNIST_CLASSES, loadMni
 import { loadImageFolder } from './image-folder.js';
 import { channelStats } from './stats.js';
 import { Cifar10DataModule } from './datamodule.js';
-import { DataLoader, Shard } from './loader.js';
+import { DataLoader, Shard, loaderSettings } from './loader.js';
 import { Compose, Normalize, RandomHorizontalFlip, RandomResizedCrop, ToTensor, Transform } from './transforms.js';
 
 export const DATASET_NAMES = ['cifar10', 'cifar100', 'fashion-mnist', 'mnist', 'folder:<path>'];
@@ -123,6 +123,8 @@ export interface DatasetModuleOptions {
   numWorkers?: number;
   prefetch?: number;
   seed?: number;
+  /** Batches in pinned host memory for asynchronous copies to a CUDA device (see DataLoaderOptions.pinMemory). */
+  pinMemory?: boolean;
 }
 
 /** A LightningDataModule over a catalog dataset: shuffled, augmented training batches; validation in order. */
@@ -132,6 +134,7 @@ export class DatasetModule {
   readonly numWorkers: number;
   readonly prefetch: number;
   readonly seed: number;
+  readonly pinMemory: boolean;
   /** Set by a data-parallel Trainer: each process loads its own part of every epoch. */
   shard: Shard | null = null;
 
@@ -141,19 +144,18 @@ export class DatasetModule {
     this.numWorkers = opts.numWorkers ?? 0;
     this.prefetch = opts.prefetch ?? 2;
     this.seed = opts.seed ?? 0;
+    this.pinMemory = opts.pinMemory ?? false;
   }
 
   trainDataloader(): DataLoader {
     return new DataLoader(this.dataset.train(), {
-      batchSize: this.batchSize, shuffle: true, transform: this.dataset.trainTransform(), numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed,
-      shard: this.shard ?? undefined,
+      batchSize: this.batchSize, shuffle: true, transform: this.dataset.trainTransform(), ...loaderSettings(this),
     });
   }
 
   valDataloader(): DataLoader {
     return new DataLoader(this.dataset.val(), {
-      batchSize: this.valBatchSize, shuffle: false, transform: this.dataset.valTransform(), numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed,
-      shard: this.shard ?? undefined,
+      batchSize: this.valBatchSize, shuffle: false, transform: this.dataset.valTransform(), ...loaderSettings(this),
     });
   }
 

@@ -1,5 +1,5 @@
 // LightningDataModule-like helpers with the seed tutorial's exact settings.
-import { DataLoader, Shard } from './loader.js';
+import { DataLoader, Shard, loaderSettings } from './loader.js';
 import { ArrayImageDataset, arrayImageDataset } from './images.js';
 import { loadCifar10 } from './cifar.js';
 import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, loadMnistArrays } from './mnist.js';
@@ -13,6 +13,8 @@ export interface DataModuleOptions {
   numWorkers?: number;
   prefetch?: number;
   seed?: number;
+  /** Batches in pinned host memory for asynchronous copies to a CUDA device (see DataLoaderOptions.pinMemory). */
+  pinMemory?: boolean;
 }
 
 /** The seed's Cifar10DataModule: batch 256, RandomResizedCrop(32, (0.25, 1), (3/4, 4/3)), flip 0.5, the seed's mean/std; validation normalize only, batch 1024. */
@@ -31,6 +33,7 @@ export class Cifar10DataModule {
   readonly numWorkers: number;
   readonly prefetch: number;
   readonly seed: number;
+  readonly pinMemory: boolean;
   /** Set by a data-parallel Trainer: each process loads its own part of every epoch. */
   shard: Shard | null = null;
 
@@ -40,6 +43,7 @@ export class Cifar10DataModule {
     this.numWorkers = opts.numWorkers ?? 0;
     this.prefetch = opts.prefetch ?? 2;
     this.seed = opts.seed ?? 0;
+    this.pinMemory = opts.pinMemory ?? false;
   }
 
   static trainTransform(): Transform {
@@ -59,15 +63,13 @@ export class Cifar10DataModule {
 
   trainDataloader(dataset: ArrayImageDataset = loadCifar10({ root: this.root, train: true })): DataLoader {
     return new DataLoader(dataset, {
-      batchSize: this.batchSize, shuffle: true, transform: Cifar10DataModule.trainTransform(),
-      numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed, shard: this.shard ?? undefined,
+      batchSize: this.batchSize, shuffle: true, transform: Cifar10DataModule.trainTransform(), ...loaderSettings(this),
     });
   }
 
   valDataloader(dataset: ArrayImageDataset = loadCifar10({ root: this.root, train: false })): DataLoader {
     return new DataLoader(dataset, {
-      batchSize: this.batchSize * 4, shuffle: false, transform: Cifar10DataModule.valTransform(),
-      numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed, shard: this.shard ?? undefined,
+      batchSize: this.batchSize * 4, shuffle: false, transform: Cifar10DataModule.valTransform(), ...loaderSettings(this),
     });
   }
 
@@ -81,6 +83,7 @@ export class FashionMnistDataModule {
   readonly numWorkers: number;
   readonly prefetch: number;
   readonly seed: number;
+  readonly pinMemory: boolean;
   /** Optional normalization; by default images are only scaled to [0, 1]. */
   readonly mean: number[] | null;
   readonly std: number[] | null;
@@ -93,6 +96,7 @@ export class FashionMnistDataModule {
     this.numWorkers = opts.numWorkers ?? 0;
     this.prefetch = opts.prefetch ?? 2;
     this.seed = opts.seed ?? 0;
+    this.pinMemory = opts.pinMemory ?? false;
     this.mean = opts.mean ?? null;
     this.std = opts.std ?? null;
   }
@@ -109,11 +113,11 @@ export class FashionMnistDataModule {
   }
 
   trainDataloader(dataset: ArrayImageDataset = this.dataset(true)): DataLoader {
-    return new DataLoader(dataset, { batchSize: this.batchSize, shuffle: true, transform: this.transform(), numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed, shard: this.shard ?? undefined });
+    return new DataLoader(dataset, { batchSize: this.batchSize, shuffle: true, transform: this.transform(), ...loaderSettings(this) });
   }
 
   valDataloader(dataset: ArrayImageDataset = this.dataset(false)): DataLoader {
-    return new DataLoader(dataset, { batchSize: this.batchSize * 4, shuffle: false, transform: this.transform(), numWorkers: this.numWorkers, prefetch: this.prefetch, seed: this.seed, shard: this.shard ?? undefined });
+    return new DataLoader(dataset, { batchSize: this.batchSize * 4, shuffle: false, transform: this.transform(), ...loaderSettings(this) });
   }
 
   distribute(shard: Shard): void { this.shard = shard; }

@@ -12,7 +12,7 @@
 // worker); workers are unref'd whenever no batch is in flight, so a forgotten
 // loader never keeps the process alive; close() terminates them.
 import { Worker } from 'node:worker_threads';
-import { Tensor, fromTypedArray } from '../torch/index.js';
+import { Tensor, cuda, fromTypedArray } from '../torch/index.js';
 import { batchRng, buildBatch, ImageSource, RawBatch } from './batch.js';
 import { Rng, mixSeed } from './rng.js';
 import { Transform } from './transforms.js';
@@ -38,6 +38,24 @@ export interface DataLoaderOptions {
   prefetch?: number;
   /** Data-parallel shard, like torch's DistributedSampler: after the (seed, epoch) shuffle, rank r takes samples r, r+W, … of the order padded by wrapping to a multiple of W. */
   shard?: Shard;
+  /**
+   * Batches in page-locked host memory, so that copying them to a CUDA device does not block (default
+   * false). Without CUDA it is ignored with a warning, as in PyTorch.
+   */
+  pinMemory?: boolean;
+}
+
+/** What a data module passes on unchanged to each of its loaders. */
+export interface LoaderSettings {
+  readonly numWorkers: number;
+  readonly prefetch: number;
+  readonly seed: number;
+  readonly shard: Shard | null;
+  readonly pinMemory: boolean;
+}
+
+export function loaderSettings(m: LoaderSettings): DataLoaderOptions {
+  return { numWorkers: m.numWorkers, prefetch: m.prefetch, seed: m.seed, shard: m.shard ?? undefined, pinMemory: m.pinMemory };
 }
 
 export interface Batch {
@@ -61,6 +79,8 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly prefetch: number;
   readonly transform: Transform | null;
   readonly shard: { rank: number; worldSize: number } | null;
+  /** True when batches really are pinned (pinMemory asked for and CUDA present). */
+  readonly pinMemory: boolean;
   /** The epoch the next iteration will use; incremented when an iteration starts. */
   epoch = 0;
   private readonly source: ImageSource;
@@ -88,6 +108,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     if (this.shard !== null && !(Number.isInteger(this.shard.worldSize) && this.shard.worldSize >= 1 && Number.isInteger(this.shard.rank) && this.shard.rank >= 0 && this.shard.rank < this.shard.worldSize)) {
       throw new RangeError(`DataLoader: shard must have an integer worldSize >= 1 and rank in [0, worldSize), got ${JSON.stringify(opts.shard)}`);
     }
+    this.pinMemory = (opts.pinMemory ?? false) && pinningAvailable();
     this.size = dataset.length;
     const per = dataset.channels * dataset.height * dataset.width;
     if (dataset.labels.length !== this.size || dataset.images.length !== this.size * per) {
@@ -144,7 +165,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     try {
       if (this.numWorkers === 0) {
         for (let b = first; b < count; b++) {
-          yield toTensors(buildBatch(this.source, indicesOf(b), this.transform, batchRng(this.seed, epoch, b)));
+          yield this.toTensors(buildBatch(this.source, indicesOf(b), this.transform, batchRng(this.seed, epoch, b)));
         }
         return;
       }
@@ -161,7 +182,7 @@ export class DataLoader implements AsyncIterable<Batch> {
           }
           const raw = await inFlight.get(b)!;
           inFlight.delete(b);
-          yield toTensors(raw);
+          yield this.toTensors(raw);
         }
       } finally {
         inFlight.clear(); // results still coming are dropped when they arrive
@@ -205,6 +226,11 @@ export class DataLoader implements AsyncIterable<Batch> {
       worker.on('exit', (code) => this.onDeath(slot, new Error(`DataLoader worker ${w} exited (code ${code})`)));
       this.slots.push(slot);
     }
+  }
+
+  private toTensors(raw: RawBatch): Batch {
+    const batch = toTensors(raw);
+    return this.pinMemory ? pinned(batch) : batch;
   }
 
   private submit(epoch: number, batchIndex: number, indices: Int32Array): Promise<RawBatch> {
@@ -269,4 +295,31 @@ function toTensors(raw: RawBatch): Batch {
     x.dispose();
     throw error;
   }
+}
+
+/** The batch's tensors moved into pinned memory (the pageable originals are freed). */
+function pinned(batch: Batch): Batch {
+  let x: Tensor | null = null;
+  try {
+    x = batch.x.pinMemory();
+    return { x, y: batch.y.pinMemory() };
+  } catch (error) {
+    x?.dispose();
+    throw error;
+  } finally {
+    batch.x.dispose();
+    batch.y.dispose();
+  }
+}
+
+let warnedNoPinning = false;
+
+/** Whether pinned memory can be used; warns once when it was asked for without CUDA. */
+function pinningAvailable(): boolean {
+  if (cuda.isAvailable()) return true;
+  if (!warnedNoPinning) {
+    warnedNoPinning = true;
+    process.emitWarning('DataLoader: pinMemory is set but CUDA is not available, so batches stay in pageable memory', { code: 'ORTHOGONIUM_NO_PINNED_MEMORY' });
+  }
+  return false;
 }

@@ -146,6 +146,13 @@ export class Tensor implements Tracked {
     return aten('to.dtype_layout', this, options.dtype === undefined ? undefined : dtypeCode(options.dtype), undefined,
       options.device, undefined, options.nonBlocking ?? false, options.copy ?? false);
   }
+  /** A copy in page-locked host memory, so that `to({ device: 'cuda', nonBlocking: true })` is asynchronous. Needs CUDA. */
+  pinMemory(): Tensor {
+    if (!native.buildInfo().cudaAvailable) throw new Error('pinMemory: page-locked memory is allocated by CUDA, and CUDA is not available here (CPU-only libtorch or no GPU)');
+    return aten('pin_memory', this);
+  }
+  /** Whether the data lies in page-locked (pinned) host memory. */
+  isPinned(): boolean { return aten('is_pinned', this) as boolean; }
   cpu(): Tensor { return this.to({ device: 'cpu' }); }
   cuda(index = 0): Tensor { return this.to({ device: `cuda:${index}` }); }
   float(): Tensor { return this.to('float32'); }

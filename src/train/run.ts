@@ -82,7 +82,6 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
   const module = new ClassificationModule({
     model, loss: setting.loss(nClasses, dataset.info.std), lipschitz, eps: config.eps, lr: config.lr, weightDecay: config.weightDecay,
   });
-  const data = new DatasetModule(dataset, { batchSize: config.batchSize, numWorkers: config.workers, seed: config.seed });
   const monitor = config.setting === 'non_robust' ? 'val_accuracy' : 'val_vra';
   const trainer = new Trainer({
     maxEpochs: resolved.epochs!, precision: config.precision, accelerator: config.device,
@@ -93,6 +92,8 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
     callbacks: [new ModelCheckpoint({ monitor, mode: 'max', saveTopK: 1, saveLast: true, filename: `best-{epoch}-{${monitor}}` }), new LearningRateMonitor()],
     checkpointMetadata: { setting: config.setting, run_config: resolved, loss: setting.lossSpec(nClasses, dataset.info.std) },
   });
+  // Batches bound for a GPU come in pinned memory, so their copy does not stall the step.
+  const data = new DatasetModule(dataset, { batchSize: config.batchSize, numWorkers: config.workers, seed: config.seed, pinMemory: trainer.device !== 'cpu' });
   try {
     const fit = await trainer.fit(module, data, { ckptPath: options.resume });
     const files: Record<string, string> = { config: join(out, 'config.json') };

@@ -401,7 +401,8 @@ export class Trainer {
 
   private toDevice(batch: Batch): Batch {
     if (this.device === 'cpu') return batch;
-    return { x: batch.x.to({ device: this.device }), y: batch.y.to({ device: this.device }) };
+    // Asynchronous when the loader pinned the batch; a pageable batch is copied synchronously either way.
+    return { x: batch.x.to({ device: this.device, nonBlocking: true }), y: batch.y.to({ device: this.device, nonBlocking: true }) };
   }
 
   // ---- evaluation ------------------------------------------------------------------

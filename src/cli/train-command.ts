@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 export const TRAIN_USAGE = `orthogonium train [--setting non_robust|mildly_robust|robust] [--dataset cifar10|cifar100|fashion-mnist|mnist|folder:<path>]
         [--data-dir DIR] [--download] [--model <preset>|--model-config FILE] [--config FILE] [--epochs N] [--batch-size N] [--lr X]
-        [--weight-decay X] [--precision 32|bf16-mixed] [--device cpu|cuda|auto] [--workers N] [--limit-train-batches N]
+        [--weight-decay X] [--precision 32|bf16-mixed|16-mixed] [--device cpu|cuda|auto] [--workers N] [--limit-train-batches N]
         [--limit-val-batches N] [--eps 36/255] [--certify-eps 36/255,72/255,108/255] [--gradient-clip X] [--on-nan error|skip]
         [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]
         [--devices N [--strategy ddp] [--num-nodes M --node-rank R --master-addr A --master-port P]]`;
@@ -31,7 +31,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--batch-size': { key: 'batchSize', kind: 'positive-int' },
   '--lr': { key: 'lr', kind: 'positive-number' },
   '--weight-decay': { key: 'weightDecay', kind: 'non-negative-number' },
-  '--precision': { key: 'precision', kind: 'string', choices: ['32', 'bf16-mixed'] },
+  '--precision': { key: 'precision', kind: 'string', choices: ['32', 'bf16-mixed', '16-mixed'] },
   '--device': { key: 'device', kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
   '--workers': { key: 'workers', kind: 'non-negative-int' },
   '--limit-train-batches': { key: 'limitTrainBatches', kind: 'limit' },

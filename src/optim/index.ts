@@ -9,3 +9,5 @@ export { AdamWScheduleFree } from './schedule-free.js';
 export type { AdamWScheduleFreeHyper, AdamWScheduleFreeOptions } from './schedule-free.js';
 export { LRScheduler, LambdaLR, LinearLR, CosineAnnealingLR, SequentialLR, OneCycleLR } from './lr-scheduler.js';
 export type { SchedulerStateDict, LinearLROptions, CosineAnnealingLROptions, SequentialLROptions, OneCycleLROptions } from './lr-scheduler.js';
+export { GradScaler } from './grad-scaler.js';
+export type { GradScalerOptions, GradScalerStateDict } from './grad-scaler.js';

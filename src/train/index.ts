@@ -3,6 +3,7 @@
 export { Trainer, NonFiniteLossError } from './trainer.js';
 export type { TrainerOptions, FitResult, Loader, PositionedLoader, DataModuleLike, Precision, Accelerator } from './trainer.js';
 export { LightningModule } from './lightning-module.js';
+export { PrecisionPlugin, PRECISIONS } from './precision.js';
 export type { LogOptions, OptimizerConfig, Stage } from './lightning-module.js';
 export { ClassificationModule } from './classification-module.js';
 export type { ClassificationModuleOptions, LossModule } from './classification-module.js';

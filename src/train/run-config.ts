@@ -5,7 +5,8 @@
 import { readJsonFile } from '../util/json-file.js';
 import { MODEL_PRESETS, ModelConfig } from '../models/index.js';
 import { SETTINGS, SettingName } from './settings.js';
-import type { Accelerator, Precision } from './trainer.js';
+import type { Accelerator } from './trainer.js';
+import { PRECISIONS, Precision } from './precision.js';
 
 export interface RunConfig {
   setting: SettingName;
@@ -86,7 +87,7 @@ export function validateRunConfig(c: RunConfig, where = 'run config'): RunConfig
   if (!(typeof c.weightDecay === 'number' && c.weightDecay >= 0 && Number.isFinite(c.weightDecay))) fail('weightDecay', 'a finite number ≥ 0');
   if (!(typeof c.eps === 'number' && c.eps > 0)) fail('eps', 'a radius > 0');
   if (!Array.isArray(c.certifyEps) || c.certifyEps.length === 0 || c.certifyEps.some((e) => !(typeof e === 'number' && e > 0))) fail('certifyEps', 'a non-empty list of radii > 0');
-  if (c.precision !== '32' && c.precision !== 'bf16-mixed') fail('precision', "'32' or 'bf16-mixed'");
+  if (!PRECISIONS.includes(c.precision)) fail('precision', PRECISIONS.map((p) => `'${p}'`).join(', '));
   if (!['cpu', 'cuda', 'auto'].includes(c.device)) fail('device', "'cpu', 'cuda' or 'auto'");
   if (c.onNan !== 'error' && c.onNan !== 'skip') fail('onNan', "'error' or 'skip'");
   if (c.gradientClipVal !== null && !(typeof c.gradientClipVal === 'number' && c.gradientClipVal > 0)) fail('gradientClipVal', 'a number > 0 or null');

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Tensor, autocast, cuda, getRngState, manualSeed, noGrad, scope, setRngState, tensor } from '../torch/index.js';
+import { Tensor, cuda, getRngState, manualSeed, noGrad, scope, setRngState, tensor } from '../torch/index.js';
 import type { Saveable } from '../torch/index.js';
 import { Module, clipGradNorm_, clipGradValue_ } from '../nn/index.js';
 import { NonFiniteValueError } from '../losses/index.js';
@@ -29,6 +29,9 @@ import { MetricCollector } from './epoch-metrics.js';
 import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
 import { metricsTable } from './metrics-table.js';
 import { writeTrainingCurves } from './metric-plots.js';
+import { PrecisionPlugin } from './precision.js';
+import type { Precision } from './precision.js';
+export type { Precision } from './precision.js';
 
 /** What the Trainer iterates: our DataLoader or anything with a length that yields batches. */
 export interface Loader extends AsyncIterable<Batch> {
@@ -52,7 +55,6 @@ export interface DataModuleLike {
   distribute?(shard: Shard): void;
 }
 
-export type Precision = '32' | 'bf16-mixed';
 export type Accelerator = 'cpu' | 'cuda' | 'auto';
 
 export interface TrainerOptions {
@@ -123,12 +125,12 @@ export interface FitResult {
 /** Thrown when training meets a NaN/Inf loss and onNonFiniteLoss is 'error'. */
 export class NonFiniteLossError extends Error {}
 
-const PRECISIONS: Precision[] = ['32', 'bf16-mixed'];
-
 export class Trainer {
   readonly maxEpochs: number;
   readonly maxSteps: number;
   readonly precision: Precision;
+  /** Autocast for the forward passes, and loss scaling under '16-mixed'. */
+  readonly precisionPlugin: PrecisionPlugin;
   readonly device: 'cpu' | 'cuda';
   readonly callbacks: Callback[];
   readonly loggers: Logger[];
@@ -165,8 +167,8 @@ export class Trainer {
     this.maxSteps = options.maxSteps ?? Infinity;
     if (!(this.maxSteps > 0)) throw new RangeError(`Trainer: maxSteps must be > 0, got ${options.maxSteps}`);
     this.precision = options.precision ?? '32';
-    if (!PRECISIONS.includes(this.precision)) throw new TypeError(`Trainer: precision must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(options.precision)}`);
     this.device = resolveAccelerator(options.accelerator ?? 'cpu');
+    this.precisionPlugin = new PrecisionPlugin(this.precision, this.device);
     for (const key of ['limitTrainBatches', 'limitValBatches', 'limitTestBatches'] as const) checkLimit(key, options[key]);
     if (options.gradientClipVal !== undefined && !(options.gradientClipVal > 0)) throw new RangeError(`Trainer: gradientClipVal must be > 0, got ${options.gradientClipVal}`);
     if (options.gradientClipAlgorithm !== undefined && !['norm', 'value'].includes(options.gradientClipAlgorithm)) {
@@ -354,9 +356,7 @@ export class Trainer {
       let loss: Tensor;
       this.ddp?.preForward();
       try {
-        loss = this.precision === 'bf16-mixed'
-          ? autocast({ deviceType: this.device, dtype: 'bfloat16' }, () => module.trainingStep(onDevice, index))
-          : module.trainingStep(onDevice, index);
+        loss = this.precisionPlugin.forward(() => module.trainingStep(onDevice, index));
       } catch (error) {
         // The library's losses refuse NaN logits: that is the same diverged step as a NaN loss.
         if (error instanceof NonFiniteValueError) return this.nonFiniteLoss(index, `NaN (${error.message})`);
@@ -367,14 +367,16 @@ export class Trainer {
       // All ranks skip (or stop) together, or the others would wait for this one's gradients.
       if (this.group ? this.anyRank(!Number.isFinite(value)) : !Number.isFinite(value)) return this.nonFiniteLoss(index, String(value));
       optimizer.zeroGrad();
+      const backwardOn = this.precisionPlugin.lossForBackward(loss);
       if (this.ddp) {
         this.ddp.postForward(loss);
-        this.ddp.backward(loss);
+        this.ddp.backward(backwardOn);
       } else {
-        loss.backward();
+        backwardOn.backward();
       }
+      if (this.options.gradientClipVal !== undefined) this.precisionPlugin.unscaleGradients(optimizer);
       this.clipGradients(module);
-      optimizer.step();
+      this.precisionPlugin.optimizerStep(optimizer);
       if (this.scheduler && this.schedulerInterval === 'step') this.scheduler.step();
       return value;
     });
@@ -421,8 +423,7 @@ export class Trainer {
           const onDevice = this.toDevice(batch);
           module.currentBatchSize = onDevice.y.shape[0];
           const run = () => (stage === 'test' ? module.testStep(onDevice, index) : module.validationStep(onDevice, index));
-          if (this.precision === 'bf16-mixed') autocast({ deviceType: this.device, dtype: 'bfloat16' }, run);
-          else run();
+          this.precisionPlugin.forward(run);
         }));
         batch.x.dispose();
         batch.y.dispose();
@@ -513,6 +514,7 @@ export class Trainer {
       ['global_step', this.globalStep],
       ['optimizer', this.optimizer.stateDict() as unknown as Saveable],
       ['scheduler', JSON.stringify(this.scheduler?.stateDict() ?? null)],
+      ['grad_scaler', JSON.stringify(this.precisionPlugin.stateDict())],
       ['rng_state', rng],
       ['callbacks', JSON.stringify(callbacks)],
       ['history', JSON.stringify(this.history)],
@@ -543,6 +545,7 @@ export class Trainer {
       this.optimizer!.loadStateDict(training.get('optimizer') as Map<string, unknown>);
       const scheduler = JSON.parse(String(training.get('scheduler') ?? 'null'));
       if (this.scheduler && scheduler) this.scheduler.loadStateDict(scheduler);
+      this.precisionPlugin.loadStateDict(JSON.parse(String(training.get('grad_scaler') ?? 'null')));
       const rng = training.get('rng_state');
       if (rng instanceof Tensor) setRngState(rng);
       const callbacks = JSON.parse(String(training.get('callbacks') ?? '{}')) as Record<string, JsonValue>;

@@ -65,8 +65,29 @@ test('an interrupt on one rank stops every rank at the same step, with one check
   }
 });
 
-test('a ddp Trainer outside a launched process says how to start one', () => {
-  assert.throws(() => new Trainer({ strategy: 'ddp', devices: 2 }), /not started as one of them \(no WORLD_SIZE\).*orthogonium train --devices N/);
+test('a plain script with Trainer({ devices: 2, strategy: \'ddp\' }) starts the other rank itself and trains like launch()', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-self-'));
+  try {
+    await launch({ nprocs: 2, script, args: [join(dir, 'launched.pt'), join(dir, 'launched.json'), '16'], stdout: quiet });
+    const env: NodeJS.ProcessEnv = { ...process.env, DDP_DEVICES: '2' };
+    for (const k of ['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT']) delete env[k];
+    const run = spawnSync(process.execPath, [script, join(dir, 'self.pt'), join(dir, 'self.json'), '16'], { env, encoding: 'utf8', timeout: 120000 });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /started 1 more process running this script as ranks 1–1 \(world size 2\)/);
+    const launched = torch.load(join(dir, 'launched.pt')) as Map<string, Tensor>;
+    const self = torch.load(join(dir, 'self.pt')) as Map<string, Tensor>;
+    assert.deepEqual([...self.keys()], [...launched.keys()]);
+    // The same two ranks on the same shards: the same weights, whoever started them.
+    for (const [k, t] of launched) assert.ok(t.equal(self.get(k)!), `${k} differs`);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'self.json'), 'utf8')).globalStep, JSON.parse(readFileSync(join(dir, 'launched.json'), 'utf8')).globalStep);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a ddp Trainer with one device outside a launched process says how to start the ranks', () => {
+  assert.throws(() => new Trainer({ strategy: 'ddp' }), /strategy 'ddp' with one device: give devices.*orthogonium launch --nproc N script.js/);
+  assert.throws(() => new Trainer({ strategy: 'fsdp' as never, devices: 2 }), /strategy must be one of auto, ddp, ddp_spawn/);
   assert.throws(() => new Trainer({ devices: 0 }), /devices must be a positive integer/);
 });
 

@@ -17,7 +17,7 @@ export const TRAIN_USAGE = `orthogonium train [--setting non_robust|mildly_robus
         [--weight-decay X] [--precision 32|bf16-mixed|16-mixed] [--device cpu|cuda|auto] [--workers N] [--limit-train-batches N]
         [--limit-val-batches N] [--eps 36/255] [--certify-eps 36/255,72/255,108/255] [--gradient-clip X] [--on-nan error|skip]
         [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]
-        [--devices N [--strategy ddp] [--num-nodes M --node-rank R --master-addr A --master-port P]]`;
+        [--devices N [--strategy ddp|ddp_spawn] [--num-nodes M --node-rank R --master-addr A --master-port P]]`;
 
 const FLAGS: Record<string, FlagSpec> = {
   '--setting': { key: 'setting', kind: 'string', choices: Object.keys(SETTINGS) },
@@ -44,7 +44,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--resume': { key: 'resume', kind: 'string' },
   '--seed': { key: 'seed', kind: 'non-negative-int' },
   '--devices': { key: 'devices', kind: 'positive-int' },
-  '--strategy': { key: 'strategy', kind: 'string', choices: ['auto', 'ddp'] },
+  '--strategy': { key: 'strategy', kind: 'string', choices: ['auto', 'ddp', 'ddp_spawn'] },
   '--num-nodes': { key: 'numNodes', kind: 'positive-int' },
   '--node-rank': { key: 'nodeRank', kind: 'non-negative-int' },
   '--master-addr': { key: 'masterAddr', kind: 'string' },
@@ -68,7 +68,7 @@ export function trainCommand(args: string[], usage: string): Promise<number> {
   return withUsage('train', usage, async () => {
     const flags = parseFlags(args, FLAGS);
     const { config: configFile, modelConfig, model, resume, noProgress, json, eps, strategy, ...rest } = flags;
-    if (strategy === 'ddp' && rest.devices === undefined && rest.numNodes === undefined) throw new UsageError('--strategy ddp needs --devices N (processes per node)');
+    if (strategy !== undefined && strategy !== 'auto' && rest.devices === undefined && rest.numNodes === undefined) throw new UsageError(`--strategy ${strategy} needs --devices N (processes per node)`);
     if (model !== undefined && modelConfig !== undefined) throw new UsageError('give either --model or --model-config, not both');
     if (typeof rest.dataset === 'string' && !rest.dataset.startsWith('folder:') && !DATASET_NAMES.includes(rest.dataset)) {
       throw new UsageError(`unknown dataset '${rest.dataset}'; expected one of ${DATASET_NAMES.join(', ')}`);

@@ -4,7 +4,7 @@ export type { ProcessGroupOptions, ReduceOp, CoalescedOptions } from './process-
 export { broadcastParameters, GradientSynchronizer, assertSameOnAllRanks } from './gradients.js';
 export type { GradientSynchronizerOptions } from './gradients.js';
 export { reduceMetrics } from './metrics.js';
-export { launch, freePort, LaunchError } from './launch.js';
-export type { LaunchOptions, LaunchResult } from './launch.js';
+export { launch, launchPeers, freePort, LaunchError } from './launch.js';
+export type { LaunchOptions, LaunchResult, PeerLaunch } from './launch.js';
 export { DistributedDataParallel } from './ddp.js';
 export type { DistributedDataParallelOptions } from './ddp.js';

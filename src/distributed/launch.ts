@@ -82,22 +82,39 @@ export class LaunchError extends Error {
   }
 }
 
-/** Runs `script` in `nprocs` processes; resolves when all exit with 0, rejects with the first failing rank's error. */
-export async function launch(options: LaunchOptions): Promise<LaunchResult> {
-  const { nprocs, script } = options;
-  if (!Number.isInteger(nprocs) || nprocs < 1) throw new RangeError(`launch: nprocs must be a positive integer, got ${nprocs}`);
-  if (typeof script !== 'string' || !existsSync(script)) throw new Error(`launch: the script ${script} does not exist`);
+type WorldOptions = Pick<LaunchOptions, 'nprocs' | 'numNodes' | 'nodeRank' | 'masterAddr' | 'masterPort' | 'threadsPerProcess'>;
+
+/** The checked layout of a launch and the environment of each of this node's ranks. */
+async function resolveWorld(options: WorldOptions, what: string) {
+  const { nprocs } = options;
+  if (!Number.isInteger(nprocs) || nprocs < 1) throw new RangeError(`${what}: nprocs must be a positive integer, got ${nprocs}`);
   const numNodes = options.numNodes ?? 1;
   const nodeRank = options.nodeRank ?? 0;
   if (!Number.isInteger(numNodes) || numNodes < 1 || !Number.isInteger(nodeRank) || nodeRank < 0 || nodeRank >= numNodes) {
-    throw new RangeError(`launch: nodeRank must be in [0, numNodes), got nodeRank ${options.nodeRank} and numNodes ${options.numNodes}`);
+    throw new RangeError(`${what}: nodeRank must be in [0, numNodes), got nodeRank ${options.nodeRank} and numNodes ${options.numNodes}`);
   }
-  if (numNodes > 1 && options.masterPort === undefined && !process.env.MASTER_PORT) throw new Error('launch: with several nodes, give masterAddr and masterPort (the same on every node)');
-  const masterAddr = options.masterAddr ?? '127.0.0.1';
+  if (numNodes > 1 && options.masterPort === undefined && !process.env.MASTER_PORT) throw new Error(`${what}: with several nodes, give masterAddr and masterPort (the same on every node)`);
+  const masterAddr = options.masterAddr ?? process.env.MASTER_ADDR ?? '127.0.0.1';
   const envPort = process.env.MASTER_PORT ? Number(process.env.MASTER_PORT) : undefined;
   const masterPort = options.masterPort ?? envPort ?? await freePort(masterAddr);
   const threads = options.threadsPerProcess ?? (process.env.OMP_NUM_THREADS ? Number(process.env.OMP_NUM_THREADS) : nprocs > 1 ? 1 : undefined);
-  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new RangeError(`launch: threadsPerProcess must be a positive integer, got ${threads}`);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new RangeError(`${what}: threadsPerProcess must be a positive integer, got ${threads}`);
+  const envOf = (localRank: number): Record<string, string> => {
+    const env: Record<string, string> = {
+      RANK: String(nodeRank * nprocs + localRank), LOCAL_RANK: String(localRank), WORLD_SIZE: String(numNodes * nprocs), LOCAL_WORLD_SIZE: String(nprocs),
+      MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort),
+    };
+    if (threads !== undefined) env.OMP_NUM_THREADS = String(threads);
+    return env;
+  };
+  return { nprocs, threads, envOf };
+}
+
+/** Runs `script` in `nprocs` processes; resolves when all exit with 0, rejects with the first failing rank's error. */
+export async function launch(options: LaunchOptions): Promise<LaunchResult> {
+  const { script } = options;
+  const { nprocs, envOf } = await resolveWorld(options, 'launch');
+  if (typeof script !== 'string' || !existsSync(script)) throw new Error(`launch: the script ${script} does not exist`);
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
   const grace = options.killGraceMs ?? 5000;
@@ -122,12 +139,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
       else resolve({ seconds: (performance.now() - started) / 1000 });
     };
     for (let rank = 0; rank < nprocs; rank++) {
-      const env: Record<string, string> = {
-        ...process.env as Record<string, string>, ...options.env,
-        RANK: String(nodeRank * nprocs + rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(numNodes * nprocs), LOCAL_WORLD_SIZE: String(nprocs),
-        MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort),
-      };
-      if (threads !== undefined) env.OMP_NUM_THREADS = String(threads);
+      const env: Record<string, string> = { ...process.env as Record<string, string>, ...options.env, ...envOf(rank) };
       const child = spawn(process.execPath, [...(options.execArgv ?? []), script, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       running.add(rank);
@@ -156,4 +168,48 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
       child.on('close', (code, signal) => onEnd(code, signal));
     }
   });
+}
+
+export interface PeerLaunch {
+  /** The processes of local ranks 1 … nprocs − 1. */
+  children: ChildProcess[];
+  /** This process's rank environment (already applied to process.env). */
+  env: Record<string, string>;
+  /** Threads this process should use (the value given to its peers as OMP_NUM_THREADS), if any. */
+  threads: number | undefined;
+}
+
+/**
+ * Lightning's way to go data-parallel from a plain script: this process
+ * becomes local rank 0, and the same script (same arguments, same Node.js
+ * flags) starts again for local ranks 1 … nprocs − 1, with the rank
+ * environment set. Their output is prefixed `[rank k]`; they are killed if
+ * this process exits first. A peer that fails makes this process's next
+ * collective fail with an error naming it.
+ */
+export async function launchPeers(options: WorldOptions & Pick<LaunchOptions, 'stdout' | 'stderr'>): Promise<PeerLaunch> {
+  const script = process.argv[1];
+  if (!script || !existsSync(script)) {
+    throw new Error('data-parallel training from this process needs a script to start again for the other ranks, and process.argv[1] is not one; ' +
+      'run a script file, or start the ranks with `orthogonium launch --nproc N script.js`');
+  }
+  const { nprocs, threads, envOf } = await resolveWorld(options, 'launchPeers');
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const children: ChildProcess[] = [];
+  for (let rank = 1; rank < nprocs; rank++) {
+    const child = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2)],
+      { env: { ...process.env as Record<string, string>, ...envOf(rank) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = prefixer(`[rank ${rank}] `, stdout, []);
+    const err = prefixer(`[rank ${rank}] `, stderr, []);
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => err.push(c));
+    child.on('close', () => { out.flush(); err.flush(); });
+    child.on('error', (e) => stderr.write(`[rank ${rank}] could not start: ${e.message}\n`));
+    children.push(child);
+  }
+  process.once('exit', () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
+  const env = envOf(0);
+  Object.assign(process.env, env);
+  return { children, env, threads };
 }

@@ -1,7 +1,7 @@
 // Training: the Trainer and its LightningModule, the seed's classification
 // module and settings, callbacks, loggers, checkpoints and plots.
 export { Trainer, NonFiniteLossError } from './trainer.js';
-export type { TrainerOptions, FitResult, Loader, PositionedLoader, DataModuleLike, Precision, Accelerator } from './trainer.js';
+export type { TrainerOptions, FitResult, Loader, PositionedLoader, DataModuleLike, Precision, Accelerator, Strategy } from './trainer.js';
 export { LightningModule } from './lightning-module.js';
 export { PrecisionPlugin, PRECISIONS } from './precision.js';
 export type { LogOptions, OptimizerConfig, Stage } from './lightning-module.js';

@@ -9,14 +9,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Tensor, cuda, getRngState, manualSeed, noGrad, scope, setRngState, tensor } from '../torch/index.js';
+import { Tensor, cuda, getRngState, manualSeed, noGrad, scope, setNumThreads, setRngState, tensor } from '../torch/index.js';
 import type { Saveable } from '../torch/index.js';
 import { Module, clipGradNorm_, clipGradValue_ } from '../nn/index.js';
 import { NonFiniteValueError } from '../losses/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
 import { DataLoader } from '../data/index.js';
 import type { Batch, Shard } from '../data/index.js';
-import { DistributedDataParallel, ProcessGroup, getDefaultGroup, initProcessGroup, isInitialized, reduceMetrics } from '../distributed/index.js';
+import { DistributedDataParallel, ProcessGroup, getDefaultGroup, initProcessGroup, isInitialized, launchPeers, reduceMetrics } from '../distributed/index.js';
 import type { DistributedDataParallelOptions } from '../distributed/index.js';
 import { Callback, JsonValue } from './callbacks/callback.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
@@ -56,6 +56,9 @@ export interface DataModuleLike {
 }
 
 export type Accelerator = 'cpu' | 'cuda' | 'auto';
+/** 'ddp_spawn' is taken as 'ddp': Node.js cannot fork a function, so the script itself starts again per rank. */
+export type Strategy = 'auto' | 'ddp' | 'ddp_spawn';
+const STRATEGIES: readonly Strategy[] = ['auto', 'ddp', 'ddp_spawn'];
 
 export interface TrainerOptions {
   maxEpochs?: number;
@@ -94,7 +97,7 @@ export interface TrainerOptions {
    * distributed.launch(), which set RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT. Default 'auto': ddp when
    * devices × numNodes > 1.
    */
-  strategy?: 'auto' | 'ddp';
+  strategy?: Strategy;
   /** DistributedDataParallel's options under 'ddp' (bucketCapMB, findUnusedParameters, gradientAsBucketView, broadcastBuffers). */
   ddp?: Omit<DistributedDataParallelOptions, 'group'>;
   /** Processes per node (default 1). */
@@ -157,6 +160,8 @@ export class Trainer {
   private interruptRequested = false;
   private skipped = 0;
   private readonly distributed: boolean;
+  /** A plain script asked for several devices: fit() starts the other ranks and this process becomes rank 0. */
+  private launchPeersAtFit: boolean;
   private group: ProcessGroup | null = null;
   private ddp: DistributedDataParallel | null = null;
 
@@ -177,7 +182,9 @@ export class Trainer {
     if (options.onNonFiniteLoss !== undefined && !['error', 'skip'].includes(options.onNonFiniteLoss)) {
       throw new TypeError(`Trainer: onNonFiniteLoss must be 'error' or 'skip', got ${JSON.stringify(options.onNonFiniteLoss)}`);
     }
-    this.distributed = resolveStrategy(options);
+    const mode = resolveStrategy(options);
+    this.distributed = mode !== 'single';
+    this.launchPeersAtFit = mode === 'launch-peers';
     this.defaultRootDir = options.defaultRootDir ?? '';
     this.callbacks = [...(options.callbacks ?? [])];
     for (const c of this.callbacks) if (!(c instanceof Callback)) throw new TypeError('Trainer: every callback must extend Callback');
@@ -191,6 +198,17 @@ export class Trainer {
     if (quiet) this.loggers.length = 0;
     this.out = quiet ? { write: () => true } : (options.output ?? process.stdout);
     this.progress = (options.enableProgressBar ?? true) && !quiet ? new ProgressBar(this.out) : null;
+  }
+
+  /** Starts local ranks 1 … devices − 1 running this same script; this process takes local rank 0 (NODE_RANK picks the node). */
+  private async startPeers(): Promise<void> {
+    const devices = this.options.devices ?? 1;
+    const nodeRank = Number(process.env.NODE_RANK ?? 0);
+    const { threads } = await launchPeers({ nprocs: devices, numNodes: this.options.numNodes ?? 1, nodeRank, stdout: this.out });
+    if (threads !== undefined) setNumThreads(threads);
+    this.launchPeersAtFit = false;
+    this.print(`started ${devices - 1} more process${devices > 2 ? 'es' : ''} running this script as ranks ` +
+      `${nodeRank * devices + 1}–${nodeRank * devices + devices - 1} (world size ${process.env.WORLD_SIZE})`);
   }
 
   /** Asks the loop to stop after the current epoch (used by EarlyStopping). */
@@ -227,6 +245,7 @@ export class Trainer {
     this.metadata = { ...(data.checkpointMetadata?.() ?? {}), ...(this.options.checkpointMetadata ?? {}) };
     if (this.options.seed !== undefined) manualSeed(this.options.seed);
     if (this.distributed) {
+      if (this.launchPeersAtFit) await this.startPeers();
       this.group = isInitialized() ? getDefaultGroup() : initProcessGroup();
       data.distribute?.({ rank: this.group.rank, worldSize: this.group.worldSize });
     }
@@ -616,25 +635,31 @@ function limitBatches(length: number, limit: number | undefined): number {
 const isPositioned = (loader: Loader): loader is PositionedLoader => typeof (loader as Partial<PositionedLoader>).resumeAt === 'function';
 const isLoader = (x: unknown): x is Loader => typeof (x as Loader)[Symbol.asyncIterator] === 'function';
 
-/** Whether this Trainer runs data-parallel; checks that the process was started as one rank of the right world. */
-function resolveStrategy(o: TrainerOptions): boolean {
+/**
+ * How this Trainer runs: alone, as one rank of a launched data-parallel job,
+ * or as rank 0 of one it starts itself (a plain script with devices > 1, as Lightning does).
+ */
+function resolveStrategy(o: TrainerOptions): 'single' | 'rank' | 'launch-peers' {
   const strategy = o.strategy ?? 'auto';
-  if (strategy !== 'auto' && strategy !== 'ddp') throw new TypeError(`Trainer: strategy must be 'auto' or 'ddp', got ${JSON.stringify(o.strategy)}`);
+  if (!STRATEGIES.includes(strategy)) throw new TypeError(`Trainer: strategy must be one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(o.strategy)}`);
   const devices = o.devices ?? 1;
   const nodes = o.numNodes ?? 1;
   if (!Number.isInteger(devices) || devices < 1) throw new RangeError(`Trainer: devices must be a positive integer, got ${o.devices}`);
   if (!Number.isInteger(nodes) || nodes < 1) throw new RangeError(`Trainer: numNodes must be a positive integer, got ${o.numNodes}`);
-  const distributed = strategy === 'ddp' || devices * nodes > 1;
-  if (!distributed) return false;
+  const distributed = strategy !== 'auto' || devices * nodes > 1;
+  if (!distributed) return 'single';
   const world = process.env.WORLD_SIZE;
   if (world === undefined) {
-    throw new Error(`Trainer: strategy 'ddp' runs one process per device, but this process was not started as one of them (no WORLD_SIZE): ` +
-      'use `orthogonium train --devices N`, `orthogonium launch --nproc N script.js`, or distributed.launch()');
+    if (devices * nodes === 1) {
+      throw new Error(`Trainer: strategy '${strategy}' with one device: give devices (processes per node) to start them, ` +
+        'or start the ranks with `orthogonium train --devices N` / `orthogonium launch --nproc N script.js`');
+    }
+    return 'launch-peers';
   }
-  if (strategy !== 'ddp' || o.devices !== undefined) {
+  if (strategy === 'auto' || o.devices !== undefined) {
     if (Number(world) !== devices * nodes) throw new Error(`Trainer: WORLD_SIZE is ${world} but devices × numNodes is ${devices} × ${nodes}`);
   }
-  return true;
+  return 'rank';
 }
 
 /** A data-parallel run needs each loader to hold only this rank's part of the data. */

@@ -1,6 +1,7 @@
 // One rank of the data-parallel Trainer test: fits the tiny problem with
-// strategy 'ddp' (the launcher sets RANK / WORLD_SIZE) and, on rank 0, writes
-// the trained weights and the final metrics to the paths given.
+// strategy 'ddp' and, on rank 0, writes the trained weights and the final
+// metrics to the paths given. The launcher sets RANK / WORLD_SIZE; or, run
+// plainly with DDP_DEVICES=N, the Trainer starts the other ranks itself.
 import { writeFileSync } from 'node:fs';
 import * as torch from '../../src/torch/index.js';
 import { LossXent } from '../../src/losses/index.js';
@@ -19,7 +20,7 @@ class Stop extends (await import('../../src/train/index.js')).Callback {
     if (interruptAt && trainer.globalStep === Number(interruptAt) && trainer.globalRank === 1) trainer.interrupt();
   }
 }
-const trainer = new Trainer({ strategy: 'ddp', devices: Number(process.env.WORLD_SIZE), maxEpochs: 2, enableProgressBar: false, callbacks: [new Stop()] });
+const trainer = new Trainer({ strategy: 'ddp', devices: Number(process.env.DDP_DEVICES ?? process.env.WORLD_SIZE), maxEpochs: 2, enableProgressBar: false, callbacks: [new Stop()] });
 const result = await trainer.fit(module, tinyData({ batchSize: Number(batch) }));
 if (trainer.globalRank === 0) {
   torch.save(module.model.stateDict(), weightsPath);

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Tensor, cuda, getRngState, manualSeed, noGrad, scope, setNumThreads, setRngState, tensor } from '../torch/index.js';
+import { Tensor, getRngState, manualSeed, noGrad, scope, setNumThreads, setRngState, tensor } from '../torch/index.js';
 import type { Saveable } from '../torch/index.js';
 import { Module, clipGradNorm_, clipGradValue_ } from '../nn/index.js';
 import { NonFiniteValueError } from '../losses/index.js';
@@ -17,7 +17,6 @@ import type { LRScheduler, Optimizer } from '../optim/index.js';
 import { DataLoader } from '../data/index.js';
 import type { Batch, Shard } from '../data/index.js';
 import { DistributedDataParallel, ProcessGroup, getDefaultGroup, initProcessGroup, isInitialized, launchPeers, reduceMetrics } from '../distributed/index.js';
-import type { DistributedDataParallelOptions } from '../distributed/index.js';
 import { Callback, JsonValue } from './callbacks/callback.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { CSVLogger } from './loggers/csv-logger.js';
@@ -30,6 +29,9 @@ import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
 import { metricsTable } from './metrics-table.js';
 import { writeTrainingCurves } from './metric-plots.js';
 import { PrecisionPlugin } from './precision.js';
+import { checkLimit, limitBatches, resolveAccelerator, resolveStrategy } from './trainer-options.js';
+import type { TrainerOptions } from './trainer-options.js';
+export type { Accelerator, Strategy, TrainerOptions } from './trainer-options.js';
 import type { Precision } from './precision.js';
 export type { Precision } from './precision.js';
 
@@ -53,60 +55,6 @@ export interface DataModuleLike {
   checkpointMetadata?(): CheckpointMetadata;
   /** Called by a data-parallel Trainer before asking for loaders: load only this process's part of each epoch. */
   distribute?(shard: Shard): void;
-}
-
-export type Accelerator = 'cpu' | 'cuda' | 'auto';
-/** 'ddp_spawn' is taken as 'ddp': Node.js cannot fork a function, so the script itself starts again per rank. */
-export type Strategy = 'auto' | 'ddp' | 'ddp_spawn';
-const STRATEGIES: readonly Strategy[] = ['auto', 'ddp', 'ddp_spawn'];
-
-export interface TrainerOptions {
-  maxEpochs?: number;
-  /** Stop after this many optimizer steps (default: no limit). */
-  maxSteps?: number;
-  accelerator?: Accelerator;
-  precision?: Precision;
-  /** Batches per epoch: an integer count, or a fraction in (0, 1] of the loader. */
-  limitTrainBatches?: number;
-  limitValBatches?: number;
-  limitTestBatches?: number;
-  /** Clip gradients before each step (default: no clipping). */
-  gradientClipVal?: number;
-  gradientClipAlgorithm?: 'norm' | 'value';
-  callbacks?: Callback[];
-  /** Loggers; default with a defaultRootDir: CSV and JSON lines in it. false: none. */
-  logger?: Logger | Logger[] | false;
-  enableProgressBar?: boolean;
-  /** Adds a ModelCheckpoint (latest epoch) when none is given and there is a defaultRootDir (default true). */
-  enableCheckpointing?: boolean;
-  /** The run folder: logs, checkpoints, plots. Without it, nothing is written unless a callback or logger asks. */
-  defaultRootDir?: string | null;
-  /** Step metrics go to loggers every N steps (default 50). */
-  logEveryNSteps?: number;
-  /** Validate every N epochs (default 1). */
-  checkValEveryNEpoch?: number;
-  /** Seeds torch's generator at the start of fit (model initialization should be seeded by the caller). */
-  seed?: number;
-  /** What a NaN or infinite loss does: 'error' stops with a message naming the step (default); 'skip' skips the batch. */
-  onNonFiniteLoss?: 'error' | 'skip';
-  /** Ctrl-C finishes the current step, writes `interrupted.ckpt` and returns (default true). */
-  handleSignals?: boolean;
-  /**
-   * 'ddp': one process per device, gradients averaged during backward by libtorch's DDP reducer over a c10d
-   * gloo group. The processes are started by `orthogonium train --devices N`, `orthogonium launch` or
-   * distributed.launch(), which set RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT. Default 'auto': ddp when
-   * devices × numNodes > 1.
-   */
-  strategy?: Strategy;
-  /** DistributedDataParallel's options under 'ddp' (bucketCapMB, findUnusedParameters, gradientAsBucketView, broadcastBuffers). */
-  ddp?: Omit<DistributedDataParallelOptions, 'group'>;
-  /** Processes per node (default 1). */
-  devices?: number;
-  numNodes?: number;
-  /** Extra metadata stored in every checkpoint (e.g. the run's configuration). */
-  checkpointMetadata?: CheckpointMetadata;
-  /** Where the epoch lines, the progress bar and the final table go (default process.stdout). */
-  output?: ProgressOutput;
 }
 
 export interface FitResult {
@@ -611,56 +559,8 @@ export class Trainer {
   }
 }
 
-function resolveAccelerator(accelerator: Accelerator): 'cpu' | 'cuda' {
-  if (accelerator === 'cpu') return 'cpu';
-  if (accelerator === 'auto') return cuda.isAvailable() ? 'cuda' : 'cpu';
-  if (accelerator === 'cuda') {
-    if (!cuda.isAvailable()) throw new Error("Trainer: accelerator 'cuda' asked for, but CUDA is not available (libtorch built without CUDA, or no GPU); use 'cpu' or 'auto'");
-    return 'cuda';
-  }
-  throw new TypeError(`Trainer: accelerator must be 'cpu', 'cuda' or 'auto', got ${JSON.stringify(accelerator)}`);
-}
-
-function checkLimit(name: string, value: number | undefined): void {
-  if (value === undefined) return;
-  const ok = typeof value === 'number' && value > 0 && (Number.isInteger(value) || value <= 1);
-  if (!ok) throw new RangeError(`Trainer: ${name} must be a positive batch count or a fraction in (0, 1], got ${value}`);
-}
-
-function limitBatches(length: number, limit: number | undefined): number {
-  if (limit === undefined) return length;
-  return Number.isInteger(limit) && limit >= 1 ? Math.min(length, limit) : Math.max(1, Math.floor(length * limit));
-}
-
 const isPositioned = (loader: Loader): loader is PositionedLoader => typeof (loader as Partial<PositionedLoader>).resumeAt === 'function';
 const isLoader = (x: unknown): x is Loader => typeof (x as Loader)[Symbol.asyncIterator] === 'function';
-
-/**
- * How this Trainer runs: alone, as one rank of a launched data-parallel job,
- * or as rank 0 of one it starts itself (a plain script with devices > 1, as Lightning does).
- */
-function resolveStrategy(o: TrainerOptions): 'single' | 'rank' | 'launch-peers' {
-  const strategy = o.strategy ?? 'auto';
-  if (!STRATEGIES.includes(strategy)) throw new TypeError(`Trainer: strategy must be one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(o.strategy)}`);
-  const devices = o.devices ?? 1;
-  const nodes = o.numNodes ?? 1;
-  if (!Number.isInteger(devices) || devices < 1) throw new RangeError(`Trainer: devices must be a positive integer, got ${o.devices}`);
-  if (!Number.isInteger(nodes) || nodes < 1) throw new RangeError(`Trainer: numNodes must be a positive integer, got ${o.numNodes}`);
-  const distributed = strategy !== 'auto' || devices * nodes > 1;
-  if (!distributed) return 'single';
-  const world = process.env.WORLD_SIZE;
-  if (world === undefined) {
-    if (devices * nodes === 1) {
-      throw new Error(`Trainer: strategy '${strategy}' with one device: give devices (processes per node) to start them, ` +
-        'or start the ranks with `orthogonium train --devices N` / `orthogonium launch --nproc N script.js`');
-    }
-    return 'launch-peers';
-  }
-  if (strategy === 'auto' || o.devices !== undefined) {
-    if (Number(world) !== devices * nodes) throw new Error(`Trainer: WORLD_SIZE is ${world} but devices × numNodes is ${devices} × ${nodes}`);
-  }
-  return 'rank';
-}
 
 /** A data-parallel run needs each loader to hold only this rank's part of the data. */
 function checkSharded(loader: Loader | null, group: ProcessGroup): void {

@@ -3,7 +3,9 @@
 // tested on the CPU against its definition; the float16 autocast path needs CUDA.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
@@ -135,6 +137,13 @@ test("'16-mixed' needs CUDA: a clear error on the CPU, from the Trainer and the 
   assert.throws(() => new Trainer({ precision: '16-mixed' }), /precision '16-mixed' runs float16 autocast, which needs a CUDA device; on CPU use 'bf16-mixed'/);
   assert.throws(() => new PrecisionPlugin('16-mixed', 'cpu'), /needs a CUDA device/);
   assert.equal(new PrecisionPlugin('bf16-mixed', 'cpu').scaler, null);
+  // The command refuses it before writing a run folder.
+  const out = join(mkdtempSync(join(tmpdir(), 'ortho-fp16-cli-')), 'run');
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const run = spawnSync(process.execPath, [cli, 'train', '--dataset', 'fashion-mnist', '--precision', '16-mixed', '--out', out], { encoding: 'utf8' });
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, /precision '16-mixed' runs float16 autocast, which needs a CUDA device/);
+  assert.equal(existsSync(out), false, 'no run folder');
 });
 
 test("'16-mixed' on CUDA trains the tiny problem with a loss scaler and restores its state", { skip: !torch.cuda.isAvailable() && 'no CUDA device' }, async () => {

@@ -17,11 +17,16 @@ export class PrecisionPlugin {
   /** Optimizer steps skipped because the gradients held Inf/NaN (after which the scale backs off). */
   skippedSteps = 0;
 
-  constructor(readonly precision: Precision, readonly device: 'cpu' | 'cuda') {
+  /** Throws a TypeError when `precision` is unknown or cannot run on `device`. */
+  static check(precision: Precision, device: 'cpu' | 'cuda'): void {
     if (!PRECISIONS.includes(precision)) throw new TypeError(`Trainer: precision must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(precision)}`);
     if (precision === '16-mixed' && device !== 'cuda') {
       throw new TypeError("Trainer: precision '16-mixed' runs float16 autocast, which needs a CUDA device; on CPU use 'bf16-mixed'");
     }
+  }
+
+  constructor(readonly precision: Precision, readonly device: 'cpu' | 'cuda') {
+    PrecisionPlugin.check(precision, device);
     this.scaler = precision === '16-mixed' ? new GradScaler() : null;
   }
 

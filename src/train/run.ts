@@ -14,6 +14,8 @@ import { ClassificationModule } from './classification-module.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { LearningRateMonitor } from './callbacks/lr-monitor.js';
 import { FitResult, Trainer } from './trainer.js';
+import { resolveAccelerator } from './trainer-options.js';
+import { PrecisionPlugin } from './precision.js';
 import { RunConfig } from './run-config.js';
 import { getSetting } from './settings.js';
 import { saveCheckpoint } from './checkpoint.js';
@@ -70,6 +72,8 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
   // In a data-parallel run the launcher fixes the folder for all ranks (a per-rank timestamp would differ); rank 0 writes.
   const out = resolve(config.out ?? defaultRunFolder(config));
   const rank = Number(process.env.RANK ?? 0);
+  // Refuse a precision the device cannot run before anything is written.
+  PrecisionPlugin.check(config.precision, resolveAccelerator(config.device));
   const resolved: RunConfig = { ...config, out, model: modelConfig, epochs: config.epochs ?? setting.epochs };
   if (rank === 0) {
     mkdirSync(out, { recursive: true });

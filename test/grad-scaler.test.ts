@@ -140,7 +140,7 @@ test("'16-mixed' needs CUDA: a clear error on the CPU, from the Trainer and the 
   // The command refuses it before writing a run folder.
   const out = join(mkdtempSync(join(tmpdir(), 'ortho-fp16-cli-')), 'run');
   const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const run = spawnSync(process.execPath, [cli, 'train', '--dataset', 'fashion-mnist', '--precision', '16-mixed', '--out', out], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [cli, 'train', '--dataset', 'cifar10', '--data-dir', join(out, '..', 'no-such-folder'), '--precision', '16-mixed', '--out', out], { encoding: 'utf8' });
   assert.notEqual(run.status, 0);
   assert.match(run.stderr, /precision '16-mixed' runs float16 autocast, which needs a CUDA device/);
   assert.equal(existsSync(out), false, 'no run folder');

@@ -65,6 +65,8 @@ export interface RunOptions {
 
 export async function runTraining(config: RunConfig, options: RunOptions = {}): Promise<RunResult> {
   const setting = getSetting(config.setting);
+  // Refuse a precision the device cannot run before touching the data or writing anything.
+  PrecisionPlugin.check(config.precision, resolveAccelerator(config.device));
   const dataset = openDataset(config.dataset, config.dataDir ?? undefined, { download: config.download });
   const trainSet = dataset.train();
   const nClasses = trainSet.classes.length;
@@ -72,8 +74,6 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
   // In a data-parallel run the launcher fixes the folder for all ranks (a per-rank timestamp would differ); rank 0 writes.
   const out = resolve(config.out ?? defaultRunFolder(config));
   const rank = Number(process.env.RANK ?? 0);
-  // Refuse a precision the device cannot run before anything is written.
-  PrecisionPlugin.check(config.precision, resolveAccelerator(config.device));
   const resolved: RunConfig = { ...config, out, model: modelConfig, epochs: config.epochs ?? setting.epochs };
   if (rank === 0) {
     mkdirSync(out, { recursive: true });

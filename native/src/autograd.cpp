@@ -2,6 +2,7 @@
 // scopes in TypeScript switch on and off. JS runs ops on one thread, so the
 // thread-local state set here applies to every op that follows.
 #include "common.h"
+#include "torch_compat.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -65,25 +66,55 @@ Napi::Value isGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
 }
 
+// Autocast state of one device type. libtorch 2.4 replaced the per-device
+// functions (set_cpu_enabled, set_autocast_gpu_dtype, …) by ones taking the
+// device type, and later releases drop the old names.
+struct AutocastState {
+  bool enabled;
+  at::ScalarType dtype;
+};
+
+AutocastState autocastState(c10::DeviceType device) {
+#if ORTHO_TORCH_AT_LEAST(2, 4)
+  return {at::autocast::is_autocast_enabled(device), at::autocast::get_autocast_dtype(device)};
+#else
+  if (device == c10::DeviceType::CPU) return {at::autocast::is_cpu_enabled(), at::autocast::get_autocast_cpu_dtype()};
+  return {at::autocast::is_enabled(), at::autocast::get_autocast_gpu_dtype()};
+#endif
+}
+
+void setAutocastState(c10::DeviceType device, AutocastState state) {
+#if ORTHO_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(device, state.enabled);
+  at::autocast::set_autocast_dtype(device, state.dtype);
+#else
+  if (device == c10::DeviceType::CPU) {
+    at::autocast::set_cpu_enabled(state.enabled);
+    at::autocast::set_autocast_cpu_dtype(state.dtype);
+  } else {
+    at::autocast::set_enabled(state.enabled);
+    at::autocast::set_autocast_gpu_dtype(state.dtype);
+  }
+#endif
+}
+
+c10::DeviceType autocastDevice(Napi::Env env, const Napi::Value& value) {
+  std::string device = value.As<Napi::String>().Utf8Value();
+  if (device == "cpu") return c10::DeviceType::CPU;
+  if (device == "cuda") return c10::DeviceType::CUDA;
+  throw Napi::TypeError::New(env, "autocast: device type must be 'cpu' or 'cuda', got '" + device + "'");
+}
+
 // autocastEnter(deviceType "cpu"|"cuda", dtypeCode) -> opaque previous state
 Napi::Value autocastEnter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string device = info[0].As<Napi::String>().Utf8Value();
+  c10::DeviceType device = autocastDevice(env, info[0]);
   at::ScalarType dtype = scalarTypeFromCode(env, info[1].As<Napi::Number>().Int32Value());
+  AutocastState before = autocastState(device);
   Napi::Array previous = Napi::Array::New(env, 2);
-  if (device == "cpu") {
-    previous.Set(0u, at::autocast::is_cpu_enabled());
-    previous.Set(1u, static_cast<int>(at::autocast::get_autocast_cpu_dtype()));
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(dtype);
-  } else if (device == "cuda") {
-    previous.Set(0u, at::autocast::is_enabled());
-    previous.Set(1u, static_cast<int>(at::autocast::get_autocast_gpu_dtype()));
-    at::autocast::set_enabled(true);
-    at::autocast::set_autocast_gpu_dtype(dtype);
-  } else {
-    throw Napi::TypeError::New(env, "autocast: device type must be 'cpu' or 'cuda', got '" + device + "'");
-  }
+  previous.Set(0u, before.enabled);
+  previous.Set(1u, static_cast<int>(before.dtype));
+  setAutocastState(device, {true, dtype});
   at::autocast::increment_nesting();
   return previous;
 }
@@ -91,19 +122,13 @@ Napi::Value autocastEnter(const Napi::CallbackInfo& info) {
 // autocastExit(deviceType, previousState)
 Napi::Value autocastExit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string device = info[0].As<Napi::String>().Utf8Value();
+  c10::DeviceType device = autocastDevice(env, info[0]);
   Napi::Array previous = info[1].As<Napi::Array>();
   bool enabled = previous.Get(0u).ToBoolean();
   at::ScalarType dtype = scalarTypeFromCode(env, previous.Get(1u).As<Napi::Number>().Int32Value());
   // Cast weights are cached for the outermost region only; drop them on leaving it.
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  if (device == "cpu") {
-    at::autocast::set_cpu_enabled(enabled);
-    at::autocast::set_autocast_cpu_dtype(dtype);
-  } else {
-    at::autocast::set_enabled(enabled);
-    at::autocast::set_autocast_gpu_dtype(dtype);
-  }
+  setAutocastState(device, {enabled, dtype});
   return env.Undefined();
 }
 

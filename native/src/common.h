@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <ATen/ATen.h>
 
+#include <memory>
 #include <string>
 
 namespace ortho {
@@ -42,6 +43,26 @@ auto guarded(Napi::Env env, const std::string& context, F&& body) -> decltype(bo
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, context + ": " + e.what());
   }
+}
+
+// A JS handle that owns `box`: the finalizer runs `Release` then deletes it.
+// The type tag keeps one kind of handle from being taken for another.
+template <typename T, void (*Release)(T*)>
+Napi::Value wrapTagged(Napi::Env env, std::unique_ptr<T> box, const napi_type_tag& tag) {
+  auto external = Napi::External<T>::New(env, box.release(), [](Napi::Env, T* p) {
+    Release(p);
+    delete p;
+  });
+  napi_type_tag_object(env, external, &tag);
+  return external;
+}
+
+// The object behind a handle made by wrapTagged with `tag`, or nullptr for any other value.
+template <typename T>
+T* taggedData(Napi::Env env, const Napi::Value& value, const napi_type_tag& tag) {
+  bool tagged = false;
+  if (value.IsExternal()) napi_check_object_type_tag(env, value, &tag, &tagged);
+  return tagged ? value.As<Napi::External<T>>().Data() : nullptr;
 }
 
 at::ScalarType scalarTypeFromCode(Napi::Env env, int code);

@@ -28,6 +28,7 @@
 #include <unordered_map>
 
 #include "common.h"
+#include "torch_compat.h"
 
 namespace ortho {
 namespace {
@@ -83,12 +84,20 @@ struct Stats {
 
 class CachingCpuAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(size_t nbytes) const override {
+  // libtorch 2.3 made allocate() non-const and added copy_data().
+#if ORTHO_TORCH_AT_LEAST(2, 3)
+  c10::DataPtr allocate(size_t nbytes) override { return allocateData(nbytes); }
+  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
+#else
+  c10::DataPtr allocate(size_t nbytes) const override { return const_cast<CachingCpuAllocator*>(this)->allocateData(nbytes); }
+#endif
+
+  c10::DataPtr allocateData(size_t nbytes) {
     if (nbytes < kPoolMinBytes) {
       void* p = c10::alloc_cpu(nbytes);
       return {p, p, &c10::free_cpu, c10::Device(c10::DeviceType::CPU)};
     }
-    void* p = const_cast<CachingCpuAllocator*>(this)->allocateFromPool(nbytes);
+    void* p = allocateFromPool(nbytes);
     return {p, p, &releaseAny, c10::Device(c10::DeviceType::CPU)};
   }
 

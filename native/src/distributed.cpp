@@ -79,6 +79,26 @@ int intArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   return static_cast<int>(d);
 }
 
+// libtorch 2.4 serves the TCPStore with libuv by default, but some builds (Debian's)
+// have no libuv: they are asked for the classic server instead.
+template <typename Options>
+auto withoutLibuv(Options& opts, int) -> decltype(opts.useLibUV = false, bool()) {
+  bool wasOn = opts.useLibUV;
+  opts.useLibUV = false;
+  return wasOn;
+}
+template <typename Options>
+bool withoutLibuv(Options&, long) { return false; }
+
+c10::intrusive_ptr<c10d::TCPStore> makeStore(const std::string& addr, c10d::TCPStoreOptions opts) {
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(addr, opts);
+  } catch (const std::exception& e) {
+    if (contains(messageOf(e), "libuv") && withoutLibuv(opts, 0)) return c10::make_intrusive<c10d::TCPStore>(addr, opts);
+    throw;
+  }
+}
+
 // pgCreate(rank, worldSize, masterAddr, masterPort, timeoutMs, deviceSpec)
 Napi::Value pgCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -101,7 +121,7 @@ Napi::Value pgCreate(const Napi::CallbackInfo& info) {
     opts.numWorkers = static_cast<std::size_t>(size);
     opts.waitWorkers = true;
     opts.timeout = timeout;
-    box->store = c10::make_intrusive<c10d::TCPStore>(addr, opts);
+    box->store = makeStore(addr, opts);
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     options->devices.push_back(makeDevice(deviceSpec));
     options->threads = 2;
@@ -111,21 +131,14 @@ Napi::Value pgCreate(const Napi::CallbackInfo& info) {
     box->store.reset();
     throw Napi::Error::New(env, explainInitFailure(addr, port, rank, size, timeout, messageOf(e)));
   }
-  GroupBox* raw = box.release();
-  auto external = Napi::External<GroupBox>::New(env, raw, [](Napi::Env, GroupBox* g) {
-    releaseGroup(g);
-    delete g;
-  });
-  napi_type_tag_object(env, external, &kGroupTag);
-  return external;
+  return wrapTagged<GroupBox, releaseGroup>(env, std::move(box), kGroupTag);
 }
 
 Napi::Value pgDestroy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  bool tagged = false;
-  if (info[0].IsExternal()) napi_check_object_type_tag(env, info[0], &kGroupTag, &tagged);
-  if (!tagged) throw Napi::TypeError::New(env, "destroy: expected a process group");
-  releaseGroup(info[0].As<Napi::External<GroupBox>>().Data());
+  GroupBox* g = taggedData<GroupBox>(env, info[0], kGroupTag);
+  if (!g) throw Napi::TypeError::New(env, "destroy: expected a process group");
+  releaseGroup(g);
   return env.Undefined();
 }
 
@@ -350,10 +363,8 @@ std::string explainCollectiveFailure(const GroupBox& g, const std::string& op, c
 }
 
 GroupBox* groupOf(Napi::Env env, const Napi::Value& value, const char* what) {
-  bool tagged = false;
-  if (value.IsExternal()) napi_check_object_type_tag(env, value, &kGroupTag, &tagged);
-  if (!tagged) throw Napi::TypeError::New(env, std::string(what) + ": expected a process group");
-  GroupBox* g = value.As<Napi::External<GroupBox>>().Data();
+  GroupBox* g = taggedData<GroupBox>(env, value, kGroupTag);
+  if (!g) throw Napi::TypeError::New(env, std::string(what) + ": expected a process group");
   if (!g->pg) throw Napi::Error::New(env, std::string(what) + ": the process group has been destroyed");
   return g;
 }

@@ -11,6 +11,8 @@
 // register.
 #include "common.h"
 
+#include <ATen/core/grad_mode.h>
+
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 

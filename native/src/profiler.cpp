@@ -41,16 +41,22 @@ bool active = false;
 bool recordShapes = false;
 
 // "[256, 64, 16, 16], [128, 2, 3, 3], []": tensor inputs by shape, others as [].
+// libtorch 2 refuses inputs() for ops recorded without them (some ops called
+// from inside other ops' kernels): those read "(not recorded)".
 std::string describeInputs(const at::RecordFunction& fn) {
   std::string out;
-  for (const c10::IValue& input : fn.inputs()) {
-    if (!out.empty()) out += ", ";
-    out += "[";
-    if (input.isTensor() && input.toTensor().defined()) {
-      auto sizes = input.toTensor().sizes();
-      for (size_t d = 0; d < sizes.size(); d++) out += (d ? ", " : "") + std::to_string(sizes[d]);
+  try {
+    for (const c10::IValue& input : fn.inputs()) {
+      if (!out.empty()) out += ", ";
+      out += "[";
+      if (input.isTensor() && input.toTensor().defined()) {
+        auto sizes = input.toTensor().sizes();
+        for (size_t d = 0; d < sizes.size(); d++) out += (d ? ", " : "") + std::to_string(sizes[d]);
+      }
+      out += "]";
     }
-    out += "]";
+  } catch (const c10::Error&) {
+    return "(not recorded)";
   }
   return out;
 }
@@ -68,6 +74,7 @@ std::unique_ptr<at::ObserverContext> onStart(const at::RecordFunction& fn) {
 
 void onEnd(const at::RecordFunction&, at::ObserverContext* context) {
   auto* frame = static_cast<Frame*>(context);
+  if (frame == nullptr) return;  // onStart failed for this op: libtorch logged it and gave no context
   double total = std::chrono::duration<double>(Clock::now() - frame->start).count();
   if (frame->parent) frame->parent->childSeconds += total;
   currentFrame = frame->parent;

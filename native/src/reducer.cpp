@@ -7,6 +7,7 @@
 // DDP: a 1 MiB first bucket, then `bucketCapBytes`, in reverse parameter
 // order, and after the first iteration in the order gradients really arrived.
 #include "distributed.h"
+#include "torch_compat.h"
 
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
@@ -32,11 +33,29 @@ void releaseReducer(ReducerBox* r) {
   if (!r->groupRef.IsEmpty()) r->groupRef.Reset();
 }
 
+// The process group the reducer talks to. Since libtorch 2, gloo is a Backend
+// that a ProcessGroup dispatches to by device type, so the reducer gets a
+// ProcessGroup sending CPU (and CUDA) tensors to our gloo backend.
+c10::intrusive_ptr<c10d::ProcessGroup> processGroupFor(GroupBox* g) {
+#if ORTHO_TORCH_AT_LEAST(2, 0)
+#if ORTHO_TORCH_AT_LEAST(2, 4)
+  auto pg = c10::make_intrusive<c10d::ProcessGroup>(g->store, g->rank, g->size);
+#else
+  auto pg = c10::make_intrusive<c10d::ProcessGroup>(g->store, g->rank, g->size,
+                                                    c10::make_intrusive<c10d::ProcessGroup::Options>("gloo", g->timeout));
+#endif
+  pg->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
+  pg->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, g->pg);
+  pg->setBackend(c10::DeviceType::CUDA, c10d::ProcessGroup::BackendType::GLOO, g->pg);
+  return pg;
+#else
+  return g->pg;
+#endif
+}
+
 ReducerBox* reducerOf(Napi::Env env, const Napi::Value& value, const char* what) {
-  bool tagged = false;
-  if (value.IsExternal()) napi_check_object_type_tag(env, value, &kReducerTag, &tagged);
-  if (!tagged) throw Napi::TypeError::New(env, std::string(what) + ": expected a gradient reducer");
-  ReducerBox* r = value.As<Napi::External<ReducerBox>>().Data();
+  ReducerBox* r = taggedData<ReducerBox>(env, value, kReducerTag);
+  if (!r) throw Napi::TypeError::New(env, std::string(what) + ": expected a gradient reducer");
   if (!r->reducer) throw Napi::Error::New(env, std::string(what) + ": the reducer has been destroyed");
   if (!r->group->pg) throw Napi::Error::New(env, std::string(what) + ": its process group has been destroyed");
   return r;
@@ -93,17 +112,11 @@ Napi::Value reducerCreate(const Napi::CallbackInfo& info) {
     // Gradients arrive roughly in reverse order of the parameters: the last layer's bucket goes first.
     std::reverse(buckets.begin(), buckets.end());
     std::reverse(perBucketLimits.begin(), perBucketLimits.end());
-    box->reducer = std::make_unique<c10d::Reducer>(params, buckets, perBucketLimits, g->pg, sparse, capBytes,
+    box->reducer = std::make_unique<c10d::Reducer>(params, buckets, perBucketLimits, processGroupFor(g), sparse, capBytes,
                                                    findUnused, asBucketView, paramNames, firstBytes);
   });
   box->groupRef = Napi::Persistent(info[0]);
-  ReducerBox* raw = box.release();
-  auto external = Napi::External<ReducerBox>::New(env, raw, [](Napi::Env, ReducerBox* r) {
-    releaseReducer(r);
-    delete r;
-  });
-  napi_type_tag_object(env, external, &kReducerTag);
-  return external;
+  return wrapTagged<ReducerBox, releaseReducer>(env, std::move(box), kReducerTag);
 }
 
 // reducerPrepareForward(reducer) -> whether the buckets were rebuilt (a collective: every rank calls it).
@@ -153,10 +166,9 @@ Napi::Value reducerBuckets(const Napi::CallbackInfo& info) {
 
 Napi::Value reducerDestroy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  bool tagged = false;
-  if (info[0].IsExternal()) napi_check_object_type_tag(env, info[0], &kReducerTag, &tagged);
-  if (!tagged) throw Napi::TypeError::New(env, "DistributedDataParallel.destroy: expected a gradient reducer");
-  guarded(env, "DistributedDataParallel.destroy", [&]() { releaseReducer(info[0].As<Napi::External<ReducerBox>>().Data()); });
+  ReducerBox* r = taggedData<ReducerBox>(env, info[0], kReducerTag);
+  if (!r) throw Napi::TypeError::New(env, "DistributedDataParallel.destroy: expected a gradient reducer");
+  guarded(env, "DistributedDataParallel.destroy", [&]() { releaseReducer(r); });
   return env.Undefined();
 }
 

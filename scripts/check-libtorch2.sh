@@ -37,12 +37,13 @@ mkdir -p "$INC"
 for dir in ATen c10 caffe2 torch gloo kineto; do
   [ -e "$CACHE/root/usr/include/$dir" ] && ln -sfn "$CACHE/root/usr/include/$dir" "$INC/$dir"
 done
-# The addon, compiled like native/CMakeLists.txt does (same definitions and flags).
+# The addon, compiled like native/CMakeLists.txt's Release build (same definitions and flags; NDEBUG
+# matters: some libtorch classes have debug-only members, so their layout must match the library's).
 NAA=$(node -p "require('node-addon-api').include" | tr -d '"')
 mkdir -p "$CACHE/obj"
 pids=()
 for src in native/src/*.cpp; do
-  g++ -std=c++17 -O3 -fPIC -fopenmp -Wall -Wno-unused-parameter -c \
+  g++ -std=c++17 -O3 -DNDEBUG -fPIC -fopenmp -Wall -Wno-unused-parameter -c \
     -I"$INC" -I"$INC/torch/csrc/api/include" -I/usr/include/node -I"$NAA" \
     -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -DUSE_DISTRIBUTED -DUSE_C10D_GLOO \
     "$src" -o "$CACHE/obj/$(basename "$src" .cpp).o" &

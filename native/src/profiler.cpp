@@ -41,8 +41,8 @@ bool active = false;
 bool recordShapes = false;
 
 // "[256, 64, 16, 16], [128, 2, 3, 3], []": tensor inputs by shape, others as [].
-// libtorch 2 refuses inputs() for ops recorded without them (some ops called
-// from inside other ops' kernels): those read "(not recorded)".
+// Headers of libtorch 2 compiled without NDEBUG assert that inputs() was
+// recorded; such ops read "(not recorded)" instead of stopping the profile.
 std::string describeInputs(const at::RecordFunction& fn) {
   std::string out;
   try {

@@ -75,6 +75,17 @@ function prefixer(prefix: string, sink: { write(text: string): unknown }, tail: 
   };
 }
 
+/** One rank's process running `argv` with `env`, its output prefixed `[rank k]`; flush() writes a last unterminated line. */
+function spawnRank(rank: number, argv: string[], env: Record<string, string>, stdout: { write(text: string): unknown },
+  stderr: { write(text: string): unknown }, errTail: string[] = []) {
+  const child = spawn(process.execPath, argv, { env: { ...process.env as Record<string, string>, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = prefixer(`[rank ${rank}] `, stdout, []);
+  const err = prefixer(`[rank ${rank}] `, stderr, errTail);
+  child.stdout!.on('data', (c: Buffer) => out.push(c));
+  child.stderr!.on('data', (c: Buffer) => err.push(c));
+  return { child, flush: () => { out.flush(); err.flush(); } };
+}
+
 export class LaunchError extends Error {
   constructor(message: string, readonly rank: number, readonly exitCode: number | null, readonly signal: NodeJS.Signals | null, readonly stderrTail: string) {
     super(message);
@@ -139,20 +150,15 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
       else resolve({ seconds: (performance.now() - started) / 1000 });
     };
     for (let rank = 0; rank < nprocs; rank++) {
-      const env: Record<string, string> = { ...process.env as Record<string, string>, ...options.env, ...envOf(rank) };
-      const child = spawn(process.execPath, [...(options.execArgv ?? []), script, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const errTail: string[] = [];
+      const { child, flush } = spawnRank(rank, [...(options.execArgv ?? []), script, ...(options.args ?? [])],
+        { ...options.env, ...envOf(rank) }, stdout, stderr, errTail);
       children.push(child);
       running.add(rank);
-      const errTail: string[] = [];
-      const out = prefixer(`[rank ${rank}] `, stdout, []);
-      const err = prefixer(`[rank ${rank}] `, stderr, errTail);
-      child.stdout!.on('data', (c: Buffer) => out.push(c));
-      child.stderr!.on('data', (c: Buffer) => err.push(c));
       const onEnd = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
         if (!running.has(rank)) return;
         running.delete(rank);
-        out.flush();
-        err.flush();
+        flush();
         const failed = spawnError !== undefined || code !== 0;
         if (failed && failure === null) {
           const tail = errTail.join('\n');
@@ -198,13 +204,8 @@ export async function launchPeers(options: WorldOptions & Pick<LaunchOptions, 's
   const stderr = options.stderr ?? process.stderr;
   const children: ChildProcess[] = [];
   for (let rank = 1; rank < nprocs; rank++) {
-    const child = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2)],
-      { env: { ...process.env as Record<string, string>, ...envOf(rank) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = prefixer(`[rank ${rank}] `, stdout, []);
-    const err = prefixer(`[rank ${rank}] `, stderr, []);
-    child.stdout!.on('data', (c: Buffer) => out.push(c));
-    child.stderr!.on('data', (c: Buffer) => err.push(c));
-    child.on('close', () => { out.flush(); err.flush(); });
+    const { child, flush } = spawnRank(rank, [...process.execArgv, script, ...process.argv.slice(2)], envOf(rank), stdout, stderr);
+    child.on('close', flush);
     child.on('error', (e) => stderr.write(`[rank ${rank}] could not start: ${e.message}\n`));
     children.push(child);
   }

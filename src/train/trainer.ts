@@ -79,7 +79,6 @@ export class NonFiniteLossError extends Error {}
 export class Trainer {
   readonly maxEpochs: number;
   readonly maxSteps: number;
-  readonly precision: Precision;
   /** Autocast for the forward passes, and loss scaling under '16-mixed'. */
   readonly precisionPlugin: PrecisionPlugin;
   readonly device: 'cpu' | 'cuda';
@@ -119,9 +118,8 @@ export class Trainer {
     if (!Number.isInteger(this.maxEpochs) || this.maxEpochs < 1) throw new RangeError(`Trainer: maxEpochs must be a positive integer, got ${options.maxEpochs}`);
     this.maxSteps = options.maxSteps ?? Infinity;
     if (!(this.maxSteps > 0)) throw new RangeError(`Trainer: maxSteps must be > 0, got ${options.maxSteps}`);
-    this.precision = options.precision ?? '32';
     this.device = resolveAccelerator(options.accelerator ?? 'cpu');
-    this.precisionPlugin = new PrecisionPlugin(this.precision, this.device);
+    this.precisionPlugin = new PrecisionPlugin(options.precision ?? '32', this.device);
     for (const key of ['limitTrainBatches', 'limitValBatches', 'limitTestBatches'] as const) checkLimit(key, options[key]);
     if (options.gradientClipVal !== undefined && !(options.gradientClipVal > 0)) throw new RangeError(`Trainer: gradientClipVal must be > 0, got ${options.gradientClipVal}`);
     if (options.gradientClipAlgorithm !== undefined && !['norm', 'value'].includes(options.gradientClipAlgorithm)) {
@@ -147,6 +145,8 @@ export class Trainer {
     this.out = quiet ? { write: () => true } : (options.output ?? process.stdout);
     this.progress = (options.enableProgressBar ?? true) && !quiet ? new ProgressBar(this.out) : null;
   }
+
+  get precision(): Precision { return this.precisionPlugin.precision; }
 
   /** Starts local ranks 1 … devices − 1 running this same script; this process takes local rank 0 (NODE_RANK picks the node). */
   private async startPeers(): Promise<void> {
@@ -341,8 +341,7 @@ export class Trainer {
       } else {
         backwardOn.backward();
       }
-      if (this.options.gradientClipVal !== undefined) this.precisionPlugin.unscaleGradients(optimizer);
-      this.clipGradients(module);
+      this.clipGradients(module, optimizer);
       this.precisionPlugin.optimizerStep(optimizer);
       if (this.scheduler && this.schedulerInterval === 'step') this.scheduler.step();
       return value;
@@ -361,9 +360,10 @@ export class Trainer {
     return null;
   }
 
-  private clipGradients(module: Module): void {
+  private clipGradients(module: Module, optimizer: Optimizer): void {
     const clip = this.options.gradientClipVal;
     if (clip === undefined) return;
+    this.precisionPlugin.unscaleGradients(optimizer);  // clip the true gradients, not the loss-scaled ones
     if ((this.options.gradientClipAlgorithm ?? 'norm') === 'norm') clipGradNorm_(module.parameters(), clip);
     else clipGradValue_(module.parameters(), clip);
   }

@@ -74,6 +74,8 @@ void registerSerialization(Napi::Env env, Napi::Object exports);
 void registerRuntime(Napi::Env env, Napi::Object exports);
 void registerLinalgKernels(Napi::Env env, Napi::Object exports);
 void registerDistributed(Napi::Env env, Napi::Object exports);
+// True when the addon was built with NCCL (a CUDA libtorch and nccl.h at build time: ORTHO_WITH_NCCL).
+bool ncclBuiltIn();
 void registerCpuAllocator(Napi::Env env, Napi::Object exports);
 void registerProfiler(Napi::Env env, Napi::Object exports);
 void registerActivationKernels(Napi::Env env, Napi::Object exports);

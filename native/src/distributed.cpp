@@ -1,6 +1,6 @@
 // Multi-process collectives on libtorch's own c10d: rendezvous through a
-// TCPStore (rank 0 hosts it), a ProcessGroupGloo over TCP, and blocking
-// collectives on tensor handles. Every wait has the group's timeout, and any
+// TCPStore (rank 0 hosts it), a ProcessGroupGloo over TCP for CPU tensors or a
+// ProcessGroupNCCL for CUDA tensors, and blocking collectives on tensor handles. Every wait has the group's timeout, and any
 // failure (a peer that exited, a peer that stopped answering, a port in use)
 // becomes a JS Error that says what happened instead of a hang.
 #include "distributed.h"
@@ -99,7 +99,14 @@ c10::intrusive_ptr<c10d::TCPStore> makeStore(const std::string& addr, c10d::TCPS
   }
 }
 
-// pgCreate(rank, worldSize, masterAddr, masterPort, timeoutMs, deviceSpec)
+c10::intrusive_ptr<CollectiveBackend> makeGlooBackend(const GroupBox& g, const std::string& deviceSpec) {
+  auto options = c10d::ProcessGroupGloo::Options::create(g.timeout);
+  options->devices.push_back(makeDevice(deviceSpec));
+  options->threads = 2;
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(g.store, g.rank, g.size, options);
+}
+
+// pgCreate(rank, worldSize, masterAddr, masterPort, timeoutMs, deviceSpec, backend "gloo"|"nccl")
 Napi::Value pgCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int rank = intArg(info, 0, "rank");
@@ -108,7 +115,13 @@ Napi::Value pgCreate(const Napi::CallbackInfo& info) {
   int port = intArg(info, 3, "masterPort");
   std::chrono::milliseconds timeout(static_cast<int64_t>(info[4].As<Napi::Number>().DoubleValue()));
   std::string deviceSpec = info[5].As<Napi::String>().Utf8Value();
+  std::string backend = info[6].IsString() ? info[6].As<Napi::String>().Utf8Value() : "gloo";
+  if (backend != "gloo" && backend != "nccl")
+    throw Napi::TypeError::New(env, "initProcessGroup: backend must be 'gloo' or 'nccl', got '" + backend + "'");
+  if (backend == "nccl" && !ncclBuiltIn())
+    throw Napi::Error::New(env, "initProcessGroup: NCCL is not built into this addon");
   auto box = std::make_unique<GroupBox>();
+  box->nccl = backend == "nccl";
   box->rank = rank;
   box->size = size;
   box->timeout = timeout;
@@ -122,10 +135,7 @@ Napi::Value pgCreate(const Napi::CallbackInfo& info) {
     opts.waitWorkers = true;
     opts.timeout = timeout;
     box->store = makeStore(addr, opts);
-    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    options->devices.push_back(makeDevice(deviceSpec));
-    options->threads = 2;
-    box->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(box->store, rank, size, options);
+    box->pg = box->nccl ? makeNcclBackend(*box) : makeGlooBackend(*box, deviceSpec);
   } catch (const std::exception& e) {
     box->pg.reset();
     box->store.reset();
@@ -167,10 +177,17 @@ c10::intrusive_ptr<c10d::Work> start(Napi::Env env, GroupBox* g, const std::stri
   }
 }
 
-at::Tensor checkedTensor(Napi::Env env, const Napi::Value& v, const std::string& op) {
+// NCCL takes CUDA tensors; gloo CPU tensors, and CUDA ones in a CUDA build (staged through the host).
+void checkDevice(Napi::Env env, const GroupBox& g, const at::Tensor& t, const std::string& op) {
+  if (g.nccl && !t.device().is_cuda())
+    throw Napi::TypeError::New(env, op + ": the nccl process group works on CUDA tensors, got one on " + t.device().str());
+  if (!g.nccl && !t.device().is_cpu() && !t.device().is_cuda())
+    throw Napi::TypeError::New(env, op + ": the gloo process group works on CPU or CUDA tensors, got one on " + t.device().str());
+}
+
+at::Tensor checkedTensor(Napi::Env env, const GroupBox& g, const Napi::Value& v, const std::string& op) {
   at::Tensor& t = unwrapTensor(env, v, op.c_str());
-  if (!t.device().is_cpu())
-    throw Napi::TypeError::New(env, op + ": the gloo process group works on CPU tensors, got one on " + t.device().str());
+  checkDevice(env, g, t, op);
   if (!t.is_contiguous())
     throw Napi::TypeError::New(env, op + ": the tensor must be contiguous (call .contiguous() first)");
   return t;
@@ -193,7 +210,7 @@ void checkAverageable(Napi::Env env, const at::Tensor& t, const std::string& op)
 Napi::Value pgAllReduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GroupBox* g = groupOf(env, info[0], "allReduce");
-  at::Tensor t = checkedTensor(env, info[1], "allReduce");
+  at::Tensor t = checkedTensor(env, *g, info[1], "allReduce");
   std::string name = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "sum";
   c10d::AllreduceOptions opts;
   opts.reduceOp = reduceOpOf(env, name, "allReduce");
@@ -214,7 +231,7 @@ Napi::Value pgAllReduce(const Napi::CallbackInfo& info) {
 Napi::Value pgBroadcast(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GroupBox* g = groupOf(env, info[0], "broadcast");
-  at::Tensor t = checkedTensor(env, info[1], "broadcast");
+  at::Tensor t = checkedTensor(env, *g, info[1], "broadcast");
   int root = intArg(info, 2, "broadcast: root");
   if (root < 0 || root >= g->size)
     throw Napi::RangeError::New(env, "broadcast: root must be a rank in [0, " + std::to_string(g->size - 1) + "], got " + std::to_string(root));
@@ -232,7 +249,7 @@ Napi::Value pgBroadcast(const Napi::CallbackInfo& info) {
 Napi::Value pgAllGather(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   GroupBox* g = groupOf(env, info[0], "allGather");
-  at::Tensor t = checkedTensor(env, info[1], "allGather");
+  at::Tensor t = checkedTensor(env, *g, info[1], "allGather");
   std::vector<at::Tensor> inputs{t.detach()};
   std::vector<std::vector<at::Tensor>> outputs(1);
   guarded(env, "allGather", [&]() {
@@ -276,8 +293,7 @@ Napi::Value pgAllReduceCoalesced(const Napi::CallbackInfo& info) {
   std::vector<at::Tensor> tensors;
   for (uint32_t i = 0; i < arr.Length(); i++) {
     at::Tensor& t = unwrapTensor(env, arr.Get(i), op.c_str());
-    if (!t.device().is_cpu())
-      throw Napi::TypeError::New(env, op + ": the gloo process group works on CPU tensors, got one on " + t.device().str());
+    checkDevice(env, *g, t, op);
     if (name == "avg") checkAverageable(env, t, op);
     tensors.push_back(t.detach());
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common.h"
+#include "torch_compat.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -12,9 +13,18 @@
 
 namespace ortho {
 
+// What gloo and NCCL implement: since libtorch 2.0 a c10d::Backend that a
+// ProcessGroup dispatches to, before that a ProcessGroup itself.
+#if ORTHO_TORCH_AT_LEAST(2, 0)
+using CollectiveBackend = c10d::Backend;
+#else
+using CollectiveBackend = c10d::ProcessGroup;
+#endif
+
 struct GroupBox {
   c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<CollectiveBackend> pg;
+  bool nccl = false;  // else gloo
   int rank = 0;
   int size = 1;
   std::chrono::milliseconds timeout{0};
@@ -39,5 +49,8 @@ std::string explainCollectiveFailure(const GroupBox& g, const std::string& op, c
 bool isPeerFailure(const std::string& raw);
 
 void registerReducer(Napi::Env env, Napi::Object exports);
+
+// NCCL's process group (nccl_backend.cpp); only when ncclBuiltIn() (common.h).
+c10::intrusive_ptr<CollectiveBackend> makeNcclBackend(const GroupBox& g);
 
 }  // namespace ortho

@@ -33,20 +33,21 @@ void releaseReducer(ReducerBox* r) {
   if (!r->groupRef.IsEmpty()) r->groupRef.Reset();
 }
 
-// The process group the reducer talks to. Since libtorch 2, gloo is a Backend
-// that a ProcessGroup dispatches to by device type, so the reducer gets a
-// ProcessGroup sending CPU (and CUDA) tensors to our gloo backend.
+// The process group the reducer talks to. Since libtorch 2, gloo and NCCL are
+// Backends that a ProcessGroup dispatches to by device type, so the reducer
+// gets a ProcessGroup sending every tensor to our one backend.
 c10::intrusive_ptr<c10d::ProcessGroup> processGroupFor(GroupBox* g) {
 #if ORTHO_TORCH_AT_LEAST(2, 0)
+  const auto type = g->nccl ? c10d::ProcessGroup::BackendType::NCCL : c10d::ProcessGroup::BackendType::GLOO;
 #if ORTHO_TORCH_AT_LEAST(2, 4)
   auto pg = c10::make_intrusive<c10d::ProcessGroup>(g->store, g->rank, g->size);
 #else
   auto pg = c10::make_intrusive<c10d::ProcessGroup>(g->store, g->rank, g->size,
-                                                    c10::make_intrusive<c10d::ProcessGroup::Options>("gloo", g->timeout));
+                                                    c10::make_intrusive<c10d::ProcessGroup::Options>(g->nccl ? "nccl" : "gloo", g->timeout));
 #endif
-  pg->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
-  pg->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, g->pg);
-  pg->setBackend(c10::DeviceType::CUDA, c10d::ProcessGroup::BackendType::GLOO, g->pg);
+  pg->setDefaultBackend(type);
+  pg->setBackend(c10::DeviceType::CPU, type, g->pg);
+  pg->setBackend(c10::DeviceType::CUDA, type, g->pg);
   return pg;
 #else
   return g->pg;

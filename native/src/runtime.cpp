@@ -5,6 +5,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/version.h>
 
@@ -81,12 +82,40 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
   out.Set("openblasCore", core ? Napi::Value(Napi::String::New(env, core())) : env.Null());
   out.Set("cudaAvailable", at::detail::getCUDAHooks().hasCUDA());
   out.Set("cudaDeviceCount", at::detail::getCUDAHooks().hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0);
+  out.Set("ncclAvailable", ncclBuiltIn());
   __builtin_cpu_init();
   out.Set("avx2", static_cast<bool>(__builtin_cpu_supports("avx2")));
   out.Set("avx512f", static_cast<bool>(__builtin_cpu_supports("avx512f")));
   out.Set("avx512bf16", static_cast<bool>(__builtin_cpu_supports("avx512bf16")));
   out.Set("hardwareThreads", static_cast<double>(std::thread::hardware_concurrency()));
   return out;
+}
+
+// The current CUDA device of this thread (torch.cuda.set_device / current_device),
+// through the device-guard interface that libtorch_cuda registers: no CUDA headers needed.
+void checkCudaDevice(int index) {
+  TORCH_CHECK(at::detail::getCUDAHooks().hasCUDA(), "CUDA is not available (no GPU, or an addon built against a CPU-only libtorch)");
+  int count = at::detail::getCUDAHooks().getNumGPUs();
+  TORCH_CHECK(index >= 0 && index < count, "device index must be in [0, ", count - 1, "], got ", index);
+}
+
+Napi::Value cudaSetDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "cuda.setDevice: expected a device index");
+  int index = info[0].As<Napi::Number>().Int32Value();
+  guarded(env, "cuda.setDevice", [&]() {
+    checkCudaDevice(index);
+    c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->setDevice(c10::Device(c10::DeviceType::CUDA, index));
+  });
+  return env.Undefined();
+}
+
+Napi::Value cudaCurrentDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, "cuda.currentDevice", [&]() {
+    checkCudaDevice(0);
+    return Napi::Number::New(env, c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->getDevice().index());
+  });
 }
 
 // benchConv(inputShape, weightShape, stride, padding, groups, iterations, withBackward)
@@ -170,6 +199,8 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("getRngState", Napi::Function::New(env, getRngState));
   exports.Set("setRngState", Napi::Function::New(env, setRngState));
   exports.Set("buildInfo", Napi::Function::New(env, buildInfo));
+  exports.Set("cudaSetDevice", Napi::Function::New(env, cudaSetDevice));
+  exports.Set("cudaCurrentDevice", Napi::Function::New(env, cudaCurrentDevice));
   exports.Set("benchConv", Napi::Function::New(env, benchConv));
   exports.Set("benchTinyAdd", Napi::Function::New(env, benchTinyAdd));
 }

@@ -30,12 +30,12 @@ ABI="${CXX_ABI:-$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX1
 TORCH_INCLUDE="$TORCH_INCLUDE" TORCH_LIB="$TORCH_LIB" NAPI_INCLUDE="$DEV/napi" CXX_ABI="$ABI" \
   bash scripts/build-addon-gxx.sh > "$OUT/build.txt" 2>&1 || { tail -40 "$OUT/build.txt"; exit 1; }
 node -e "import('./dist/src/torch/index.js').then((t) => console.log(JSON.stringify(t.buildInfo(), null, 1)))" > "$OUT/build-info.json" 2>&1
-grep -E '"torchVersion"|"cudaAvailable"|"cudaDeviceCount"' "$OUT/build-info.json"
+grep -E '"torchVersion"|"cudaAvailable"|"ncclAvailable"|"cudaDeviceCount"' "$OUT/build-info.json"
 
 step "tests (CUDA cases run when a GPU is present)"
 TESTS="${TESTS:-torch-creation torch-math torch-autograd torch-autocast torch-linalg torch-maxmin torch-functional torch-robustness \
   torch-serialization ortho-conv ortho-linear ortho-blocks losses-values certify-api attack-soundness models-lipschitz \
-  data-pin-memory grad-scaler train-trainer distributed train-ddp}"
+  data-pin-memory grad-scaler train-trainer distributed distributed-cuda train-ddp}"
 files=(); for t in $TESTS; do files+=("dist/test/$t.test.js"); done
 node --test --test-concurrency=1 "${files[@]}" > "$OUT/tests.txt" 2>&1
 grep -E '^# (tests|pass|fail|skipped)|^not ok' "$OUT/tests.txt"

@@ -67,6 +67,13 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     this.group = options.group ?? getDefaultGroup();
     this.findUnusedParameters = options.findUnusedParameters ?? false;
     this.broadcastBuffers = options.broadcastBuffers ?? true;
+    if (this.group.backend === 'nccl') {
+      const onHost = [...module.namedParameters()].find(([, p]) => !p.isCuda);
+      if (onHost) {
+        throw new TypeError(`DistributedDataParallel: parameter '${onHost[0]}' is on ${onHost[1].device}, but the nccl process group ` +
+          `works on CUDA tensors: move the module to ${this.group.device} before wrapping it`);
+      }
+    }
     // Same architecture everywhere (checked, with the disagreeing ranks named) and rank 0's values.
     broadcastParameters(module, 0, this.group);
     const named = [...module.namedParameters()].filter(([, p]) => p.requiresGrad);

@@ -1,6 +1,6 @@
-// Multi-process data parallelism on libtorch's c10d (TCPStore + gloo).
+// Multi-process data parallelism on libtorch's c10d (TCPStore + gloo or NCCL).
 export { initProcessGroup, getDefaultGroup, isInitialized, resolveGroupOptions, ProcessGroup } from './process-group.js';
-export type { ProcessGroupOptions, ReduceOp, CoalescedOptions } from './process-group.js';
+export type { Backend, ProcessGroupOptions, ReduceOp, CoalescedOptions } from './process-group.js';
 export { broadcastParameters, GradientSynchronizer, assertSameOnAllRanks } from './gradients.js';
 export type { GradientSynchronizerOptions } from './gradients.js';
 export { reduceMetrics } from './metrics.js';

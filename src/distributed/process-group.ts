@@ -1,11 +1,14 @@
-// A c10d process group (libtorch's TCPStore rendezvous + ProcessGroupGloo):
-// the collectives of torch.distributed on CPU tensors. Calls block like
-// PyTorch's; each waits at most `timeoutMs`, so a rank that died or stopped
-// answering makes the others throw a clear Error instead of hanging.
-import { Tensor } from '../torch/index.js';
+// A c10d process group (libtorch's TCPStore rendezvous + ProcessGroupGloo for
+// CPU tensors or ProcessGroupNCCL for CUDA tensors): the collectives of
+// torch.distributed. Calls block like PyTorch's; each waits at most
+// `timeoutMs`, so a rank that died or stopped answering makes the others
+// throw a clear Error instead of hanging.
+import { Tensor, cuda, ncclAvailable } from '../torch/index.js';
 import { GroupHandle, native } from '../torch/native.js';
 
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min' | 'product';
+/** 'gloo' moves CPU tensors over TCP; 'nccl' moves CUDA tensors between GPUs. */
+export type Backend = 'gloo' | 'nccl';
 
 export interface ProcessGroupOptions {
   /** This process's rank in [0, worldSize) (default: env RANK). */
@@ -20,6 +23,10 @@ export interface ProcessGroupOptions {
   timeoutMs?: number;
   /** Network interface for gloo's connections (default: env GLOO_SOCKET_IFNAME; else loopback when masterAddr is loopback, else this host's name). */
   interface?: string;
+  /** 'gloo' (default) or 'nccl', which needs an addon built with NCCL (see `ncclAvailable()`) and a GPU per rank. */
+  backend?: Backend;
+  /** With 'nccl': the GPU of this rank (default: env LOCAL_RANK, else rank modulo the number of GPUs). */
+  deviceIndex?: number;
 }
 
 let defaultGroup: ProcessGroup | null = null;
@@ -47,7 +54,8 @@ function isLoopback(addr: string): boolean {
 }
 
 /** Resolved options, validated: what initProcessGroup will use. */
-export function resolveGroupOptions(opts: ProcessGroupOptions = {}): Required<Omit<ProcessGroupOptions, 'interface'>> & { interface?: string } {
+export function resolveGroupOptions(opts: ProcessGroupOptions = {}):
+  Required<Omit<ProcessGroupOptions, 'interface' | 'deviceIndex'>> & { interface?: string; deviceIndex?: number } {
   const rank = opts.rank ?? envInt('RANK');
   const worldSize = opts.worldSize ?? envInt('WORLD_SIZE');
   if (worldSize === undefined) throw new Error('initProcessGroup: worldSize is not given and the environment variable WORLD_SIZE is not set');
@@ -61,7 +69,28 @@ export function resolveGroupOptions(opts: ProcessGroupOptions = {}): Required<Om
   const timeoutMs = opts.timeoutMs ?? 60000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`initProcessGroup: timeoutMs must be a positive number, got ${timeoutMs}`);
   const iface = opts.interface ?? (process.env.GLOO_SOCKET_IFNAME || undefined);
-  return { rank, worldSize, masterAddr, masterPort, timeoutMs: Math.round(timeoutMs), interface: iface };
+  const backend = opts.backend ?? 'gloo';
+  if (backend !== 'gloo' && backend !== 'nccl') throw new TypeError(`initProcessGroup: backend must be 'gloo' or 'nccl', got '${String(backend)}'`);
+  const deviceIndex = backend === 'nccl' ? opts.deviceIndex ?? envInt('LOCAL_RANK') : undefined;
+  if (deviceIndex !== undefined && !(Number.isInteger(deviceIndex) && deviceIndex >= 0)) {
+    throw new RangeError(`initProcessGroup: deviceIndex must be an integer >= 0, got ${deviceIndex}`);
+  }
+  return { rank, worldSize, masterAddr, masterPort, timeoutMs: Math.round(timeoutMs), interface: iface, backend, deviceIndex };
+}
+
+// The GPU an NCCL rank works on, made its current device before the rendezvous.
+function ncclDevice(rank: number, deviceIndex: number | undefined): string {
+  if (!ncclAvailable()) {
+    throw new Error("initProcessGroup: backend 'nccl': this addon was built without NCCL (that needs a CUDA libtorch and " +
+      "NCCL's header nccl.h at build time, see the README); use backend 'gloo'");
+  }
+  if (!cuda.isAvailable()) throw new Error("initProcessGroup: backend 'nccl' needs a GPU, and CUDA is not available on this machine");
+  const index = deviceIndex ?? rank % cuda.deviceCount();
+  if (index >= cuda.deviceCount()) {
+    throw new RangeError(`initProcessGroup: deviceIndex ${index} is not a GPU of this machine (it has ${cuda.deviceCount()})`);
+  }
+  cuda.setDevice(index);
+  return `cuda:${index}`;
 }
 
 /**
@@ -72,9 +101,10 @@ export function resolveGroupOptions(opts: ProcessGroupOptions = {}): Required<Om
  */
 export function initProcessGroup(opts: ProcessGroupOptions = {}): ProcessGroup {
   const o = resolveGroupOptions(opts);
-  const device = o.interface ? `iface:${o.interface}` : isLoopback(o.masterAddr) ? `host:${o.masterAddr}` : 'default';
-  const handle = native.pgCreate(o.rank, o.worldSize, o.masterAddr, o.masterPort, o.timeoutMs, device);
-  const group = new ProcessGroup(handle, o.rank, o.worldSize, o.timeoutMs);
+  const device = o.backend === 'nccl' ? ncclDevice(o.rank, o.deviceIndex) : 'cpu';
+  const glooDevice = o.interface ? `iface:${o.interface}` : isLoopback(o.masterAddr) ? `host:${o.masterAddr}` : 'default';
+  const handle = native.pgCreate(o.rank, o.worldSize, o.masterAddr, o.masterPort, o.timeoutMs, glooDevice, o.backend);
+  const group = new ProcessGroup(handle, o.rank, o.worldSize, o.timeoutMs, o.backend, device);
   if (defaultGroup === null) defaultGroup = group;
   return group;
 }
@@ -89,9 +119,26 @@ export interface CoalescedOptions {
 export class ProcessGroup {
   private handle: GroupHandle | null;
 
-  /** @internal use initProcessGroup(). */
-  constructor(handle: GroupHandle, readonly rank: number, readonly worldSize: number, readonly timeoutMs: number) {
+  /**
+   * @internal use initProcessGroup(). `device` is where the backend's tensors
+   * live: 'cpu' for gloo, this rank's 'cuda:i' for NCCL.
+   */
+  constructor(handle: GroupHandle, readonly rank: number, readonly worldSize: number, readonly timeoutMs: number,
+    readonly backend: Backend = 'gloo', readonly device: string = 'cpu') {
     this.handle = handle;
+  }
+
+  // NCCL takes CUDA tensors only: a CPU tensor (a metric, a flag) travels through this rank's GPU and back.
+  private staged<T>(tensor: Tensor, op: (onDevice: Tensor) => T, copyBack = true): T {
+    if (this.backend !== 'nccl' || tensor.isCuda) return op(tensor);
+    const onDevice = tensor.to({ device: this.device });
+    try {
+      const result = op(onDevice);
+      if (copyBack) tensor.copy_(onDevice);
+      return result;
+    } finally {
+      onDevice.dispose();
+    }
   }
 
   private get h(): GroupHandle {
@@ -104,19 +151,24 @@ export class ProcessGroup {
 
   /** Reduces `tensor` over all ranks, in place ('avg' = sum / worldSize). Returns `tensor`. */
   allReduce(tensor: Tensor, op: ReduceOp = 'sum'): Tensor {
-    native.pgAllReduce(this.h, tensor.handle, op);
+    this.staged(tensor, (t) => native.pgAllReduce(this.h, t.handle, op));
     return tensor;
   }
 
   /** Copies rank `root`'s `tensor` into every rank's `tensor` (same shape and dtype everywhere), in place. */
   broadcast(tensor: Tensor, root = 0): Tensor {
-    native.pgBroadcast(this.h, tensor.handle, root);
+    this.staged(tensor, (t) => native.pgBroadcast(this.h, t.handle, root));
     return tensor;
   }
 
-  /** Every rank's `tensor` (same shape and dtype everywhere), in rank order; the caller owns the results. */
+  /** Every rank's `tensor` (same shape and dtype everywhere), in rank order, on `tensor`'s device; the caller owns the results. */
   allGather(tensor: Tensor): Tensor[] {
-    return native.pgAllGather(this.h, tensor.handle).map((h) => Tensor._wrap(h));
+    const device = tensor.device;
+    return this.staged(tensor, (t) => native.pgAllGather(this.h, t.handle).map((h) => {
+      const gathered = Tensor._wrap(h);
+      if (gathered.device === device) return gathered;
+      try { return gathered.to({ device }); } finally { gathered.dispose(); }
+    }), false);
   }
 
   /** Returns once every rank has called barrier(). */

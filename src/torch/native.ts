@@ -15,6 +15,7 @@ export interface BuildInfo {
   openblas: string | null;
   openblasCore: string | null;
   cudaAvailable: boolean;
+  ncclAvailable: boolean;
   cudaDeviceCount: number;
   avx2: boolean;
   avx512f: boolean;
@@ -64,6 +65,8 @@ export interface NativeAddon {
   getRngState(): Handle;
   setRngState(state: Handle): void;
   buildInfo(): BuildInfo;
+  cudaSetDevice(index: number): void;
+  cudaCurrentDevice(): number;
   cpuAllocatorStats(): import('./runtime.js').CpuAllocatorStats;
   cpuEmptyCache(): number;
   cpuResetPeakStats(): void;
@@ -76,7 +79,8 @@ export interface NativeAddon {
   maxMin(x: Handle, dim: number): Handle;
   bjorck(x: Handle, beta: number, iterations: number): Handle;
   groupedConv3x3ChannelsLast(x: Handle, weight: Handle): Handle;
-  pgCreate(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, device: string): GroupHandle;
+  pgCreate(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, device: string,
+    backend: 'gloo' | 'nccl'): GroupHandle;
   pgDestroy(g: GroupHandle): void;
   pgAllReduce(g: GroupHandle, t: Handle, op: string): Handle;
   pgBroadcast(g: GroupHandle, t: Handle, root: number): Handle;

@@ -52,4 +52,11 @@ export const buildInfo = (): BuildInfo => native.buildInfo();
 export const cuda = {
   isAvailable: (): boolean => native.buildInfo().cudaAvailable,
   deviceCount: (): number => native.buildInfo().cudaDeviceCount,
+  /** Makes `index` this thread's current CUDA device ('cuda' without an index means it), like `torch.cuda.set_device`. */
+  setDevice: (index: number): void => native.cudaSetDevice(index),
+  /** The current CUDA device's index, like `torch.cuda.current_device()`. */
+  currentDevice: (): number => native.cudaCurrentDevice(),
 };
+
+/** True when the addon was built with NCCL's process group (a CUDA libtorch and nccl.h at build time). */
+export const ncclAvailable = (): boolean => native.buildInfo().ncclAvailable;

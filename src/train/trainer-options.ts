@@ -1,7 +1,7 @@
 // The Trainer's options, and their checks: which device, which data-parallel
 // mode, how many batches per epoch.
 import { cuda } from '../torch/index.js';
-import type { DistributedDataParallelOptions } from '../distributed/index.js';
+import type { Backend, DistributedDataParallelOptions } from '../distributed/index.js';
 import type { Callback } from './callbacks/callback.js';
 import type { Logger } from './loggers/logger.js';
 import type { CheckpointMetadata } from './checkpoint.js';
@@ -51,8 +51,12 @@ export interface TrainerOptions {
    * which runs this script again for the other ranks. Default 'auto': ddp when devices × numNodes > 1.
    */
   strategy?: Strategy;
-  /** DistributedDataParallel's options under 'ddp' (bucketCapMB, findUnusedParameters, gradientAsBucketView, broadcastBuffers). */
-  ddp?: Omit<DistributedDataParallelOptions, 'group'>;
+  /**
+   * DistributedDataParallel's options under 'ddp' (bucketCapMB, findUnusedParameters, gradientAsBucketView,
+   * broadcastBuffers), and the process group's backend (Lightning's process_group_backend): default gloo on CPU;
+   * on CUDA, NCCL when the addon has it and every local rank has a GPU of its own, else gloo.
+   */
+  ddp?: Omit<DistributedDataParallelOptions, 'group'> & { processGroupBackend?: Backend };
   /** Processes per node (default 1). */
   devices?: number;
   numNodes?: number;
@@ -83,6 +87,30 @@ export function limitBatches(length: number, limit: number | undefined): number 
   return Number.isInteger(limit) && limit >= 1 ? Math.min(length, limit) : Math.max(1, Math.floor(length * limit));
 }
 
+
+/**
+ * Where one rank of a 'ddp' run computes and which backend its process group
+ * uses. On CUDA each local rank takes its own GPU (LOCAL_RANK), as Lightning
+ * does; ranks share GPUs only when there are fewer GPUs than local ranks, and
+ * then only gloo can serve them (NCCL refuses two ranks on one GPU).
+ */
+export function ddpPlacement(accelerator: 'cpu' | 'cuda', env: { localRank: number; localWorldSize: number; gpus: number; nccl: boolean },
+  requested?: Backend): { backend: Backend; device: string } {
+  if (requested !== undefined && requested !== 'gloo' && requested !== 'nccl') {
+    throw new TypeError(`Trainer: ddp.processGroupBackend must be 'gloo' or 'nccl', got ${JSON.stringify(requested)}`);
+  }
+  if (accelerator === 'cpu') {
+    if (requested === 'nccl') throw new Error("Trainer: ddp.processGroupBackend 'nccl' works on CUDA tensors: use accelerator 'cuda' or the 'gloo' backend");
+    return { backend: 'gloo', device: 'cpu' };
+  }
+  const ownGpu = env.localWorldSize <= env.gpus;
+  const device = `cuda:${env.localRank % env.gpus}`;
+  if (requested === 'nccl' && !ownGpu) {
+    throw new Error(`Trainer: ddp.processGroupBackend 'nccl' needs a GPU per local rank: ${env.localWorldSize} ranks on this node, ` +
+      `${env.gpus} GPU${env.gpus === 1 ? '' : 's'}; use fewer devices or the 'gloo' backend`);
+  }
+  return { backend: requested ?? (env.nccl && ownGpu ? 'nccl' : 'gloo'), device };
+}
 
 /**
  * How this Trainer runs: alone, as one rank of a launched data-parallel job,

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Tensor, getRngState, manualSeed, noGrad, scope, setNumThreads, setRngState, tensor } from '../torch/index.js';
+import { Tensor, cuda, getRngState, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, setRngState, tensor } from '../torch/index.js';
 import type { Saveable } from '../torch/index.js';
 import { Module, clipGradNorm_, clipGradValue_ } from '../nn/index.js';
 import { NonFiniteValueError } from '../losses/index.js';
@@ -29,7 +29,7 @@ import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
 import { metricsTable } from './metrics-table.js';
 import { writeTrainingCurves } from './metric-plots.js';
 import { PrecisionPlugin } from './precision.js';
-import { checkLimit, limitBatches, resolveAccelerator, resolveStrategy } from './trainer-options.js';
+import { checkLimit, ddpPlacement, limitBatches, resolveAccelerator, resolveStrategy } from './trainer-options.js';
 import type { TrainerOptions } from './trainer-options.js';
 export type { Accelerator, Strategy, TrainerOptions } from './trainer-options.js';
 import type { Precision } from './precision.js';
@@ -82,6 +82,8 @@ export class Trainer {
   /** Autocast for the forward passes, and loss scaling under '16-mixed'. */
   readonly precisionPlugin: PrecisionPlugin;
   readonly device: 'cpu' | 'cuda';
+  /** Where this process computes: `device`, or under 'ddp' on CUDA this rank's own GPU ('cuda:<LOCAL_RANK>'). */
+  private computeDevice: string;
   readonly callbacks: Callback[];
   readonly loggers: Logger[];
   readonly defaultRootDir: string;
@@ -119,6 +121,7 @@ export class Trainer {
     this.maxSteps = options.maxSteps ?? Infinity;
     if (!(this.maxSteps > 0)) throw new RangeError(`Trainer: maxSteps must be > 0, got ${options.maxSteps}`);
     this.device = resolveAccelerator(options.accelerator ?? 'cpu');
+    this.computeDevice = this.device;
     this.precisionPlugin = new PrecisionPlugin(options.precision ?? '32', this.device);
     for (const key of ['limitTrainBatches', 'limitValBatches', 'limitTestBatches'] as const) checkLimit(key, options[key]);
     if (options.gradientClipVal !== undefined && !(options.gradientClipVal > 0)) throw new RangeError(`Trainer: gradientClipVal must be > 0, got ${options.gradientClipVal}`);
@@ -147,6 +150,24 @@ export class Trainer {
   }
 
   get precision(): Precision { return this.precisionPlugin.precision; }
+
+  /**
+   * Joins (or adopts) the process group and picks this rank's device: on CUDA
+   * its own GPU, made the current device, with NCCL when possible (ddpPlacement).
+   */
+  private joinProcessGroup(): ProcessGroup {
+    const placement = ddpPlacement(this.device, {
+      localRank: Number(process.env.LOCAL_RANK ?? 0),
+      localWorldSize: Number(process.env.LOCAL_WORLD_SIZE ?? this.options.devices ?? 1),
+      gpus: this.device === 'cuda' ? cuda.deviceCount() : 0,
+      nccl: ncclAvailable(),
+    }, this.options.ddp?.processGroupBackend);
+    const group = isInitialized() ? getDefaultGroup() : initProcessGroup({ backend: placement.backend });
+    this.group = group;
+    this.computeDevice = group.backend === 'nccl' ? group.device : placement.device;
+    if (this.computeDevice.startsWith('cuda:')) cuda.setDevice(Number(this.computeDevice.slice(5)));
+    return group;
+  }
 
   /** Starts local ranks 1 … devices − 1 running this same script; this process takes local rank 0 (NODE_RANK picks the node). */
   private async startPeers(): Promise<void> {
@@ -194,10 +215,10 @@ export class Trainer {
     if (this.options.seed !== undefined) manualSeed(this.options.seed);
     if (this.distributed) {
       if (this.launchPeersAtFit) await this.startPeers();
-      this.group = isInitialized() ? getDefaultGroup() : initProcessGroup();
-      data.distribute?.({ rank: this.group.rank, worldSize: this.group.worldSize });
+      const group = this.joinProcessGroup();
+      data.distribute?.({ rank: group.rank, worldSize: group.worldSize });
     }
-    module.to(this.device);
+    module.to(this.computeDevice);
     const config = module.configureOptimizers();
     this.optimizer = config.optimizer;
     this.scheduler = config.scheduler ?? null;
@@ -206,7 +227,8 @@ export class Trainer {
     if (this.group) {
       // Every rank starts from rank 0's weights; backward averages the gradients over the ranks.
       this.ddp?.destroy();
-      this.ddp = new DistributedDataParallel(module, { ...this.options.ddp, group: this.group });
+      const { processGroupBackend: _backend, ...ddpOptions } = this.options.ddp ?? {};
+      this.ddp = new DistributedDataParallel(module, { ...ddpOptions, group: this.group });
     }
     for (const l of this.loggers) l.resume(this.globalStep);
     const trainLoader = data.trainDataloader();
@@ -215,7 +237,7 @@ export class Trainer {
     const stopSignals = (this.options.handleSignals ?? true) ? this.catchInterrupt() : () => {};
     let interruptedCheckpoint: string | null = null;
     let stopReason = 'completed';
-    this.print(`training on ${this.device} (precision ${this.precision}): ${limitBatches(trainLoader.length, this.options.limitTrainBatches)} batches per epoch, ` +
+    this.print(`training on ${this.computeDevice} (precision ${this.precision}): ${limitBatches(trainLoader.length, this.options.limitTrainBatches)} batches per epoch, ` +
       `epochs ${this.currentEpoch + 1}–${this.maxEpochs}${this.defaultRootDir ? `, run folder ${this.defaultRootDir}` : ''}`);
     try {
       for (const c of this.callbacks) await c.onFitStart(this, module);
@@ -369,9 +391,10 @@ export class Trainer {
   }
 
   private toDevice(batch: Batch): Batch {
-    if (this.device === 'cpu') return batch;
+    if (this.computeDevice === 'cpu') return batch;
     // Asynchronous when the loader pinned the batch; a pageable batch is copied synchronously either way.
-    return { x: batch.x.to({ device: this.device, nonBlocking: true }), y: batch.y.to({ device: this.device, nonBlocking: true }) };
+    const device = this.computeDevice;
+    return { x: batch.x.to({ device, nonBlocking: true }), y: batch.y.to({ device, nonBlocking: true }) };
   }
 
   // ---- evaluation ------------------------------------------------------------------
@@ -423,7 +446,7 @@ export class Trainer {
     const stage = options.stage ?? 'validate';
     const loader = isLoader(data) ? data : stage === 'test' ? (data.testDataloader?.() ?? data.valDataloader?.() ?? null) : (data.valDataloader?.() ?? null);
     if (loader === null) throw new Error(`Trainer.${stage}: the data module has no ${stage === 'test' ? 'test or validation' : 'validation'} loader`);
-    module.to(this.device);
+    module.to(this.computeDevice);
     try {
       const values = await this.evaluate(module, loader, stage, stage === 'test' ? this.options.limitTestBatches : this.options.limitValBatches);
       const result = Object.fromEntries(values);

@@ -18,10 +18,12 @@ export const EPOCHS = 2;
  */
 export type Averaging = 'synchronizer' | 'ddp';
 
-/** Trains and returns every parameter, flattened, in namedParameters order. */
-export async function trainTiny(group: ProcessGroup | null, initSeed: number, averaging: Averaging = 'synchronizer'): Promise<Record<string, number[]>> {
+/** Trains on `device` and returns every parameter, flattened, in namedParameters order. */
+export async function trainTiny(group: ProcessGroup | null, initSeed: number, averaging: Averaging = 'synchronizer',
+  device = 'cpu'): Promise<Record<string, number[]>> {
   torch.manualSeed(initSeed);
   const model = tinyModel();
+  model.to(device);
   const world = group?.worldSize ?? 1;
   const ddp = group && averaging === 'ddp' ? new DistributedDataParallel(model, { group, bucketCapMB: 0.001 }) : null;
   if (group && !ddp) broadcastParameters(model, 0, group);
@@ -34,7 +36,9 @@ export async function trainTiny(group: ProcessGroup | null, initSeed: number, av
   const sync = group && !ddp ? new GradientSynchronizer(model.parameters(), { bucketMB: 0.001, group }) : null;
   model.train();
   for (let epoch = 0; epoch < EPOCHS; epoch++) {
-    for await (const { x, y } of loader) {
+    for await (const batch of loader) {
+      const [x, y] = device === 'cpu' ? [batch.x, batch.y] : [batch.x.to(device), batch.y.to(device)];
+      if (device !== 'cpu') { batch.x.dispose(); batch.y.dispose(); }
       torch.scope(() => {
         opt.zeroGrad();
         F.crossEntropy((ddp ?? model).forward(x), y).backward();

@@ -3,6 +3,7 @@
 // scenario; results are printed as one line `RESULT <json>`.
 import * as torch from '../../src/torch/index.js';
 import { initProcessGroup, reduceMetrics, broadcastParameters, DistributedDataParallel } from '../../src/distributed/index.js';
+import type { Backend } from '../../src/distributed/index.js';
 import { Linear, Module } from '../../src/nn/index.js';
 import { trainTiny } from './ddp-training.js';
 
@@ -11,8 +12,10 @@ const timeoutMs = Number(process.env.DDP_TIMEOUT_MS ?? 20000);
 const print = (value: unknown) => console.log(`RESULT ${JSON.stringify(value)}`);
 const spin = (ms: number) => { const end = Date.now() + ms; while (Date.now() < end); };
 
-const group = initProcessGroup({ timeoutMs });
+// DDP_BACKEND / DDP_DEVICE: the CUDA variants (NCCL, or gloo moving CUDA tensors).
+const group = initProcessGroup({ timeoutMs, backend: (process.env.DDP_BACKEND ?? 'gloo') as Backend });
 const rank = group.rank;
+const device = process.env.DDP_DEVICE === 'rank-gpu' ? group.device : (process.env.DDP_DEVICE ?? 'cpu');
 
 if (scenario === 'collectives') {
   const out: Record<string, unknown> = {};
@@ -40,7 +43,7 @@ if (scenario === 'collectives') {
 } else if (scenario === 'train') {
   print(await trainTiny(group, 100 + rank));
 } else if (scenario === 'train-ddp') {
-  print(await trainTiny(group, 100 + rank, 'ddp'));
+  print(await trainTiny(group, 100 + rank, 'ddp', device));
 } else if (scenario === 'die') {
   // rank 1 exits between two collectives; rank 0 must get an error, not hang
   group.barrier();

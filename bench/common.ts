@@ -28,6 +28,7 @@ export function machine(): Record<string, unknown> {
     blas: info.openblas,
     avx512f: info.avx512f,
     avx512bf16: info.avx512bf16,
+    cuda: info.cudaAvailable ? { devices: info.cudaDeviceCount, nccl: info.ncclAvailable } : null,
   };
 }
 

@@ -8,11 +8,12 @@
 // The baseline needs Orthogonium's and schedule_free's Python sources:
 //   ORTHOGONIUM_SRC=/path/to/orthogonium SCHEDULEFREE_SRC=/path/to/schedule_free npm run bench:model
 // (without them the baseline columns are null). Options: --quick (small only, fewer steps),
-// --config=small|seed, --steps=N.
+// --config=small|seed, --steps=N, --device=cpu|cuda (on a GPU both sides run there, each
+// timed step ends with a synchronize, and the baseline runs once: malloc settings do not matter).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { getNumThreads, manualSeed, noGrad, randint, randn, scope } from '../src/torch/index.js';
+import { cuda, getNumThreads, manualSeed, noGrad, randint, randn, scope } from '../src/torch/index.js';
 import { seedLikeModel, seedTrainingStep } from './seed-like-model.js';
 import { machine, round, timeMedian } from './common.js';
 
@@ -22,6 +23,9 @@ interface Case { config: 'small' | 'seed'; row: Row; batch: number }
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--config='))?.slice(9);
 const steps = Number(process.argv.find((a) => a.startsWith('--steps='))?.slice(8) ?? (quick ? 2 : 5));
+const device = process.argv.find((a) => a.startsWith('--device='))?.slice(9) ?? 'cpu';
+if (device !== 'cpu' && device !== 'cuda') throw new TypeError(`bench:model: --device must be cpu or cuda, got '${device}'`);
+if (device === 'cuda' && !cuda.isAvailable()) throw new Error('bench:model: --device=cuda, but CUDA is not available to this addon');
 const ORTHOGONIUM_SRC = process.env.ORTHOGONIUM_SRC;
 const SCHEDULEFREE_SRC = process.env.SCHEDULEFREE_SRC;
 
@@ -29,21 +33,24 @@ const SCHEDULEFREE_SRC = process.env.SCHEDULEFREE_SRC;
 function ours(c: Case): number {
   manualSeed(0);
   const model = seedLikeModel(c.config);
-  const x = randn([c.batch, 3, 32, 32]);
-  const y = randint(0, 10, [c.batch]);
+  model.to(device);
+  const x = randn([c.batch, 3, 32, 32], { device });
+  const y = randint(0, 10, [c.batch], { device });
+  // A GPU queues kernels: a step counts once they have run.
+  const timed = (fn: () => void) => timeMedian(device === 'cuda' ? () => { fn(); cuda.synchronize(); } : fn, steps);
   let seconds: number;
   if (c.row === 'train' || c.row === 'train-bf16') {
-    const training = seedTrainingStep(model, x, y, c.row === 'train-bf16');
-    seconds = timeMedian(training.step, steps);
+    const training = seedTrainingStep(model, x, y, c.row === 'train-bf16', device as 'cpu' | 'cuda');
+    seconds = timed(training.step);
     training.dispose();
   } else {
     model.eval();
     // "Rebuilt per call" drops every cached kernel before each forward, as a framework without caching would.
     const rebuild = c.row === 'eval-rebuilt';
-    seconds = timeMedian(() => noGrad(() => scope(() => {
+    seconds = timed(() => noGrad(() => scope(() => {
       if (rebuild) for (const m of model.modules()) (m as unknown as { dropCaches(): void }).dropCaches();
       model.forward(x);
-    })), steps);
+    })));
   }
   x.dispose();
   y.dispose();
@@ -57,20 +64,22 @@ const peakRssMiB = (): number => round(process.resourceUsage().maxRSS / 1024);
 // The baseline's memory settings: the anchor table's two fast columns. glibc's
 // tunables are read at process start, so each is a fresh Python process.
 const TUNED_MALLOC = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864';
-const BASELINE_MEMORY: Record<string, string> = {
+const BASELINE_MEMORY: Record<string, string> = device === 'cuda' ? { defaultMalloc: '' } : {
   tunedMalloc: TUNED_MALLOC,
   tunedMallocHugePages: `glibc.malloc.hugetlb=1:${TUNED_MALLOC}`,
 };
+// Debian's python3 (with python3-torch) unless PYTHON names another, as on a GPU machine with pip's torch.
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 
 interface Measured { imagesPerSecond: number; peakRssMiB: number }
 
 /** The same row with the Python Orthogonium under one memory setting; an error line when it fails. */
 function baseline(c: Case, tunables: string): Measured | { error: string } {
   if (!ORTHOGONIUM_SRC || !SCHEDULEFREE_SRC) return { error: 'ORTHOGONIUM_SRC / SCHEDULEFREE_SRC not set' };
-  if (!existsSync('/usr/bin/python3')) return { error: 'no /usr/bin/python3' };
+  if (PYTHON.includes('/') && !existsSync(PYTHON)) return { error: `no ${PYTHON}` };
   const script = fileURLToPath(new URL('../../bench/orthogonium_baseline.py', import.meta.url));
-  const r = spawnSync('/usr/bin/python3', [script, ORTHOGONIUM_SRC, SCHEDULEFREE_SRC, c.config, c.row, String(c.batch), String(steps), String(getNumThreads())], {
-    encoding: 'utf8', env: { ...process.env, GLIBC_TUNABLES: tunables },
+  const r = spawnSync(PYTHON, [script, ORTHOGONIUM_SRC, SCHEDULEFREE_SRC, c.config, c.row, String(c.batch), String(steps), String(getNumThreads()), device], {
+    encoding: 'utf8', env: tunables ? { ...process.env, GLIBC_TUNABLES: tunables } : process.env,
   });
   if (r.status !== 0) return { error: (r.stderr.trim().split('\n').pop() ?? 'failed').slice(0, 200) };
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measured;
@@ -78,7 +87,7 @@ function baseline(c: Case, tunables: string): Measured | { error: string } {
 
 /** Our row in a child process of its own, so that its peak RSS is its own. */
 function oursInChild(c: Case): Measured {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), `--case=${c.config},${c.row},${c.batch}`, `--steps=${steps}`], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), `--case=${c.config},${c.row},${c.batch}`, `--steps=${steps}`, `--device=${device}`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench:model ${c.config} ${c.row} ${c.batch} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measured;
 }
@@ -121,6 +130,7 @@ if (single) {
   };
   console.log(JSON.stringify({
     machine: machine(),
+    device,
     steps,
     rows,
     bf16OverFloat32: Object.fromEntries(['small', 'seed'].map((c) => [c, bf16(c)])),

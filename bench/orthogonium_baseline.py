@@ -3,14 +3,15 @@
 # Needs Debian's python3-torch, Orthogonium's source and schedule_free's source
 # (pure Python; paths given as arguments). Prints one JSON object.
 #
-#   python3 bench/orthogonium_baseline.py ORTHOGONIUM_SRC SCHEDULEFREE_SRC CONFIG ROW BATCH STEPS THREADS
-#   CONFIG: small | seed; ROW: train | eval-rebuilt | eval-cached | train-bf16
+#   python3 bench/orthogonium_baseline.py ORTHOGONIUM_SRC SCHEDULEFREE_SRC CONFIG ROW BATCH STEPS THREADS [DEVICE]
+#   CONFIG: small | seed; ROW: train | eval-rebuilt | eval-cached | train-bf16; DEVICE: cpu (default) | cuda
 import json
 import statistics
 import sys
 import time
 
 orthogonium_src, schedulefree_src, config, row, batch, steps, threads = sys.argv[1:8]
+device = sys.argv[8] if len(sys.argv) > 8 else "cpu"
 batch, steps, threads = int(batch), int(steps), int(threads)
 sys.path.insert(0, orthogonium_src)
 sys.path.insert(0, schedulefree_src)
@@ -54,16 +55,24 @@ model = PatchBasedExapandedCNN(
     lin=ClassParam(OrthoLinear, bias=False),
     norm=None,
 )
-x = torch.randn(batch, 3, 32, 32)
-y = torch.randint(0, 10, (batch,))
+model.to(device)
+x = torch.randn(batch, 3, 32, 32).to(device)
+y = torch.randint(0, 10, (batch,)).to(device)
+
+
+def synchronize():
+    if device == "cuda":
+        torch.cuda.synchronize()  # a GPU queues kernels: a step counts once they have run
 
 
 def timed(step):
     step()  # warm-up: allocations, caches
+    synchronize()
     samples = []
     for _ in range(steps):
         start = time.perf_counter()
         step()
+        synchronize()
         samples.append(time.perf_counter() - start)
     return samples
 
@@ -75,7 +84,7 @@ if row.startswith("train"):
     optimizer.train()
 
     def train_step():
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=row == "train-bf16"):
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=row == "train-bf16"):
             loss = loss_fn(model(x), y)
         optimizer.zero_grad()
         loss.backward()

@@ -24,17 +24,18 @@ export function seedLikeModel(config: 'small' | 'seed'): FactoryModel {
 
 /**
  * The seed's training step on a fixed batch: LossXent at ε = 36/255 (CIFAR-10's
- * std) and AdamWScheduleFree (lr 5e-3), forward optionally under bf16 autocast.
- * Call dispose() when done.
+ * std) and AdamWScheduleFree (lr 5e-3), forward optionally under bf16 autocast
+ * on `deviceType` (where model, x and y are). Call dispose() when done.
  */
-export function seedTrainingStep(model: FactoryModel, x: Tensor, y: Tensor, bf16 = false): { step: () => void; dispose: () => void } {
+export function seedTrainingStep(model: FactoryModel, x: Tensor, y: Tensor, bf16 = false,
+  deviceType: 'cpu' | 'cuda' = 'cpu'): { step: () => void; dispose: () => void } {
   const loss = new LossXent({ nClasses: 10, offset: (Math.SQRT2 / 0.1983) * (36 / 255), temperature: 0.125 });
   const optimizer = new AdamWScheduleFree(model.parameters(), { lr: 5e-3, weightDecay: 0 });
   model.train();
   optimizer.train();
   const step = () => scope(() => {
     const forward = () => loss.forward(model.forward(x) as Tensor, y);
-    const value = bf16 ? autocast({ deviceType: 'cpu', dtype: 'bfloat16' }, forward) : forward();
+    const value = bf16 ? autocast({ deviceType, dtype: 'bfloat16' }, forward) : forward();
     optimizer.zeroGrad();
     value.backward();
     optimizer.step();

@@ -38,10 +38,11 @@ test("backend: unknown names are rejected; 'nccl' says what it lacks before any 
   assert.ok(await portIsFree(port), 'no rendezvous store was started');
 });
 
-test('cuda.setDevice / currentDevice: the current GPU, or a clear error', () => {
+test('cuda.setDevice / currentDevice / synchronize: the current GPU, or a clear error', () => {
   if (!hasCuda) {
     assert.throws(() => torch.cuda.setDevice(0), /cuda\.setDevice: CUDA is not available/);
     assert.throws(() => torch.cuda.currentDevice(), /cuda\.currentDevice: CUDA is not available/);
+    assert.throws(() => torch.cuda.synchronize(), /cuda\.synchronize: CUDA is not available/);
     return;
   }
   assert.throws(() => torch.cuda.setDevice(gpus), new RegExp(`device index must be in \\[0, ${gpus - 1}\\], got ${gpus}`));
@@ -51,6 +52,8 @@ test('cuda.setDevice / currentDevice: the current GPU, or a clear error', () => 
   const t = torch.zeros([2], { device: 'cuda' });
   assert.equal(t.device, `cuda:${gpus - 1}`);
   t.dispose();
+  torch.cuda.synchronize();
+  assert.throws(() => torch.cuda.synchronize(gpus), /device index must be in/);
   torch.cuda.setDevice(0);
 });
 

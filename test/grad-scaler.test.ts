@@ -138,12 +138,17 @@ test("'16-mixed' needs CUDA: a clear error on the CPU, from the Trainer and the 
   assert.throws(() => new PrecisionPlugin('16-mixed', 'cpu'), /needs a CUDA device/);
   assert.equal(new PrecisionPlugin('bf16-mixed', 'cpu').scaler, null);
   // The command refuses it before writing a run folder.
-  const out = join(mkdtempSync(join(tmpdir(), 'ortho-fp16-cli-')), 'run');
-  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const run = spawnSync(process.execPath, [cli, 'train', '--dataset', 'cifar10', '--data-dir', join(out, '..', 'no-such-folder'), '--precision', '16-mixed', '--out', out], { encoding: 'utf8' });
-  assert.notEqual(run.status, 0);
-  assert.match(run.stderr, /precision '16-mixed' runs float16 autocast, which needs a CUDA device/);
-  assert.equal(existsSync(out), false, 'no run folder');
+  const parent = mkdtempSync(join(tmpdir(), 'ortho-fp16-cli-'));
+  try {
+    const out = join(parent, 'run');
+    const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+    const run = spawnSync(process.execPath, [cli, 'train', '--dataset', 'cifar10', '--data-dir', join(parent, 'no-such-folder'), '--precision', '16-mixed', '--out', out], { encoding: 'utf8' });
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /precision '16-mixed' runs float16 autocast, which needs a CUDA device/);
+    assert.equal(existsSync(out), false, 'no run folder');
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
 });
 
 test("'16-mixed' on CUDA trains the tiny problem with a loss scaler and restores its state", { skip: !torch.cuda.isAvailable() && 'no CUDA device' }, async () => {

@@ -118,6 +118,19 @@ Napi::Value cudaCurrentDevice(const Napi::CallbackInfo& info) {
   });
 }
 
+// Waits for every kernel queued on a GPU (torch.cuda.synchronize): timing, and host reads of device results.
+Napi::Value cudaSynchronize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  guarded(env, "cuda.synchronize", [&]() {
+    checkCudaDevice(0);  // CUDA at all, before asking for the current device
+    int index = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value()
+                                   : c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->getDevice().index();
+    checkCudaDevice(index);
+    at::detail::getCUDAHooks().deviceSynchronize(static_cast<c10::DeviceIndex>(index));
+  });
+  return env.Undefined();
+}
+
 // benchConv(inputShape, weightShape, stride, padding, groups, iterations, withBackward)
 // -> seconds per iteration, measured entirely in C++ on the same libtorch.
 Napi::Value benchConv(const Napi::CallbackInfo& info) {
@@ -201,6 +214,7 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, buildInfo));
   exports.Set("cudaSetDevice", Napi::Function::New(env, cudaSetDevice));
   exports.Set("cudaCurrentDevice", Napi::Function::New(env, cudaCurrentDevice));
+  exports.Set("cudaSynchronize", Napi::Function::New(env, cudaSynchronize));
   exports.Set("benchConv", Napi::Function::New(env, benchConv));
   exports.Set("benchTinyAdd", Napi::Function::New(env, benchTinyAdd));
 }

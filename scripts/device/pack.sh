@@ -5,7 +5,9 @@
 # `bash scripts/device/run.sh`. Contents: this machine's node binary (xz),
 # the Node-API headers, the few npm packages the checked tests load, and a
 # Fashion-MNIST subset in the official IDX format (train images trimmed to
-# TRAIN_IMAGES, default 20000, to stay under the tool's 64 MiB).
+# TRAIN_IMAGES, default 20000, to stay under the tool's 64 MiB), and the Python
+# sources of Orthogonium and schedule_free for the benchmark's baseline
+# (ORTHOGONIUM_SRC / SCHEDULEFREE_SRC, default: the fetched mirrors' HEAD).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DEV=.device
@@ -33,5 +35,13 @@ for (const [name, per] of [['train-images-idx3-ubyte', 28 * 28], ['train-labels-
   trimmed.writeUInt32BE(Number(n), 4);
   writeFileSync(out + '/' + name + '.gz', gzipSync(trimmed, { level: 9 }));
 }" "$FMNIST" "$DEV/fashion-mnist" "$TRAIN_IMAGES"
+# The benchmark's baseline: Orthogonium and schedule_free are pure Python (their packages only, no tests or docs).
+mkdir -p "$DEV/python"
+python_source() {  # python_source SOURCE_DIR_OR_MIRROR_GIT_DIR PACKAGE
+  if [ -d "$1/$2" ]; then cp -r "$1/$2" "$DEV/python/"
+  else git --git-dir="$1" archive HEAD "$2" | tar -x -C "$DEV/python"; fi
+}
+python_source "${ORTHOGONIUM_SRC:-/work/.mirror/deel-ai+orthogonium/repo}" orthogonium
+python_source "${SCHEDULEFREE_SRC:-/work/.mirror/facebookresearch+schedule_free/repo}" schedulefree
 du -sh "$DEV" dist
 echo "carry: [\".device\", \"dist\"]  command: bash scripts/device/run.sh"

@@ -67,6 +67,7 @@ export interface NativeAddon {
   buildInfo(): BuildInfo;
   cudaSetDevice(index: number): void;
   cudaCurrentDevice(): number;
+  cudaSynchronize(index?: number): void;
   cpuAllocatorStats(): import('./runtime.js').CpuAllocatorStats;
   cpuEmptyCache(): number;
   cpuResetPeakStats(): void;

@@ -56,6 +56,8 @@ export const cuda = {
   setDevice: (index: number): void => native.cudaSetDevice(index),
   /** The current CUDA device's index, like `torch.cuda.current_device()`. */
   currentDevice: (): number => native.cudaCurrentDevice(),
+  /** Waits until every kernel queued on GPU `index` (default: the current one) has finished, like `torch.cuda.synchronize`. */
+  synchronize: (index?: number): void => native.cudaSynchronize(index),
 };
 
 /** True when the addon was built with NCCL's process group (a CUDA libtorch and nccl.h at build time). */

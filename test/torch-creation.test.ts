@@ -27,6 +27,8 @@ test('zeros, ones, full, eye: shapes, dtypes and values', () => scope(() => {
   const e2 = torch.eye(2, 4, { dtype: 'float64' });
   assert.deepEqual(e2.toArray(), [[1, 0, 0, 0], [0, 1, 0, 0]]);
   assert.equal(e2.dtype, 'float64');
+  const e3 = torch.eye(2, { dtype: 'int32' });  // options in m's place, as torch.eye(2, dtype=…)
+  assert.deepEqual([e3.toArray(), e3.dtype], [[[1, 0], [0, 1]], 'int32']);
   const s = torch.zeros([]);
   assert.deepEqual(s.shape, []);
   assert.equal(s.numel(), 1);

@@ -120,7 +120,10 @@ export function full(shape: number[], value: number | boolean, options: CreateOp
   return finish(aten('full', shape, value, code(options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32')), undefined, options.device), options);
 }
 
-export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
+/** The n×m identity (m defaults to n); `eye(n, options)` also works, as `torch.eye(n, device=…)` does. */
+export function eye(n: number, m?: number | CreateOptions, options: CreateOptions = {}): Tensor {
+  if (typeof m === 'object') return eye(n, n, m);
+  m ??= n;
   // libtorch 1.13 has no CPU eye kernel for the half types (hit under bf16 autocast): build it in float32 and cast.
   if ((options.dtype === 'bfloat16' || options.dtype === 'float16') && (options.device ?? 'cpu') === 'cpu') {
     const single = aten('eye.m', n, m, code('float32'), undefined, options.device);

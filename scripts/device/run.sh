@@ -44,7 +44,7 @@ if want tests; then
 step "tests (CUDA cases run when a GPU is present)"
 TESTS="${TESTS:-torch-creation torch-math torch-autograd torch-autocast torch-linalg torch-maxmin torch-functional torch-robustness \
   torch-serialization ortho-conv ortho-linear ortho-blocks losses-values certify-api attack-soundness models-lipschitz \
-  data-pin-memory grad-scaler train-trainer distributed distributed-cuda train-ddp}"
+  data-pin-memory grad-scaler train-trainer distributed distributed-cuda cuda-parity train-ddp}"
 files=(); for t in $TESTS; do files+=("dist/test/$t.test.js"); done
 node --test --test-concurrency=1 "${files[@]}" > "$OUT/tests.txt" 2>&1
 grep -E '^# (tests|pass|fail|skipped)|^not ok' "$OUT/tests.txt"

@@ -3,7 +3,7 @@
 // torch.distributed. Calls block like PyTorch's; each waits at most
 // `timeoutMs`, so a rank that died or stopped answering makes the others
 // throw a clear Error instead of hanging.
-import { Tensor, cuda, ncclAvailable } from '../torch/index.js';
+import { Tensor, cuda, ncclAvailable, noGrad } from '../torch/index.js';
 import { GroupHandle, native } from '../torch/native.js';
 
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min' | 'product';
@@ -134,7 +134,7 @@ export class ProcessGroup {
     const onDevice = tensor.to({ device: this.device });
     try {
       const result = op(onDevice);
-      if (copyBack) tensor.copy_(onDevice);
+      if (copyBack) noGrad(() => tensor.copy_(onDevice));  // in place, like the collective itself
       return result;
     } finally {
       onDevice.dispose();

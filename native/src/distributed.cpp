@@ -61,6 +61,7 @@ void releaseGroup(GroupBox* g) {
     (void)g->store.release();
     return;
   }
+  if (g->nccl && g->pg) shutdownNccl(g->pg.get());
   g->pg.reset();
   g->store.reset();
 }

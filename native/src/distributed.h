@@ -52,5 +52,7 @@ void registerReducer(Napi::Env env, Napi::Object exports);
 
 // NCCL's process group (nccl_backend.cpp); only when ncclBuiltIn() (common.h).
 c10::intrusive_ptr<CollectiveBackend> makeNcclBackend(const GroupBox& g);
+// Closes an NCCL group's communicators before it is released (nothing for other backends).
+void shutdownNccl(CollectiveBackend* backend);
 
 }  // namespace ortho

@@ -14,6 +14,15 @@
 #endif
 
 namespace ortho {
+namespace {
+
+// ProcessGroupNCCL::shutdown() exists from libtorch 2.2 on; before, the destructor does it all.
+template <typename Group>
+auto shutdownIfAble(Group& group, int) -> decltype(group.shutdown(), void()) { group.shutdown(); }
+template <typename Group>
+void shutdownIfAble(Group&, long) {}
+
+}  // namespace
 
 bool ncclBuiltIn() {
 #ifdef ORTHO_WITH_NCCL
@@ -35,6 +44,17 @@ c10::intrusive_ptr<CollectiveBackend> makeNcclBackend(const GroupBox& g) {
   return c10::make_intrusive<c10d::ProcessGroupNCCL>(g.store, g.rank, g.size, options);
 #else
   throw std::logic_error("makeNcclBackend: NCCL is not built in (check ncclBuiltIn() first)");
+#endif
+}
+
+void shutdownNccl(CollectiveBackend* backend) {
+#ifdef ORTHO_WITH_NCCL
+  // As destroy_process_group() does: without it libtorch 2.4+ warns at exit that resources may leak.
+  // Also runs from finalizers, where nothing may throw: a failed shutdown leaves the rest to the destructor.
+  try {
+    if (auto* nccl = dynamic_cast<c10d::ProcessGroupNCCL*>(backend)) shutdownIfAble(*nccl, 0);
+  } catch (const std::exception&) {
+  }
 #endif
 }
 

@@ -20,7 +20,9 @@ test('orthogonium train learns Fashion-MNIST and leaves a complete run folder; e
   const dir = mkdtempSync(join(tmpdir(), 'ortho-train-'));
   try {
     const out = join(dir, 'run');
-    const r = run('train', ...QUICK, '--setting', 'mildly_robust', '--epochs', '1', '--limit-train-batches', '40', '--out', out, '--json');
+    // The seed's GPU switches (no effect on the CPU; the final certificates are computed in full float32 anyway).
+    const r = run('train', ...QUICK, '--setting', 'mildly_robust', '--epochs', '1', '--limit-train-batches', '40', '--out', out, '--json',
+      '--matmul-precision', 'medium');
     assert.equal(r.status, 0, r.stderr + r.stdout);
     const result = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(result.fit.globalStep, 40);
@@ -35,6 +37,7 @@ test('orthogonium train learns Fashion-MNIST and leaves a complete run folder; e
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     assert.equal(config.setting, 'mildly_robust');
     assert.equal(config.model.architecture, 'PatchBasedExpandedCNN');
+    assert.deepEqual([config.matmulPrecision, config.cudnnBenchmark], ['medium', true]);
     assert.match(readFileSync(join(out, 'metrics.csv'), 'utf8'), /^step,.*val_vra/);
 
     const e = run('eval', '--checkpoint', join(out, 'model.ckpt'), '--limit', '256', '--json');
@@ -104,6 +107,7 @@ test('orthogonium train and eval refuse bad command lines with exit code 2 and a
       [['train', '--model', 'seed-cifar10', '--model-config', 'x.json'], /either --model or --model-config/],
       [['train', '--eps', '1/0'], /--eps: '1\/0'/],
       [['train', '--limit-train-batches', '2.5'], /positive batch count or a fraction in \(0, 1\]/],
+      [['train', '--matmul-precision', 'low'], /unknown matmulPrecision 'low'; expected one of highest, high, medium/],
       [['train', '--config', join(dir, 'missing.json')], /cannot read the config file .*missing\.json: ENOENT/],
       [['train', '--config', join(dir, 'bad.json')], /bad\.json: not valid JSON/],
       [['train', '--config', join(dir, 'unknown.json')], /unknown field 'learningRate'/],

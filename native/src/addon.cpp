@@ -16,6 +16,7 @@ static Napi::Object initAddon(Napi::Env env, Napi::Object exports) {
   ortho::registerDistributed(env, exports);
   ortho::registerReducer(env, exports);
   ortho::registerProfiler(env, exports);
+  ortho::registerBackends(env, exports);
   return exports;
 }
 

@@ -78,6 +78,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports);
 bool ncclBuiltIn();
 void registerCpuAllocator(Napi::Env env, Napi::Object exports);
 void registerProfiler(Napi::Env env, Napi::Object exports);
+void registerBackends(Napi::Env env, Napi::Object exports);
 void registerActivationKernels(Napi::Env env, Napi::Object exports);
 void registerBjorckKernel(Napi::Env env, Napi::Object exports);
 void registerGroupedConvKernel(Napi::Env env, Napi::Object exports);

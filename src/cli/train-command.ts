@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 
 export const TRAIN_USAGE = `orthogonium train [--setting non_robust|mildly_robust|robust] [--dataset cifar10|cifar100|fashion-mnist|mnist|folder:<path>]
         [--data-dir DIR] [--download] [--model <preset>|--model-config FILE] [--config FILE] [--epochs N] [--batch-size N] [--lr X]
-        [--weight-decay X] [--precision 32|bf16-mixed|16-mixed] [--device cpu|cuda|auto] [--workers N] [--limit-train-batches N]
+        [--weight-decay X] [--precision 32|bf16-mixed|16-mixed] [--device cpu|cuda|auto] [--matmul-precision highest|high|medium]
+        [--no-cudnn-benchmark] [--workers N] [--limit-train-batches N]
         [--limit-val-batches N] [--eps 36/255] [--certify-eps 36/255,72/255,108/255] [--gradient-clip X] [--on-nan error|skip]
         [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]
         [--devices N [--strategy ddp|ddp_spawn] [--num-nodes M --node-rank R --master-addr A --master-port P]]`;
@@ -33,6 +34,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--weight-decay': { key: 'weightDecay', kind: 'non-negative-number' },
   '--precision': { key: 'precision', kind: 'string', choices: ['32', 'bf16-mixed', '16-mixed'] },
   '--device': { key: 'device', kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
+  '--matmul-precision': { key: 'matmulPrecision', kind: 'string', choices: ['highest', 'high', 'medium'] },
+  '--no-cudnn-benchmark': { key: 'noCudnnBenchmark', kind: 'bool' },
   '--workers': { key: 'workers', kind: 'non-negative-int' },
   '--limit-train-batches': { key: 'limitTrainBatches', kind: 'limit' },
   '--limit-val-batches': { key: 'limitValBatches', kind: 'limit' },
@@ -67,7 +70,7 @@ function configOfCheckpoint(path: string): Partial<RunConfig> {
 export function trainCommand(args: string[], usage: string): Promise<number> {
   return withUsage('train', usage, async () => {
     const flags = parseFlags(args, FLAGS);
-    const { config: configFile, modelConfig, model, resume, noProgress, json, eps, strategy, ...rest } = flags;
+    const { config: configFile, modelConfig, model, resume, noProgress, noCudnnBenchmark, json, eps, strategy, ...rest } = flags;
     if (strategy !== undefined && strategy !== 'auto' && rest.devices === undefined && rest.numNodes === undefined) throw new UsageError(`--strategy ${strategy} needs --devices N (processes per node)`);
     if (model !== undefined && modelConfig !== undefined) throw new UsageError('give either --model or --model-config, not both');
     if (typeof rest.dataset === 'string' && !rest.dataset.startsWith('folder:') && !DATASET_NAMES.includes(rest.dataset)) {
@@ -85,6 +88,7 @@ export function trainCommand(args: string[], usage: string): Promise<number> {
       }
     }
     if (noProgress) fromFlags.progress = false;
+    if (noCudnnBenchmark) fromFlags.cudnnBenchmark = false;
     const layers: Partial<RunConfig>[] = [];
     let config: RunConfig;
     try {

@@ -2,7 +2,7 @@
 // gradients, batch by batch (each in its own scope), and report each
 // sample's prediction, label and certified radius, plus clean and certified
 // accuracy at a list of radii.
-import { Tensor, noGrad, scope } from '../torch/index.js';
+import { Tensor, noGrad, scope, withFullFloat32Precision } from '../torch/index.js';
 import { Module } from '../nn/index.js';
 import { LastLayer, checkEpsList, checkLipschitz, checkLogitsAndLabels, checkPositiveInt, describe } from './checks.js';
 import { certificates, lastLayerType } from './certificates.js';
@@ -94,23 +94,23 @@ export function certify(model: Module, data: Iterable<Batch> | Batch, options: C
   const predictions: number[] = [];
   const labels: number[] = [];
   const radii: number[] = [];
+  const certifyPiece = (piece: Piece) => scope(() => noGrad(() => {
+    const batch = take(piece);
+    const x = device === undefined ? batch.x : batch.x.to({ device });
+    const logits = model.forward(x) as Tensor;
+    const y = batch.y;
+    checkLogitsAndLabels(`${where} (batch ${predictions.length}..)`, logits, y, { nan: true });
+    const r = certificates(logits, y, { lastLayer, lipschitz });
+    predictions.push(...logits.argmax(1).toFlatArray());
+    labels.push(...y.toFlatArray());
+    radii.push(...r.toFlatArray());
+    options.onLogits?.(logits, y);
+  }));
   const wasTraining = model.training;
   model.eval();
   try {
-    for (const piece of batchesOf(data, batchSize)) {
-      scope(() => noGrad(() => {
-        const batch = take(piece);
-        const x = device === undefined ? batch.x : batch.x.to({ device });
-        const logits = model.forward(x) as Tensor;
-        const y = batch.y;
-        checkLogitsAndLabels(`${where} (batch ${predictions.length}..)`, logits, y, { nan: true });
-        const r = certificates(logits, y, { lastLayer, lipschitz });
-        predictions.push(...logits.argmax(1).toFlatArray());
-        labels.push(...y.toFlatArray());
-        radii.push(...r.toFlatArray());
-        options.onLogits?.(logits, y);
-      }));
-    }
+    // Full float32 on a GPU: TF32 logits are off by ~1e-3, enough to overstate a radius.
+    withFullFloat32Precision(() => { for (const piece of batchesOf(data, batchSize)) certifyPiece(piece); });
   } finally {
     model.train(wasTraining);
   }

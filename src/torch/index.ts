@@ -9,6 +9,8 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled, autocast, withoutAut
 export type { AutocastOptions, GradOptions } from './autograd.js';
 export * as autograd from './autograd.js';
 export * from './runtime.js';
+export { backends, withFullFloat32Precision, setFloat32MatmulPrecision, getFloat32MatmulPrecision, useDeterministicAlgorithms, areDeterministicAlgorithmsEnabled, isDeterministicAlgorithmsWarnOnlyEnabled } from './backends.js';
+export type { Backends, Float32MatmulPrecision } from './backends.js';
 export { profile, formatProfile } from './profiler.js';
 export type { Profile, OpProfile } from './profiler.js';
 export { save, load, loadStateDictFile, saveSafetensors, loadSafetensors } from './serialization.js';

@@ -68,6 +68,8 @@ export interface NativeAddon {
   cudaSetDevice(index: number): void;
   cudaCurrentDevice(): number;
   cudaSynchronize(index?: number): void;
+  backendFlags(): import('./backends.js').BackendFlags;
+  setBackendFlag(name: string, value: unknown, warnOnly?: boolean): void;
   cpuAllocatorStats(): import('./runtime.js').CpuAllocatorStats;
   cpuEmptyCache(): number;
   cpuResetPeakStats(): void;

@@ -7,6 +7,7 @@ import { MODEL_PRESETS, ModelConfig } from '../models/index.js';
 import { SETTINGS, SettingName } from './settings.js';
 import type { Accelerator } from './trainer.js';
 import { PRECISIONS, Precision } from './precision.js';
+import type { Float32MatmulPrecision } from '../torch/index.js';
 
 export interface RunConfig {
   setting: SettingName;
@@ -22,6 +23,10 @@ export interface RunConfig {
   lr: number;
   weightDecay: number;
   precision: Precision;
+  /** torch.setFloat32MatmulPrecision for the run (the seed sets 'medium' on its GPU; 'highest' is PyTorch's default). */
+  matmulPrecision: Float32MatmulPrecision;
+  /** torch.backends.cudnn.benchmark (the seed sets it; only GPUs read it). */
+  cudnnBenchmark: boolean;
   device: Accelerator;
   workers: number;
   limitTrainBatches: number | null;
@@ -47,7 +52,7 @@ export interface RunConfig {
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {
   setting: 'mildly_robust', dataset: 'cifar10', dataDir: null, download: false, model: null, epochs: null, batchSize: 256, lr: 5e-3, weightDecay: 0,
-  precision: '32', device: 'cpu', workers: 0, limitTrainBatches: null, limitValBatches: null, out: null, seed: 0,
+  precision: '32', matmulPrecision: 'highest', cudnnBenchmark: true, device: 'cpu', workers: 0, limitTrainBatches: null, limitValBatches: null, out: null, seed: 0,
   eps: 36 / 255, certifyEps: [36 / 255, 72 / 255, 108 / 255], onNan: 'error', gradientClipVal: null, progress: true, logEveryNSteps: 50,
   devices: 1, numNodes: 1, nodeRank: 0, masterAddr: '127.0.0.1', masterPort: null,
 };
@@ -89,6 +94,8 @@ export function validateRunConfig(c: RunConfig, where = 'run config'): RunConfig
   if (!Array.isArray(c.certifyEps) || c.certifyEps.length === 0 || c.certifyEps.some((e) => !(typeof e === 'number' && e > 0))) fail('certifyEps', 'a non-empty list of radii > 0');
   if (!PRECISIONS.includes(c.precision)) fail('precision', PRECISIONS.map((p) => `'${p}'`).join(', '));
   if (!['cpu', 'cuda', 'auto'].includes(c.device)) fail('device', "'cpu', 'cuda' or 'auto'");
+  if (!['highest', 'high', 'medium'].includes(c.matmulPrecision)) fail('matmulPrecision', "'highest', 'high' or 'medium'");
+  if (typeof c.cudnnBenchmark !== 'boolean') fail('cudnnBenchmark', 'true or false');
   if (c.onNan !== 'error' && c.onNan !== 'skip') fail('onNan', "'error' or 'skip'");
   if (c.gradientClipVal !== null && !(typeof c.gradientClipVal === 'number' && c.gradientClipVal > 0)) fail('gradientClipVal', 'a number > 0 or null');
   if (typeof c.progress !== 'boolean') fail('progress', 'true or false');

@@ -5,7 +5,7 @@
 // split (accuracy and VRA at each radius), saved as model.ckpt + results.json.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { manualSeed } from '../torch/index.js';
+import { manualSeed, setFloat32MatmulPrecision } from '../torch/index.js';
 import { DatasetInfo, DatasetModule, openDataset } from '../data/index.js';
 import { lipschitzFromStd } from '../losses/index.js';
 import { FactoryModel, MODEL_PRESETS, ModelConfig, buildModel } from '../models/index.js';
@@ -87,8 +87,10 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
     model, loss: setting.loss(nClasses, dataset.info.std), lipschitz, eps: config.eps, lr: config.lr, weightDecay: config.weightDecay,
   });
   const monitor = config.setting === 'non_robust' ? 'val_accuracy' : 'val_vra';
+  // The seed's GPU switches; certify() computes the final certificates in full float32 whatever this says.
+  setFloat32MatmulPrecision(config.matmulPrecision);
   const trainer = new Trainer({
-    maxEpochs: resolved.epochs!, precision: config.precision, accelerator: config.device,
+    maxEpochs: resolved.epochs!, precision: config.precision, accelerator: config.device, benchmark: config.cudnnBenchmark,
     limitTrainBatches: config.limitTrainBatches ?? undefined, limitValBatches: config.limitValBatches ?? undefined,
     gradientClipVal: config.gradientClipVal ?? undefined, onNonFiniteLoss: config.onNan, logEveryNSteps: config.logEveryNSteps,
     enableProgressBar: config.progress, defaultRootDir: out, output: options.output,

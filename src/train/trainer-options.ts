@@ -1,6 +1,6 @@
 // The Trainer's options, and their checks: which device, which data-parallel
 // mode, how many batches per epoch.
-import { cuda } from '../torch/index.js';
+import { backends, cuda, useDeterministicAlgorithms } from '../torch/index.js';
 import type { Backend, DistributedDataParallelOptions } from '../distributed/index.js';
 import type { Callback } from './callbacks/callback.js';
 import type { Logger } from './loggers/logger.js';
@@ -57,6 +57,10 @@ export interface TrainerOptions {
    * on CUDA, NCCL when the addon has it and every local rank has a GPU of its own, else gloo.
    */
   ddp?: Omit<DistributedDataParallelOptions, 'group'> & { processGroupBackend?: Backend };
+  /** Sets torch.backends.cudnn.benchmark (cuDNN picks the fastest algorithm per shape); unset: left as it is. */
+  benchmark?: boolean;
+  /** torch.useDeterministicAlgorithms: true, false, or 'warn' (warn instead of throwing); unset: left as it is. */
+  deterministic?: boolean | 'warn';
   /** Processes per node (default 1). */
   devices?: number;
   numNodes?: number;
@@ -74,6 +78,18 @@ export function resolveAccelerator(accelerator: Accelerator): 'cpu' | 'cuda' {
     return 'cuda';
   }
   throw new TypeError(`Trainer: accelerator must be 'cpu', 'cuda' or 'auto', got ${JSON.stringify(accelerator)}`);
+}
+
+/** Lightning's `benchmark` and `deterministic`: global switches, set when the Trainer is made. */
+export function applyGlobalSwitches(o: Pick<TrainerOptions, 'benchmark' | 'deterministic'>): void {
+  if (o.deterministic !== undefined && o.deterministic !== true && o.deterministic !== false && o.deterministic !== 'warn') {
+    throw new TypeError(`Trainer: deterministic must be true, false or 'warn', got ${JSON.stringify(o.deterministic)}`);
+  }
+  if (o.benchmark !== undefined && typeof o.benchmark !== 'boolean') {
+    throw new TypeError(`Trainer: benchmark must be true or false, got ${JSON.stringify(o.benchmark)}`);
+  }
+  if (o.deterministic !== undefined) useDeterministicAlgorithms(o.deterministic !== false, { warnOnly: o.deterministic === 'warn' });
+  if (o.benchmark !== undefined) backends.cudnn.benchmark = o.benchmark;
 }
 
 export function checkLimit(name: string, value: number | undefined): void {

@@ -29,7 +29,7 @@ import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
 import { metricsTable } from './metrics-table.js';
 import { writeTrainingCurves } from './metric-plots.js';
 import { PrecisionPlugin } from './precision.js';
-import { checkLimit, ddpPlacement, limitBatches, resolveAccelerator, resolveStrategy } from './trainer-options.js';
+import { applyGlobalSwitches, checkLimit, ddpPlacement, limitBatches, resolveAccelerator, resolveStrategy } from './trainer-options.js';
 import type { TrainerOptions } from './trainer-options.js';
 export type { Accelerator, Strategy, TrainerOptions } from './trainer-options.js';
 import type { Precision } from './precision.js';
@@ -147,6 +147,7 @@ export class Trainer {
     if (quiet) this.loggers.length = 0;
     this.out = quiet ? { write: () => true } : (options.output ?? process.stdout);
     this.progress = (options.enableProgressBar ?? true) && !quiet ? new ProgressBar(this.out) : null;
+    applyGlobalSwitches(options);  // last: a Trainer refused for another option changes nothing
   }
 
   get precision(): Precision { return this.precisionPlugin.precision; }

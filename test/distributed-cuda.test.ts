@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DistributedDataParallel, freePort, initProcessGroup, launch } from '../src/distributed/index.js';
-import { ddpPlacement } from '../src/train/trainer-options.js';
+import { ddpPlacement, resolveDevices } from '../src/train/trainer-options.js';
 import * as torch from '../src/torch/index.js';
 import { trainTiny } from './helpers/ddp-training.js';
+import { ClassificationModule, Trainer } from '../src/train/index.js';
+import { LossXent } from '../src/losses/index.js';
+import { TINY_STD, captureOutput, tinyData, tinyModel } from './helpers/tiny-training.js';
 
 const WORKER = fileURLToPath(new URL('./helpers/ddp-worker.js', import.meta.url));
 const hasCuda = torch.cuda.isAvailable();
@@ -57,19 +60,53 @@ test('cuda.setDevice / currentDevice / synchronize: the current GPU, or a clear 
   torch.cuda.setDevice(0);
 });
 
-test("the Trainer's ddp placement: a GPU per local rank, NCCL only when every rank has its own", () => {
-  const on = (localRank: number, localWorldSize: number, gpuCount: number, nccl: boolean) => ({ localRank, localWorldSize, gpus: gpuCount, nccl });
-  assert.deepEqual(ddpPlacement('cpu', on(1, 2, 0, false)), { backend: 'gloo', device: 'cpu' });
-  assert.deepEqual(ddpPlacement('cpu', on(1, 2, 0, true)), { backend: 'gloo', device: 'cpu' });
-  assert.throws(() => ddpPlacement('cpu', on(0, 2, 0, true), 'nccl'), /'nccl' works on CUDA tensors/);
+test("the Trainer's devices and ddp placement: Lightning's devices, a GPU per local rank, NCCL only when each has its own", () => {
+  // devices as Lightning reads them
+  assert.deepEqual(resolveDevices('cpu', undefined, 0), { count: 1, gpus: null });
+  assert.deepEqual(resolveDevices('cpu', 3, 0), { count: 3, gpus: null });
+  assert.deepEqual(resolveDevices('cpu', 'auto', 0), { count: 1, gpus: null });
+  assert.throws(() => resolveDevices('cpu', [0], 0), /devices on the CPU must be a positive integer \(processes\) or 'auto', got \[0\]/);
+  assert.deepEqual(resolveDevices('cuda', undefined, 4), { count: 1, gpus: [0] });
+  assert.deepEqual(resolveDevices('cuda', 2, 4), { count: 2, gpus: [0, 1] });
+  assert.deepEqual(resolveDevices('cuda', [1], 4), { count: 1, gpus: [1] }, "the seed's devices=[1]");
+  assert.deepEqual(resolveDevices('cuda', -1, 4), { count: 4, gpus: [0, 1, 2, 3] });
+  assert.deepEqual(resolveDevices('cuda', 'auto', 2), { count: 2, gpus: [0, 1] });
+  assert.deepEqual(resolveDevices('cuda', [0, 0], 1), { count: 2, gpus: [0, 0] });
+  assert.throws(() => resolveDevices('cuda', 2, 1), /devices 2 asks for 2 GPUs, this machine has 1 \(a list such as \[0, 0\]/);
+  assert.throws(() => resolveDevices('cuda', [2], 2), /devices \[2\] must list GPU indices in \[0, 1\]/);
+  assert.throws(() => resolveDevices('cuda', 0, 2), /devices must be a positive integer, a list of GPU indices, -1 or 'auto', got 0/);
+  // placement of one rank
+  const on = (localRank: number, gpus: number[] | null, nccl: boolean) => ({ localRank, gpus, nccl });
+  assert.deepEqual(ddpPlacement('cpu', on(1, null, false)), { backend: 'gloo', device: 'cpu' });
+  assert.deepEqual(ddpPlacement('cpu', on(1, null, true)), { backend: 'gloo', device: 'cpu' });
+  assert.throws(() => ddpPlacement('cpu', on(0, null, true), 'nccl'), /'nccl' works on CUDA tensors/);
   // Two GPUs, two ranks: each its own GPU, NCCL when built in.
-  assert.deepEqual(ddpPlacement('cuda', on(1, 2, 2, true)), { backend: 'nccl', device: 'cuda:1' });
-  assert.deepEqual(ddpPlacement('cuda', on(1, 2, 2, false)), { backend: 'gloo', device: 'cuda:1' });
-  assert.deepEqual(ddpPlacement('cuda', on(1, 2, 2, true), 'gloo'), { backend: 'gloo', device: 'cuda:1' });
-  // One GPU, two ranks: they share it, which only gloo allows.
-  assert.deepEqual(ddpPlacement('cuda', on(1, 2, 1, true)), { backend: 'gloo', device: 'cuda:0' });
-  assert.throws(() => ddpPlacement('cuda', on(1, 2, 1, true), 'nccl'), /needs a GPU per local rank: 2 ranks on this node, 1 GPU;/);
-  assert.throws(() => ddpPlacement('cuda', on(0, 1, 1, true), 'mpi' as never), /processGroupBackend must be 'gloo' or 'nccl'/);
+  assert.deepEqual(ddpPlacement('cuda', on(1, [0, 1], true)), { backend: 'nccl', device: 'cuda:1' });
+  assert.deepEqual(ddpPlacement('cuda', on(1, [0, 1], false)), { backend: 'gloo', device: 'cuda:1' });
+  assert.deepEqual(ddpPlacement('cuda', on(1, [0, 1], true), 'gloo'), { backend: 'gloo', device: 'cuda:1' });
+  assert.deepEqual(ddpPlacement('cuda', on(0, [3, 1], true)), { backend: 'nccl', device: 'cuda:3' }, 'the listed GPU, not the rank number');
+  // Two ranks listed on one GPU: they share it, which only gloo allows.
+  assert.deepEqual(ddpPlacement('cuda', on(1, [0, 0], true)), { backend: 'gloo', device: 'cuda:0' });
+  assert.throws(() => ddpPlacement('cuda', on(1, [0, 0], true), 'nccl'), /needs a GPU per local rank, and devices \[0, 0\] share one/);
+  assert.throws(() => ddpPlacement('cuda', on(2, [0, 1], true)), /local rank 2 has no GPU in devices \[0, 1\]/);
+  assert.throws(() => ddpPlacement('cuda', on(0, [0], true), 'mpi' as never), /processGroupBackend must be 'gloo' or 'nccl'/);
+});
+
+test("Trainer({ devices: [i] }) on the CPU is refused with Lightning's rule", () => {
+  assert.throws(() => new Trainer({ devices: [1] }), /devices on the CPU must be a positive integer \(processes\) or 'auto', got \[1\]/);
+  assert.throws(() => new Trainer({ devices: -1 }), /devices on the CPU must be a positive integer/);
+});
+
+test("Trainer({ accelerator: 'cuda', devices: [last GPU] }) trains there, as the seed's devices=[1]", { skip: !hasCuda && 'needs a GPU' }, async () => {
+  torch.manualSeed(0);
+  const module = new ClassificationModule({ model: tinyModel(), loss: new LossXent({ nClasses: 3, offset: 0.5, temperature: 0.25 }), lipschitz: 1 / TINY_STD[0], eps: 0.05, lr: 0.02 });
+  const output = captureOutput();
+  const trainer = new Trainer({ maxEpochs: 3, accelerator: 'cuda', devices: [gpus - 1], output, enableProgressBar: false });
+  const r = await trainer.fit(module, tinyData());
+  assert.ok(r.metrics.val_accuracy > 0.8, `val accuracy ${r.metrics.val_accuracy}`);
+  for (const p of module.parameters()) assert.equal(p.device, `cuda:${gpus - 1}`);
+  assert.match(output.text(), new RegExp(`training on cuda:${gpus - 1}`));
+  torch.cuda.setDevice(0);
 });
 
 test('NCCL, one process: collectives on the GPU, CPU tensors staged through it, DDP gradients = plain ones',

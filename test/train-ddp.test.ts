@@ -88,7 +88,7 @@ test('a plain script with Trainer({ devices: 2, strategy: \'ddp\' }) starts the 
 test('a ddp Trainer with one device outside a launched process says how to start the ranks', () => {
   assert.throws(() => new Trainer({ strategy: 'ddp' }), /strategy 'ddp' with one device: give devices.*orthogonium launch --nproc N script.js/);
   assert.throws(() => new Trainer({ strategy: 'fsdp' as never, devices: 2 }), /strategy must be one of auto, ddp, ddp_spawn/);
-  assert.throws(() => new Trainer({ devices: 0 }), /devices must be a positive integer/);
+  assert.throws(() => new Trainer({ devices: 0 }), /devices on the CPU must be a positive integer \(processes\) or 'auto', got 0/);
 });
 
 test('orthogonium train --devices 2 trains one job in two processes and writes one run folder', { skip: !existsSync(DEBIAN_FASHION_MNIST_DIR) && 'dataset-fashion-mnist is not installed' }, () => {

@@ -61,8 +61,12 @@ export interface TrainerOptions {
   benchmark?: boolean;
   /** torch.useDeterministicAlgorithms: true, false, or 'warn' (warn instead of throwing); unset: left as it is. */
   deterministic?: boolean | 'warn';
-  /** Processes per node (default 1). */
-  devices?: number;
+  /**
+   * Processes per node (default 1), as Lightning: a count; on CUDA also a list of GPU indices (`[1]`: one
+   * process on GPU 1, as the seed's `devices=[1]`; an index repeated puts ranks on a shared GPU, over gloo),
+   * or -1 / 'auto' for every GPU ('auto' is 1 on CPU).
+   */
+  devices?: number | number[] | 'auto';
   numNodes?: number;
   /** Extra metadata stored in every checkpoint (e.g. the run's configuration). */
   checkpointMetadata?: CheckpointMetadata;
@@ -104,40 +108,67 @@ export function limitBatches(length: number, limit: number | undefined): number 
 }
 
 
+/** How many processes per node, and on CUDA the GPU of each local rank. */
+export interface DeviceSelection { count: number; gpus: number[] | null }
+
+/** Lightning's `devices` for an accelerator; `gpuCount` is the machine's (cuda.deviceCount()). */
+export function resolveDevices(accelerator: 'cpu' | 'cuda', devices: TrainerOptions['devices'], gpuCount: number): DeviceSelection {
+  const shown = JSON.stringify(devices);
+  if (accelerator === 'cpu') {
+    if (devices === undefined || devices === 'auto') return { count: 1, gpus: null };
+    if (typeof devices === 'number' && Number.isInteger(devices) && devices >= 1) return { count: devices, gpus: null };
+    throw new RangeError(`Trainer: devices on the CPU must be a positive integer (processes) or 'auto', got ${shown}`);
+  }
+  const all = Array.from({ length: gpuCount }, (_, i) => i);
+  if (devices === 'auto' || devices === -1) return { count: gpuCount, gpus: all };
+  const n = devices ?? 1;
+  if (typeof n === 'number') {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`Trainer: devices must be a positive integer, a list of GPU indices, -1 or 'auto', got ${shown}`);
+    if (n > gpuCount) {
+      throw new RangeError(`Trainer: devices ${n} asks for ${n} GPUs, this machine has ${gpuCount} ` +
+        `(a list such as [${Array(n).fill(0).join(', ')}] puts several ranks on one GPU)`);
+    }
+    return { count: n, gpus: all.slice(0, n) };
+  }
+  if (!Array.isArray(n) || n.length === 0 || !n.every((i) => Number.isInteger(i) && i >= 0 && i < gpuCount)) {
+    throw new RangeError(`Trainer: devices ${shown} must list GPU indices in [0, ${gpuCount - 1}]`);
+  }
+  return { count: n.length, gpus: [...n] };
+}
+
 /**
  * Where one rank of a 'ddp' run computes and which backend its process group
- * uses. On CUDA each local rank takes its own GPU (LOCAL_RANK), as Lightning
- * does; ranks share GPUs only when there are fewer GPUs than local ranks, and
- * then only gloo can serve them (NCCL refuses two ranks on one GPU).
+ * uses. On CUDA local rank r takes the r-th GPU of `devices`, as Lightning
+ * does; ranks share a GPU only when `devices` repeats an index, and then only
+ * gloo can serve them (NCCL refuses two ranks on one GPU).
  */
-export function ddpPlacement(accelerator: 'cpu' | 'cuda', env: { localRank: number; localWorldSize: number; gpus: number; nccl: boolean },
+export function ddpPlacement(accelerator: 'cpu' | 'cuda', env: { localRank: number; gpus: number[] | null; nccl: boolean },
   requested?: Backend): { backend: Backend; device: string } {
   if (requested !== undefined && requested !== 'gloo' && requested !== 'nccl') {
     throw new TypeError(`Trainer: ddp.processGroupBackend must be 'gloo' or 'nccl', got ${JSON.stringify(requested)}`);
   }
-  if (accelerator === 'cpu') {
+  if (accelerator === 'cpu' || env.gpus === null) {
     if (requested === 'nccl') throw new Error("Trainer: ddp.processGroupBackend 'nccl' works on CUDA tensors: use accelerator 'cuda' or the 'gloo' backend");
     return { backend: 'gloo', device: 'cpu' };
   }
-  const ownGpu = env.localWorldSize <= env.gpus;
-  const device = `cuda:${env.localRank % env.gpus}`;
+  const gpu = env.gpus[env.localRank];
+  if (gpu === undefined) throw new RangeError(`Trainer: local rank ${env.localRank} has no GPU in devices [${env.gpus.join(', ')}]`);
+  const ownGpu = new Set(env.gpus).size === env.gpus.length;
   if (requested === 'nccl' && !ownGpu) {
-    throw new Error(`Trainer: ddp.processGroupBackend 'nccl' needs a GPU per local rank: ${env.localWorldSize} ranks on this node, ` +
-      `${env.gpus} GPU${env.gpus === 1 ? '' : 's'}; use fewer devices or the 'gloo' backend`);
+    throw new Error(`Trainer: ddp.processGroupBackend 'nccl' needs a GPU per local rank, and devices [${env.gpus.join(', ')}] ` +
+      "share one; list distinct GPUs or use the 'gloo' backend");
   }
-  return { backend: requested ?? (env.nccl && ownGpu ? 'nccl' : 'gloo'), device };
+  return { backend: requested ?? (env.nccl && ownGpu ? 'nccl' : 'gloo'), device: `cuda:${gpu}` };
 }
 
 /**
  * How this Trainer runs: alone, as one rank of a launched data-parallel job,
  * or as rank 0 of one it starts itself (a plain script with devices > 1, as Lightning does).
  */
-export function resolveStrategy(o: TrainerOptions): 'single' | 'rank' | 'launch-peers' {
+export function resolveStrategy(o: TrainerOptions, devices: number): 'single' | 'rank' | 'launch-peers' {
   const strategy = o.strategy ?? 'auto';
   if (!STRATEGIES.includes(strategy)) throw new TypeError(`Trainer: strategy must be one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(o.strategy)}`);
-  const devices = o.devices ?? 1;
   const nodes = o.numNodes ?? 1;
-  if (!Number.isInteger(devices) || devices < 1) throw new RangeError(`Trainer: devices must be a positive integer, got ${o.devices}`);
   if (!Number.isInteger(nodes) || nodes < 1) throw new RangeError(`Trainer: numNodes must be a positive integer, got ${o.numNodes}`);
   const distributed = strategy !== 'auto' || devices * nodes > 1;
   if (!distributed) return 'single';

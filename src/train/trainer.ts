@@ -29,7 +29,8 @@ import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
 import { metricsTable } from './metrics-table.js';
 import { writeTrainingCurves } from './metric-plots.js';
 import { PrecisionPlugin } from './precision.js';
-import { applyGlobalSwitches, checkLimit, ddpPlacement, limitBatches, resolveAccelerator, resolveStrategy } from './trainer-options.js';
+import { applyGlobalSwitches, checkLimit, ddpPlacement, limitBatches, resolveAccelerator, resolveDevices, resolveStrategy } from './trainer-options.js';
+import type { DeviceSelection } from './trainer-options.js';
 import type { TrainerOptions } from './trainer-options.js';
 export type { Accelerator, Strategy, TrainerOptions } from './trainer-options.js';
 import type { Precision } from './precision.js';
@@ -82,7 +83,9 @@ export class Trainer {
   /** Autocast for the forward passes, and loss scaling under '16-mixed'. */
   readonly precisionPlugin: PrecisionPlugin;
   readonly device: 'cpu' | 'cuda';
-  /** Where this process computes: `device`, or under 'ddp' on CUDA this rank's own GPU ('cuda:<LOCAL_RANK>'). */
+  /** Processes per node and, on CUDA, each local rank's GPU (from `devices`). */
+  private readonly devices: DeviceSelection;
+  /** Where this process computes: 'cpu', or on CUDA its GPU ('cuda:<devices[LOCAL_RANK]>'). */
   private computeDevice: string;
   readonly callbacks: Callback[];
   readonly loggers: Logger[];
@@ -121,7 +124,8 @@ export class Trainer {
     this.maxSteps = options.maxSteps ?? Infinity;
     if (!(this.maxSteps > 0)) throw new RangeError(`Trainer: maxSteps must be > 0, got ${options.maxSteps}`);
     this.device = resolveAccelerator(options.accelerator ?? 'cpu');
-    this.computeDevice = this.device;
+    this.devices = resolveDevices(this.device, options.devices, this.device === 'cuda' ? cuda.deviceCount() : 0);
+    this.computeDevice = this.devices.gpus ? `cuda:${this.devices.gpus[0]}` : 'cpu';
     this.precisionPlugin = new PrecisionPlugin(options.precision ?? '32', this.device);
     for (const key of ['limitTrainBatches', 'limitValBatches', 'limitTestBatches'] as const) checkLimit(key, options[key]);
     if (options.gradientClipVal !== undefined && !(options.gradientClipVal > 0)) throw new RangeError(`Trainer: gradientClipVal must be > 0, got ${options.gradientClipVal}`);
@@ -131,7 +135,7 @@ export class Trainer {
     if (options.onNonFiniteLoss !== undefined && !['error', 'skip'].includes(options.onNonFiniteLoss)) {
       throw new TypeError(`Trainer: onNonFiniteLoss must be 'error' or 'skip', got ${JSON.stringify(options.onNonFiniteLoss)}`);
     }
-    const mode = resolveStrategy(options);
+    const mode = resolveStrategy(options, this.devices.count);
     this.distributed = mode !== 'single';
     this.launchPeersAtFit = mode === 'launch-peers';
     this.defaultRootDir = options.defaultRootDir ?? '';
@@ -154,25 +158,28 @@ export class Trainer {
 
   /**
    * Joins (or adopts) the process group and picks this rank's device: on CUDA
-   * its own GPU, made the current device, with NCCL when possible (ddpPlacement).
+   * its GPU of `devices`, with NCCL when possible (ddpPlacement).
    */
   private joinProcessGroup(): ProcessGroup {
     const placement = ddpPlacement(this.device, {
-      localRank: Number(process.env.LOCAL_RANK ?? 0),
-      localWorldSize: Number(process.env.LOCAL_WORLD_SIZE ?? this.options.devices ?? 1),
-      gpus: this.device === 'cuda' ? cuda.deviceCount() : 0,
-      nccl: ncclAvailable(),
+      localRank: Number(process.env.LOCAL_RANK ?? 0), gpus: this.devices.gpus, nccl: ncclAvailable(),
     }, this.options.ddp?.processGroupBackend);
-    const group = isInitialized() ? getDefaultGroup() : initProcessGroup({ backend: placement.backend });
+    const deviceIndex = placement.device.startsWith('cuda:') ? Number(placement.device.slice(5)) : undefined;
+    const group = isInitialized() ? getDefaultGroup() : initProcessGroup({ backend: placement.backend, deviceIndex });
     this.group = group;
     this.computeDevice = group.backend === 'nccl' ? group.device : placement.device;
-    if (this.computeDevice.startsWith('cuda:')) cuda.setDevice(Number(this.computeDevice.slice(5)));
     return group;
+  }
+
+  /** Moves the module to this process's device; a GPU becomes current, so tensors made on 'cuda' land there too. */
+  private placeModule(module: Module): void {
+    if (this.computeDevice.startsWith('cuda:')) cuda.setDevice(Number(this.computeDevice.slice(5)));
+    module.to(this.computeDevice);
   }
 
   /** Starts local ranks 1 … devices − 1 running this same script; this process takes local rank 0 (NODE_RANK picks the node). */
   private async startPeers(): Promise<void> {
-    const devices = this.options.devices ?? 1;
+    const devices = this.devices.count;
     const nodeRank = Number(process.env.NODE_RANK ?? 0);
     const { threads } = await launchPeers({ nprocs: devices, numNodes: this.options.numNodes ?? 1, nodeRank, stdout: this.out });
     if (threads !== undefined) setNumThreads(threads);
@@ -219,7 +226,7 @@ export class Trainer {
       const group = this.joinProcessGroup();
       data.distribute?.({ rank: group.rank, worldSize: group.worldSize });
     }
-    module.to(this.computeDevice);
+    this.placeModule(module);
     const config = module.configureOptimizers();
     this.optimizer = config.optimizer;
     this.scheduler = config.scheduler ?? null;
@@ -447,7 +454,7 @@ export class Trainer {
     const stage = options.stage ?? 'validate';
     const loader = isLoader(data) ? data : stage === 'test' ? (data.testDataloader?.() ?? data.valDataloader?.() ?? null) : (data.valDataloader?.() ?? null);
     if (loader === null) throw new Error(`Trainer.${stage}: the data module has no ${stage === 'test' ? 'test or validation' : 'validation'} loader`);
-    module.to(this.computeDevice);
+    this.placeModule(module);
     try {
       const values = await this.evaluate(module, loader, stage, stage === 'test' ? this.options.limitTestBatches : this.options.limitValBatches);
       const result = Object.fromEntries(values);

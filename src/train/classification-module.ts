@@ -26,8 +26,8 @@ export interface ClassificationModuleOptions {
   /** Learning rate and weight decay of the default AdamWScheduleFree (5e-3 and 0, as the seed). */
   lr?: number;
   weightDecay?: number;
-  /** Replaces the default optimizer. */
-  optimizer?: (parameters: Tensor[]) => OptimizerConfig;
+  /** Replaces the default optimizer; `lr` is the module's (a LearningRateFinder may have set it). */
+  optimizer?: (parameters: Tensor[], lr: number) => OptimizerConfig;
 }
 
 export class ClassificationModule extends LightningModule {
@@ -36,9 +36,10 @@ export class ClassificationModule extends LightningModule {
   readonly lipschitz: number;
   readonly eps: number;
   readonly lastLayer: LastLayer;
-  readonly lr: number;
+  /** The default optimizer's learning rate (a LearningRateFinder may set it before training). */
+  lr: number;
   readonly weightDecay: number;
-  private readonly optimizerFactory?: (parameters: Tensor[]) => OptimizerConfig;
+  private readonly optimizerFactory?: (parameters: Tensor[], lr: number) => OptimizerConfig;
   private optimizer: Optimizer | null = null;
 
   constructor(options: ClassificationModuleOptions) {
@@ -93,7 +94,7 @@ export class ClassificationModule extends LightningModule {
   configureOptimizers(): OptimizerConfig {
     const parameters = this.model.parameters();
     const config = this.optimizerFactory
-      ? this.optimizerFactory(parameters)
+      ? this.optimizerFactory(parameters, this.lr)
       : { optimizer: new AdamWScheduleFree(parameters, { lr: this.lr, weightDecay: this.weightDecay }) };
     this.optimizer = config.optimizer;
     return config;

@@ -57,6 +57,8 @@ export interface TrainerOptions {
    * on CUDA, NCCL when the addon has it and every local rank has a GPU of its own, else gloo.
    */
   ddp?: Omit<DistributedDataParallelOptions, 'group'> & { processGroupBackend?: Backend };
+  /** Print Lightning's table of the module's children and parameter counts when fit starts (default true, as Lightning). */
+  enableModelSummary?: boolean;
   /** Sets torch.backends.cudnn.benchmark (cuDNN picks the fastest algorithm per shape); unset: left as it is. */
   benchmark?: boolean;
   /** torch.useDeterministicAlgorithms: true, false, or 'warn' (warn instead of throwing); unset: left as it is. */

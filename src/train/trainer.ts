@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Tensor, cuda, getRngState, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, setRngState, tensor } from '../torch/index.js';
+import { Tensor, cuda, getRngState, keep, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, setRngState, tensor } from '../torch/index.js';
 import type { Saveable } from '../torch/index.js';
 import { Module, clipGradNorm_, clipGradValue_ } from '../nn/index.js';
 import { NonFiniteValueError } from '../losses/index.js';
@@ -29,6 +29,7 @@ import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
 import { metricsTable } from './metrics-table.js';
 import { writeTrainingCurves } from './metric-plots.js';
 import { PrecisionPlugin } from './precision.js';
+import { fitSummary } from './fit-summary.js';
 import { applyGlobalSwitches, checkLimit, ddpPlacement, limitBatches, resolveAccelerator, resolveDevices, resolveStrategy } from './trainer-options.js';
 import type { DeviceSelection } from './trainer-options.js';
 import type { TrainerOptions } from './trainer-options.js';
@@ -115,6 +116,8 @@ export class Trainer {
   /** A plain script asked for several devices: fit() starts the other ranks and this process becomes rank 0. */
   private launchPeersAtFit: boolean;
   private group: ProcessGroup | null = null;
+  /** The training loader of the running fit(). */
+  private trainLoader: Loader | null = null;
   private ddp: DistributedDataParallel | null = null;
 
   constructor(options: TrainerOptions = {}) {
@@ -210,8 +213,96 @@ export class Trainer {
     for (const l of this.loggers) l.logMetrics(metrics, this.globalStep);
   }
 
-  private print(line: string): void {
+  /** Writes a line where the Trainer reports (rank 0 only in data-parallel runs). */
+  print(line: string): void {
     this.out.write(line + '\n');
+  }
+
+  /** (Re)creates the optimizer and scheduler from module.configureOptimizers(), freeing earlier ones. */
+  private configureOptimizers(module: LightningModule): void {
+    this.optimizer?.dispose();
+    const config = module.configureOptimizers();
+    this.optimizer = config.optimizer;
+    this.scheduler = config.scheduler ?? null;
+    this.schedulerInterval = config.schedulerInterval ?? 'epoch';
+  }
+
+  /**
+   * The learning rate a tuner chose, as Lightning sets it: the module's `lr`
+   * when it has one, then fresh optimizers from configureOptimizers(); else
+   * every parameter group's lr.
+   */
+  setLearningRate(module: LightningModule, lr: number): void {
+    if (!(lr > 0) || !Number.isFinite(lr)) throw new RangeError(`Trainer.setLearningRate: expected a learning rate > 0, got ${lr}`);
+    const holder = module as unknown as { lr?: unknown };
+    if (typeof holder.lr === 'number') {
+      holder.lr = lr;
+      this.configureOptimizers(module);
+    } else if (this.optimizer) {
+      for (const group of this.optimizer.paramGroups) group.lr = lr;
+    }
+  }
+
+  /**
+   * A learning-rate range test (for LearningRateFinder's onFitStart): up to
+   * `steps` optimizer steps on the training data, step i at rate lrAt(i), each
+   * loss (null when not finite; averaged over the ranks) handed to `record`,
+   * which returns false to stop. Then the module's weights and buffers come
+   * back and the optimizer and scheduler are made afresh, as Lightning does.
+   */
+  async lrRangeTest(module: LightningModule, steps: number, lrAt: (step: number) => number,
+    record: (lr: number, loss: number | null) => boolean): Promise<void> {
+    const loader = this.trainLoader;
+    if (!this.optimizer || !loader) throw new Error('Trainer.lrRangeTest: runs while fit() starts (from a callback\'s onFitStart)');
+    const saved = new Map([...module.stateDict()].map(([name, t]) => {
+      const copy = keep(t.clone());
+      t.dispose();
+      return [name, copy];
+    }));
+    const skipped = this.skipped;
+    const scalerState = this.precisionPlugin.scaler?.stateDict();
+    const sink = module.logSink;
+    module.logSink = null;
+    module.train();
+    try {
+      let step = 0;
+      while (step < steps) {
+        let batches = 0;
+        for await (const batch of loader) {
+          batches++;
+          const lr = lrAt(step);
+          for (const group of this.optimizer.paramGroups) group.lr = lr;
+          let loss: number | null;
+          try {
+            loss = this.trainingStep(module, batch, step);
+          } catch (error) {
+            if (!(error instanceof NonFiniteLossError)) throw error;
+            loss = null;
+          } finally {
+            batch.x.dispose();
+            batch.y.dispose();
+          }
+          if (this.group) loss = scope(() => this.group!.allReduce(tensor([loss ?? NaN], { dtype: 'float64' }), 'avg').item());
+          if (loss !== null && !Number.isFinite(loss)) loss = null;
+          step++;
+          const goOn = record(lr, loss);
+          const stop = this.group ? this.anyRank(!goOn) : !goOn;
+          await yieldToEventLoop();
+          if (stop || step >= steps) {
+            step = steps;
+            break;
+          }
+        }
+        if (batches === 0) break;
+      }
+    } finally {
+      noGrad(() => module.loadStateDict(saved));
+      for (const t of saved.values()) t.dispose();
+      this.skipped = skipped;
+      if (scalerState) this.precisionPlugin.scaler!.loadStateDict(scalerState);
+      module.logSink = sink;
+      this.configureOptimizers(module);
+    }
   }
 
   // ---- fit --------------------------------------------------------------------
@@ -227,10 +318,7 @@ export class Trainer {
       data.distribute?.({ rank: group.rank, worldSize: group.worldSize });
     }
     this.placeModule(module);
-    const config = module.configureOptimizers();
-    this.optimizer = config.optimizer;
-    this.scheduler = config.scheduler ?? null;
-    this.schedulerInterval = config.schedulerInterval ?? 'epoch';
+    this.configureOptimizers(module);
     if (options.ckptPath) this.restore(options.ckptPath);
     if (this.group) {
       // Every rank starts from rank 0's weights; backward averages the gradients over the ranks.
@@ -239,7 +327,9 @@ export class Trainer {
       this.ddp = new DistributedDataParallel(module, { ...ddpOptions, group: this.group });
     }
     for (const l of this.loggers) l.resume(this.globalStep);
+    if (this.options.enableModelSummary ?? true) this.print(fitSummary(module));
     const trainLoader = data.trainDataloader();
+    this.trainLoader = trainLoader;
     const valLoader = data.valDataloader?.() ?? null;
     if (this.group) for (const loader of [trainLoader, valLoader]) checkSharded(loader, this.group);
     const stopSignals = (this.options.handleSignals ?? true) ? this.catchInterrupt() : () => {};
@@ -288,6 +378,7 @@ export class Trainer {
       for (const l of this.loggers) l.finalize();
       await trainLoader.close?.();
       await valLoader?.close?.();
+      this.trainLoader = null;
     }
     return {
       epochs: this.currentEpoch, globalStep: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics), history: this.history,

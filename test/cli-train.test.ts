@@ -94,6 +94,25 @@ test('Ctrl-C finishes the step, writes interrupted.ckpt and exits 130; --resume 
   }
 });
 
+test('orthogonium train --lr-find runs the range test first and trains at its rate', { skip: noData }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ortho-lr-find-'));
+  try {
+    const r = run('train', ...QUICK, '--epochs', '1', '--limit-train-batches', '5', '--lr-find', '--out', join(dir, 'run'));
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const m = /LearningRateFinder: (\d+) steps from 1e-8 to [\d.e-]+; suggested learning rate ([\d.e-]+) \(set\)/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    const suggested = Number(m[2]);
+    assert.ok(suggested > 1e-8 && suggested <= 0.05, `suggestion ${suggested} inside the range`);
+    // The run trained at it: LearningRateMonitor logged the optimizer's rate (column lr-AdamWScheduleFree).
+    const [header, ...rows] = readFileSync(join(dir, 'run', 'metrics.csv'), 'utf8').trim().split('\n').map((line) => line.split(','));
+    const column = header.indexOf('lr-AdamWScheduleFree');
+    const logged = rows.map((row) => row[column]).filter((v) => v !== '').map(Number);
+    assert.ok(logged.length > 0 && logged.every((lr) => Math.abs(lr / suggested - 1) < 5e-3), `logged ${logged}, suggested ${suggested}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('orthogonium train and eval refuse bad command lines with exit code 2 and a message', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ortho-train-args-'));
   try {

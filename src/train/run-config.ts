@@ -21,6 +21,8 @@ export interface RunConfig {
   epochs: number | null;
   batchSize: number;
   lr: number;
+  /** Run Lightning's learning-rate range test (LearningRateFinder, up to the seed's max_lr 0.05) and train at its suggestion. */
+  lrFind: boolean;
   weightDecay: number;
   precision: Precision;
   /** torch.setFloat32MatmulPrecision for the run (the seed sets 'medium' on its GPU; 'highest' is PyTorch's default). */
@@ -51,7 +53,7 @@ export interface RunConfig {
 }
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {
-  setting: 'mildly_robust', dataset: 'cifar10', dataDir: null, download: false, model: null, epochs: null, batchSize: 256, lr: 5e-3, weightDecay: 0,
+  setting: 'mildly_robust', dataset: 'cifar10', dataDir: null, download: false, model: null, epochs: null, batchSize: 256, lr: 5e-3, lrFind: false, weightDecay: 0,
   precision: '32', matmulPrecision: 'highest', cudnnBenchmark: true, device: 'cpu', workers: 0, limitTrainBatches: null, limitValBatches: null, out: null, seed: 0,
   eps: 36 / 255, certifyEps: [36 / 255, 72 / 255, 108 / 255], onNan: 'error', gradientClipVal: null, progress: true, logEveryNSteps: 50,
   devices: 1, numNodes: 1, nodeRank: 0, masterAddr: '127.0.0.1', masterPort: null,
@@ -96,6 +98,7 @@ export function validateRunConfig(c: RunConfig, where = 'run config'): RunConfig
   if (!['cpu', 'cuda', 'auto'].includes(c.device)) fail('device', "'cpu', 'cuda' or 'auto'");
   if (!['highest', 'high', 'medium'].includes(c.matmulPrecision)) fail('matmulPrecision', "'highest', 'high' or 'medium'");
   if (typeof c.cudnnBenchmark !== 'boolean') fail('cudnnBenchmark', 'true or false');
+  if (typeof c.lrFind !== 'boolean') fail('lrFind', 'true or false');
   if (c.onNan !== 'error' && c.onNan !== 'skip') fail('onNan', "'error' or 'skip'");
   if (c.gradientClipVal !== null && !(typeof c.gradientClipVal === 'number' && c.gradientClipVal > 0)) fail('gradientClipVal', 'a number > 0 or null');
   if (typeof c.progress !== 'boolean') fail('progress', 'true or false');

@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { ClassificationModule } from './classification-module.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { LearningRateMonitor } from './callbacks/lr-monitor.js';
+import { LearningRateFinder } from './callbacks/lr-finder.js';
 import { FitResult, Trainer } from './trainer.js';
 import { resolveAccelerator } from './trainer-options.js';
 import { PrecisionPlugin } from './precision.js';
@@ -95,7 +96,10 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
     gradientClipVal: config.gradientClipVal ?? undefined, onNonFiniteLoss: config.onNan, logEveryNSteps: config.logEveryNSteps,
     enableProgressBar: config.progress, defaultRootDir: out, output: options.output,
     devices: config.devices, numNodes: config.numNodes,
-    callbacks: [new ModelCheckpoint({ monitor, mode: 'max', saveTopK: 1, saveLast: true, filename: `best-{epoch}-{${monitor}}` }), new LearningRateMonitor()],
+    callbacks: [
+      ...(config.lrFind ? [new LearningRateFinder({ maxLr: 0.05 })] : []),
+      new ModelCheckpoint({ monitor, mode: 'max', saveTopK: 1, saveLast: true, filename: `best-{epoch}-{${monitor}}` }), new LearningRateMonitor(),
+    ],
     checkpointMetadata: { setting: config.setting, run_config: resolved, loss: setting.lossSpec(nClasses, dataset.info.std) },
   });
   // Batches bound for a GPU come in pinned memory, so their copy does not stall the step.

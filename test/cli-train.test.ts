@@ -108,6 +108,10 @@ test('orthogonium train --lr-find runs the range test first and trains at its ra
     const column = header.indexOf('lr-AdamWScheduleFree');
     const logged = rows.map((row) => row[column]).filter((v) => v !== '').map(Number);
     assert.ok(logged.length > 0 && logged.every((lr) => Math.abs(lr / suggested - 1) < 5e-3), `logged ${logged}, suggested ${suggested}`);
+    // Lightning's lr_finder.plot: the curve, with the suggestion marked, as SVG and PNG.
+    const svg = readFileSync(join(dir, 'run', 'plots', 'lr-finder.svg'), 'utf8');
+    assert.match(svg, /^<svg[\s\S]*Learning-rate range test — suggested [\d.e-]+[\s\S]*<\/svg>$/);
+    assert.ok(existsSync(join(dir, 'run', 'plots', 'lr-finder.png')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

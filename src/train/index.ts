@@ -15,7 +15,7 @@ export type { ModelCheckpointOptions } from './callbacks/model-checkpoint.js';
 export { EarlyStopping } from './callbacks/early-stopping.js';
 export type { EarlyStoppingOptions } from './callbacks/early-stopping.js';
 export { LearningRateMonitor } from './callbacks/lr-monitor.js';
-export { LearningRateFinder, suggestLr } from './callbacks/lr-finder.js';
+export { LearningRateFinder, suggestLr, lrFinderSvg } from './callbacks/lr-finder.js';
 export type { LearningRateFinderOptions, LrFinderResult } from './callbacks/lr-finder.js';
 export type { Logger, MetricRow } from './loggers/logger.js';
 export { CSVLogger } from './loggers/csv-logger.js';

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { ClassificationModule } from './classification-module.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { LearningRateMonitor } from './callbacks/lr-monitor.js';
-import { LearningRateFinder } from './callbacks/lr-finder.js';
+import { LearningRateFinder, lrFinderSvg } from './callbacks/lr-finder.js';
 import { FitResult, Trainer } from './trainer.js';
 import { resolveAccelerator } from './trainer-options.js';
 import { PrecisionPlugin } from './precision.js';
@@ -90,6 +90,7 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
   const monitor = config.setting === 'non_robust' ? 'val_accuracy' : 'val_vra';
   // The seed's GPU switches; certify() computes the final certificates in full float32 whatever this says.
   setFloat32MatmulPrecision(config.matmulPrecision);
+  const finder = config.lrFind ? new LearningRateFinder({ maxLr: 0.05 }) : null;
   const trainer = new Trainer({
     maxEpochs: resolved.epochs!, precision: config.precision, accelerator: config.device, benchmark: config.cudnnBenchmark,
     limitTrainBatches: config.limitTrainBatches ?? undefined, limitValBatches: config.limitValBatches ?? undefined,
@@ -97,7 +98,7 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
     enableProgressBar: config.progress, defaultRootDir: out, output: options.output,
     devices: config.devices, numNodes: config.numNodes,
     callbacks: [
-      ...(config.lrFind ? [new LearningRateFinder({ maxLr: 0.05 })] : []),
+      ...(finder ? [finder] : []),
       new ModelCheckpoint({ monitor, mode: 'max', saveTopK: 1, saveLast: true, filename: `best-{epoch}-{${monitor}}` }), new LearningRateMonitor(),
     ],
     checkpointMetadata: { setting: config.setting, run_config: resolved, loss: setting.lossSpec(nClasses, dataset.info.std) },
@@ -135,6 +136,12 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
     writeFileAtomic(files.certifiedPlot, Buffer.from(svg));
     writeFileAtomic(files.certifiedPlot.replace(/\.svg$/, '.png'), svgToPng(svg));
     files.trainingCurves = join(out, 'plots', 'training-curves.svg');
+    if (finder?.result) {
+      const lrSvg = lrFinderSvg(finder.result, `Learning-rate range test — suggested ${finder.result.suggestion?.toPrecision(3) ?? 'none'}`);
+      files.lrFinderPlot = join(out, 'plots', 'lr-finder.svg');
+      writeFileAtomic(files.lrFinderPlot, Buffer.from(lrSvg));
+      writeFileAtomic(files.lrFinderPlot.replace(/\.svg$/, '.png'), svgToPng(lrSvg));
+    }
     return { out, config: resolved, fit, evaluation, files };
   } finally {
     trainer.dispose();

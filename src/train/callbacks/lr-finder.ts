@@ -6,6 +6,7 @@
 import type { LightningModule } from '../lightning-module.js';
 import type { Trainer } from '../trainer.js';
 import { Callback } from './callback.js';
+import { lineChartSvg } from '../svg-chart.js';
 
 export interface LearningRateFinderOptions {
   /** First learning rate of the range (default 1e-8). */
@@ -67,6 +68,19 @@ export function suggestLr(lrs: number[], losses: number[], skipBegin = 10, skipE
     if (slope < bestSlope) { bestSlope = slope; best = i; }
   }
   return kept[best][0];
+}
+
+/** Lightning's lr_finder.plot(suggest=True): the smoothed loss against log10(rate), the suggestion marked. */
+export function lrFinderSvg(result: LrFinderResult, title = 'Learning-rate range test'): string {
+  const points = result.lrs.map((lr, i) => ({ x: Math.log10(lr), y: result.losses[i] })).filter((p) => Number.isFinite(p.y));
+  return lineChartSvg({
+    title,
+    xLabel: 'learning rate (log scale)',
+    yLabel: 'smoothed training loss',
+    series: [{ name: 'loss', points }],
+    xFormat: (v) => (10 ** v).toExponential(0),
+    xMarks: result.suggestion === null ? [] : [Math.log10(result.suggestion)],
+  });
 }
 
 export class LearningRateFinder extends Callback {

@@ -39,7 +39,8 @@ for (const [name, per] of [['train-images-idx3-ubyte', 28 * 28], ['train-labels-
 mkdir -p "$DEV/python"
 python_source() {  # python_source SOURCE_DIR_OR_MIRROR_GIT_DIR PACKAGE
   if [ -d "$1/$2" ]; then cp -r "$1/$2" "$DEV/python/"
-  else git --git-dir="$1" archive HEAD "$2" | tar -x -C "$DEV/python"; fi
+  elif [ -d "$1" ]; then git --git-dir="$1" archive HEAD "$2" | tar -x -C "$DEV/python"
+  else echo "pack: no $2 source at $1 (fetch the repository, or set ORTHOGONIUM_SRC / SCHEDULEFREE_SRC)" >&2; exit 2; fi
 }
 python_source "${ORTHOGONIUM_SRC:-/work/.mirror/deel-ai+orthogonium/repo}" orthogonium
 python_source "${SCHEDULEFREE_SRC:-/work/.mirror/facebookresearch+schedule_free/repo}" schedulefree

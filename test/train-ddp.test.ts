@@ -50,6 +50,25 @@ test('2 data-parallel processes at batch 16 each train to the weights of 1 proce
   }
 });
 
+test('a LearningRateFinder under ddp: the ranks run the range test in step, agree on the rate and stay identical', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-lr-'));
+  try {
+    let text = '';
+    const sink = { write: (t: string) => { text += t; return true; } };
+    await launch({ nprocs: 2, script, args: [join(dir, 'w.pt'), join(dir, 'm.json'), '16'], env: { DDP_LR_FIND: '1' }, stdout: sink, stderr: sink });
+    const ranks: { suggestion: number; steps: number; lr: number; checksum: number }[] = [];
+    for (const m of text.matchAll(/^\[rank (\d+)\] LRFIND (.*)$/gm)) ranks[Number(m[1])] = JSON.parse(m[2]);
+    assert.equal(ranks.filter(Boolean).length, 2, text);
+    assert.equal(ranks[0].steps, ranks[1].steps, 'the same number of range-test steps');
+    assert.equal(ranks[0].suggestion, ranks[1].suggestion, 'the losses were averaged over the ranks before suggesting');
+    assert.ok(ranks[0].suggestion > 1e-8 && ranks[0].suggestion < 0.5, `suggestion ${ranks[0].suggestion}`);
+    assert.deepEqual([ranks[0].lr, ranks[1].lr], [ranks[0].suggestion, ranks[0].suggestion]);
+    assert.ok(Math.abs(ranks[0].checksum - ranks[1].checksum) < 1e-5, `weights differ between ranks: ${ranks[0].checksum} vs ${ranks[1].checksum}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an interrupt on one rank stops every rank at the same step, with one checkpoint', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-int-'));
   try {

@@ -22,6 +22,7 @@ export class Accuracy {
   private perClassCorrect: number[] = [];
   private perClassSupport: number[] = [];
   private perClassPredicted: number[] = [];
+  private latest = NaN;
 
   constructor(options: AccuracyOptions = {}) {
     const { numClasses, average = 'micro' } = options;
@@ -72,9 +73,15 @@ export class Accuracy {
           this.perClassCorrect[k] += tp[k];
         }
       }
-      return correct / n;
+      this.latest = correct / n;
+      return this.latest;
     }));
   }
+
+  /** The latest update's own accuracy (what LightningModule.log reports per step; NaN before any). */
+  get batchValue(): number { return this.latest; }
+  /** Samples behind compute(): the weight of this accuracy when ranks are averaged. */
+  get weight(): number { return this.total; }
 
   /** Accuracy over everything since the last reset (NaN before any sample). */
   compute(): number {
@@ -96,6 +103,7 @@ export class Accuracy {
   reset(): void {
     this.correct = 0;
     this.total = 0;
+    this.latest = NaN;
     const c = this.numClasses ?? 0;
     this.perClassCorrect = new Array(c).fill(0);
     this.perClassSupport = new Array(c).fill(0);
@@ -107,6 +115,7 @@ export class Accuracy {
 export class MeanMetric {
   private weightedSum = 0;
   private weightTotal = 0;
+  private latest = NaN;
   readonly nanStrategy: 'error' | 'ignore';
 
   constructor(options: { nanStrategy?: 'error' | 'ignore' } = {}) {
@@ -142,14 +151,20 @@ export class MeanMetric {
     }
     this.weightedSum += sum;
     this.weightTotal += total;
+    this.latest = total === 0 ? NaN : sum / total;
   }
 
   /** The weighted mean since the last reset (NaN when the total weight is 0). */
   compute(): number { return this.weightTotal === 0 ? NaN : this.weightedSum / this.weightTotal; }
   get totalWeight(): number { return this.weightTotal; }
+  /** The latest update's own weighted mean (what LightningModule.log reports per step; NaN before any). */
+  get batchValue(): number { return this.latest; }
+  /** The total weight behind compute(), used when ranks are averaged. */
+  get weight(): number { return this.weightTotal; }
   reset(): void {
     this.weightedSum = 0;
     this.weightTotal = 0;
+    this.latest = NaN;
   }
 }
 

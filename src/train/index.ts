@@ -2,9 +2,9 @@
 // module and settings, callbacks, loggers, checkpoints and plots.
 export { Trainer, NonFiniteLossError } from './trainer.js';
 export type { TrainerOptions, FitResult, Loader, PositionedLoader, DataModuleLike, Precision, Accelerator, Strategy } from './trainer.js';
-export { LightningModule } from './lightning-module.js';
+export { LightningModule, isLoggableMetric } from './lightning-module.js';
 export { PrecisionPlugin, PRECISIONS } from './precision.js';
-export type { LogOptions, OptimizerConfig, Stage } from './lightning-module.js';
+export type { LogOptions, LoggableMetric, OptimizerConfig, Stage } from './lightning-module.js';
 export { ClassificationModule } from './classification-module.js';
 export type { ClassificationModuleOptions, LossModule } from './classification-module.js';
 export { SETTINGS, getSetting } from './settings.js';

@@ -19,9 +19,30 @@ export interface LogOptions {
   batchSize?: number;
 }
 
+/**
+ * A metric object log() takes as Lightning takes a torchmetrics Metric (the
+ * seed logs `self.train_acc`): its latest batch value per step, compute() per
+ * epoch, then reset(). Accuracy and MeanMetric are such metrics.
+ */
+export interface LoggableMetric {
+  compute(): number;
+  reset(): void;
+  /** The latest update's own value. */
+  readonly batchValue: number;
+  /** What stands behind compute() (samples, total weight): its weight when ranks are averaged. */
+  readonly weight: number;
+}
+
+export function isLoggableMetric(value: unknown): value is LoggableMetric {
+  const m = value as LoggableMetric | null;
+  return typeof m === 'object' && m !== null && typeof m.compute === 'function' && typeof m.reset === 'function' && typeof m.batchValue === 'number';
+}
+
 /** Where logged values go; set by the Trainer while it runs the module. */
 export interface LogSink {
   log(name: string, value: number, options: LogOptions): void;
+  /** A metric object logged per epoch: the sink reads compute() at the epoch's end and resets it. */
+  logMetric(name: string, metric: LoggableMetric, options: LogOptions): void;
 }
 
 export interface OptimizerConfig {
@@ -61,17 +82,27 @@ export abstract class LightningModule extends Module {
   onValidationEpochStart(): void {}
   onValidationEpochEnd(): void {}
 
-  /** Records a scalar (a number or a one-element tensor, read at once). */
-  log(name: string, value: number | Tensor, options: LogOptions = {}): void {
+  /**
+   * Records a scalar (a number or a one-element tensor, read at once), or a
+   * metric object (Accuracy, MeanMetric…: its batch value per step, its
+   * compute() per epoch, after which it is reset).
+   */
+  log(name: string, value: number | Tensor | LoggableMetric, options: LogOptions = {}): void {
     if (typeof name !== 'string' || name.length === 0) throw new TypeError('log: the name must be a non-empty string');
-    const scalar = value instanceof Tensor ? value.item() : value;
-    if (typeof scalar !== 'number') throw new TypeError(`log('${name}'): expected a number or a one-element tensor, got ${typeof value}`);
     const training = this.stage === 'train';
-    this.logSink?.log(name, scalar, {
+    const resolved: LogOptions = {
       onStep: options.onStep ?? training,
       onEpoch: options.onEpoch ?? !training,
       progBar: options.progBar ?? false,
       batchSize: options.batchSize ?? this.currentBatchSize,
-    });
+    };
+    if (isLoggableMetric(value)) {
+      if (resolved.onStep) this.logSink?.log(name, value.batchValue, { ...resolved, onEpoch: false });
+      if (resolved.onEpoch) this.logSink?.logMetric(name, value, resolved);
+      return;
+    }
+    const scalar = value instanceof Tensor ? value.item() : value;
+    if (typeof scalar !== 'number') throw new TypeError(`log('${name}'): expected a number, a one-element tensor or a metric, got ${typeof value}`);
+    this.logSink?.log(name, scalar, resolved);
   }
 }

@@ -23,7 +23,7 @@ import { CSVLogger } from './loggers/csv-logger.js';
 import { JSONLLogger } from './loggers/jsonl-logger.js';
 import type { Logger } from './loggers/logger.js';
 import { CheckpointMetadata, disposeDeep, readCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { LightningModule, Stage } from './lightning-module.js';
+import { LightningModule, Stage, isLoggableMetric } from './lightning-module.js';
 import { MetricCollector } from './epoch-metrics.js';
 import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
 import { metricsTable } from './metrics-table.js';
@@ -299,6 +299,8 @@ export class Trainer {
       noGrad(() => module.loadStateDict(saved));
       for (const t of saved.values()) t.dispose();
       this.skipped = skipped;
+      // Metric objects the module updated during the test (the seed's self.train_acc) start the run empty.
+      for (const value of Object.values(module)) if (isLoggableMetric(value)) value.reset();
       if (scalerState) this.precisionPlugin.scaler!.loadStateDict(scalerState);
       module.logSink = sink;
       this.configureOptimizers(module);
@@ -425,13 +427,17 @@ export class Trainer {
     }
     this.progress?.end();
     module.logSink = null;
-    if (index < total) return false;
+    if (index < total) {
+      collector.resetMetrics();
+      return false;
+    }
     module.onTrainEpochEnd(this.currentEpoch);
     const epochValues = this.reduced(collector);
     this.callbackMetrics = new Map(epochValues);
     this.callbackMetrics.set('epoch_seconds', (performance.now() - epochStart) / 1000);
     this.callbackMetrics.set('images_per_second', (seen * this.worldSize) / Math.max(1e-9, (performance.now() - epochStart) / 1000));
     this.logMetrics({ ...collector.epochForLoggers(epochValues), epoch: this.currentEpoch });
+    collector.resetMetrics();
     return true;
   }
 
@@ -525,7 +531,9 @@ export class Trainer {
     this.progress?.end();
     module.onValidationEpochEnd();
     module.logSink = null;
-    return this.reduced(collector);
+    const values = this.reduced(collector);
+    collector.resetMetrics();
+    return values;
   }
 
   /** Epoch means, averaged over the ranks (weighted by the samples each saw) in data-parallel runs. */

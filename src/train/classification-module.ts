@@ -2,10 +2,10 @@
 // and per step and per epoch the loss, accuracy and verified robust accuracy
 // (VRA) at one radius; optimized with schedule-free AdamW (lr 5e-3, no weight
 // decay) whose train/eval mode follows the model's.
-import { Tensor, noGrad, scope } from '../torch/index.js';
+import { Tensor, noGrad, scope, stack } from '../torch/index.js';
 import { Module } from '../nn/index.js';
 import { AdamWScheduleFree, Optimizer } from '../optim/index.js';
-import { CrossEntropyLoss, LastLayer, resolveLastLayer, vra } from '../losses/index.js';
+import { CrossEntropyLoss, LastLayer, resolveLastLayer, verified } from '../losses/index.js';
 import type { Batch } from '../data/index.js';
 import { FactoryModel } from '../models/index.js';
 import { LightningModule, OptimizerConfig } from './lightning-module.js';
@@ -68,12 +68,14 @@ export class ClassificationModule extends LightningModule {
     noGrad(() => scope(() => {
       const detached = logits.detach().float();
       const labels = batch.y.to({ device: detached.device });
-      const accuracy = detached.argmax(1).eq(labels).float().mean().item();
-      const robust = vra(detached, labels, { eps: this.eps, lipschitz: this.lipschitz, lastLayer: this.lastLayer });
+      const hits = detached.argmax(1).eq(labels).to('float64').mean();
+      const robust = verified(detached, labels, { eps: this.eps, lipschitz: this.lipschitz, lastLayer: this.lastLayer }).to('float64').mean();
+      // One read of the three values (in float64, so the loss keeps its digits): on a GPU each read waits for the queued kernels.
+      const [lossValue, accuracy, vraValue] = stack([loss.detach().to('float64').reshape([]), hits, robust]).toFlatArray();
       const training = prefix === '';
-      this.log(`${prefix}loss`, loss.detach(), { onStep: training, onEpoch: true, progBar: true });
+      this.log(`${prefix}loss`, lossValue, { onStep: training, onEpoch: true, progBar: true });
       this.log(`${prefix}accuracy`, accuracy, { onStep: training, onEpoch: true, progBar: true });
-      this.log(`${prefix}vra`, robust, { onStep: training, onEpoch: true, progBar: true });
+      this.log(`${prefix}vra`, vraValue, { onStep: training, onEpoch: true, progBar: true });
     }));
     logits.dispose();
     return loss;

@@ -24,13 +24,13 @@ else python3 -c "import tarfile, sys; tarfile.open(sys.argv[1]).extractall()" "$
 node --version | tee -a "$OUT/steps.txt"
 
 step "build the addon"
-if [ -z "${TORCH_INCLUDE:-}" ] || [ -z "${TORCH_LIB:-}" ]; then
-  TORCH_DIR="${TORCH_DIR:-$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))')}"
-  TORCH_INCLUDE="$TORCH_DIR/include" TORCH_LIB="$TORCH_DIR/lib"
-fi
-ABI="${CXX_ABI:-$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))' 2>/dev/null || echo 1)}"
 # SKIP_BUILD=1 keeps the addon of an earlier call on the same (still warm) machine.
 if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -f build/Release/orthogonium_native.node ]; then
+  if [ -z "${TORCH_INCLUDE:-}" ] || [ -z "${TORCH_LIB:-}" ]; then
+    TORCH_DIR="${TORCH_DIR:-$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))')}"
+    TORCH_INCLUDE="$TORCH_DIR/include" TORCH_LIB="$TORCH_DIR/lib"
+  fi
+  ABI="${CXX_ABI:-$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))' 2>/dev/null || echo 1)}"
   TORCH_INCLUDE="$TORCH_INCLUDE" TORCH_LIB="$TORCH_LIB" NAPI_INCLUDE="$DEV/napi" CXX_ABI="$ABI" \
     bash scripts/build-addon-gxx.sh > "$OUT/build.txt" 2>&1 || { tail -40 "$OUT/build.txt"; exit 1; }
   grep -E 'NCCL|nccl' "$OUT/build.txt" || true

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import { Trainer } from '../src/train/index.js';
-import { certify } from '../src/losses/index.js';
+import { attackL2, certify } from '../src/losses/index.js';
 import { Linear } from '../src/nn/index.js';
 
 /** Runs `fn` and puts every switch back as it was. */
@@ -92,5 +92,24 @@ test('withFullFloat32Precision and certify() compute in full float32 and restore
     assert.deepEqual(seen, ['highest false']);
     model.dispose();
   });
+  assert.equal(torch.getFloat32MatmulPrecision(), 'medium');
+}));
+
+test('attackL2 computes in full float32 too (a TF32 forward could show a flip the exact network does not make)', () => preserving(() => {
+  torch.setFloat32MatmulPrecision('medium');
+  const seen = new Set<string>();
+  class Spy extends Linear {
+    override forward(x: torch.Tensor): torch.Tensor {
+      seen.add(`${torch.getFloat32MatmulPrecision()} ${torch.backends.cudnn.allowTF32}`);
+      return super.forward(x);
+    }
+  }
+  torch.scope(() => {
+    torch.manualSeed(2);
+    const model = new Spy(4, 3);
+    attackL2(model, torch.rand([6, 4]), torch.tensor([0, 1, 2, 0, 1, 2], { dtype: 'int64' }), { eps: [0.5], restarts: 1, steps: 3 });
+    model.dispose();
+  });
+  assert.deepEqual([...seen], ['highest false']);
   assert.equal(torch.getFloat32MatmulPrecision(), 'medium');
 }));

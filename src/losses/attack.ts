@@ -13,7 +13,7 @@
 // Every reported norm belongs to a perturbation that the model was actually
 // seen to misclassify (and is checked again at the end), so a reported norm
 // below a sample's certified radius is a real counterexample.
-import { Tensor, aten, autograd, cat, enableGrad, full, keep, noGrad, ones, randnLike, rand, scope, where, zeros, zerosLike } from '../torch/index.js';
+import { Tensor, aten, autograd, cat, enableGrad, full, keep, noGrad, ones, randnLike, rand, scope, where, withFullFloat32Precision, zeros, zerosLike } from '../torch/index.js';
 import { Module } from '../nn/index.js';
 import { checkEps, checkFinite, checkLabelRange, checkLabels, checkNoNaN, checkPositiveInt, describe } from './checks.js';
 import { trueAndRunnerUp } from './losses.js';
@@ -425,28 +425,31 @@ export function attackL2(model: Module, x: Tensor, y: Tensor, options: AttackL2O
   const wasTraining = model.training;
   model.eval();
   try {
-    const size = batchSize ?? Math.max(1, n);
-    for (let start = 0; start < n; start += size) {
-      const len = Math.min(size, n - start);
-      scope(() => {
-        const xb = x.narrow(0, start, len).detach();
-        const yb = y.narrow(0, start, len).to({ dtype: 'int64', device: x.device });
-        const attack = new BatchAttack(model, xb, yb, s);
-        try {
-          const classes = attack.start();
-          checkLabelRange(where, yb, classes);
-          if (s.boundarySteps > 0) attack.boundaryWalk();
-          if (s.restarts > 0 && s.steps > 0) for (const e of eps) attack.pgdAt(e);
-          if (s.steps > 0) attack.refine();
-          attack.bisect();
-          norms.push(...attack.verify());
-          predictions.push(...attack.clean.predictions);
-          if (returnAdversarial) adversarialParts.push(keep(xb.add(attack.bestDelta)));
-        } finally {
-          attack.dispose();
-        }
-      });
-    }
+    // Full float32 on a GPU, as certify(): a TF32 forward could show a flip the exact network does not make.
+    withFullFloat32Precision(() => {
+      const size = batchSize ?? Math.max(1, n);
+      for (let start = 0; start < n; start += size) {
+        const len = Math.min(size, n - start);
+        scope(() => {
+          const xb = x.narrow(0, start, len).detach();
+          const yb = y.narrow(0, start, len).to({ dtype: 'int64', device: x.device });
+          const attack = new BatchAttack(model, xb, yb, s);
+          try {
+            const classes = attack.start();
+            checkLabelRange(where, yb, classes);
+            if (s.boundarySteps > 0) attack.boundaryWalk();
+            if (s.restarts > 0 && s.steps > 0) for (const e of eps) attack.pgdAt(e);
+            if (s.steps > 0) attack.refine();
+            attack.bisect();
+            norms.push(...attack.verify());
+            predictions.push(...attack.clean.predictions);
+            if (returnAdversarial) adversarialParts.push(keep(xb.add(attack.bestDelta)));
+          } finally {
+            attack.dispose();
+          }
+        });
+      }
+    });
   } finally {
     model.train(wasTraining);
   }

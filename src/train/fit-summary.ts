@@ -16,20 +16,16 @@ export function shortCount(n: number): string {
   return units[group] ? `${text} ${units[group]}` : text;
 }
 
-const uniqueParameters = (m: Module) => [...new Set(m.parameters())];
-const countOf = (m: Module) => uniqueParameters(m).reduce((n, p) => n + p.numel(), 0);
-
 export function fitSummary(module: Module): string {
   const rows = [...module.namedChildren()].map(([name, child], i) =>
-    [String(i), name, child.constructor.name, shortCount(countOf(child)), child.training ? 'train' : 'eval']);
+    [String(i), name, child.constructor.name, shortCount(child.numParameters()), child.training ? 'train' : 'eval']);
   const header = ['', 'Name', 'Type', 'Params', 'Mode'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c])).join(' | ').trimEnd();
   const rule = '-'.repeat(line(header).length);
-  const params = uniqueParameters(module);
-  const trainable = params.filter((p) => p.requiresGrad).reduce((n, p) => n + p.numel(), 0);
-  const total = params.reduce((n, p) => n + p.numel(), 0);
-  const megabytes = params.reduce((n, p) => n + p.numel() * elementSize(p.dtype), 0) / 1e6;
+  const trainable = module.numParameters({ trainableOnly: true });
+  const total = module.numParameters();
+  const megabytes = module.parameters().reduce((n, p) => n + p.numel() * elementSize(p.dtype), 0) / 1e6;
   return [
     line(header), rule, ...rows.map(line), rule,
     `${shortCount(trainable).padEnd(10)} Trainable params`,

@@ -286,7 +286,7 @@ export class Trainer {
           if (loss !== null && !Number.isFinite(loss)) loss = null;
           step++;
           const goOn = record(lr, loss);
-          const stop = this.group ? this.anyRank(!goOn) : !goOn;
+          const stop = this.anyRank(!goOn);
           await yieldToEventLoop();
           if (stop || step >= steps) {
             step = steps;
@@ -421,7 +421,7 @@ export class Trainer {
         collector.clearStep();
         await yieldToEventLoop();
         // Ranks must stop at the same step: a Ctrl-C seen by any of them stops all.
-        if (this.group) this.interruptRequested = this.anyRank(this.interruptRequested);
+        this.interruptRequested = this.anyRank(this.interruptRequested);
         if (index >= total || this.globalStep >= this.maxSteps || this.interruptRequested) break;
       }
     }
@@ -459,7 +459,7 @@ export class Trainer {
       if (!(loss instanceof Tensor) || loss.numel() !== 1) throw new TypeError('trainingStep must return the loss as a one-element tensor');
       const value = loss.item();
       // All ranks skip (or stop) together, or the others would wait for this one's gradients.
-      if (this.group ? this.anyRank(!Number.isFinite(value)) : !Number.isFinite(value)) return this.nonFiniteLoss(index, String(value));
+      if (this.anyRank(!Number.isFinite(value))) return this.nonFiniteLoss(index, String(value));
       optimizer.zeroGrad();
       const backwardOn = this.precisionPlugin.lossForBackward(loss);
       if (this.ddp) {
@@ -543,9 +543,11 @@ export class Trainer {
     return new Map(Object.entries(reduceMetrics(Object.fromEntries(local), collector.weights(), this.group)));
   }
 
-  /** True on every rank when `flag` is true on any. */
+  /** True on every rank when `flag` is true on any (`flag` itself when not data-parallel). */
   private anyRank(flag: boolean): boolean {
-    return scope(() => this.group!.allReduce(tensor([flag ? 1 : 0]), 'max').item() > 0);
+    const group = this.group;
+    if (!group) return flag;
+    return scope(() => group.allReduce(tensor([flag ? 1 : 0]), 'max').item() > 0);
   }
 
   /** Runs the validation loop alone; prints and returns its metrics. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ncclAvailable } from '../src/torch/index.js';
+import { cuda, ncclAvailable } from '../src/torch/index.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -22,6 +22,7 @@ test('orthogonium doctor --json reports libtorch, BLAS and a real matmul speed',
   assert.match(report.libtorch, /^\d+\.\d+/);
   assert.ok(report.threads >= 1);
   assert.equal(typeof report.cuda.available, 'boolean');
+  assert.equal(report.cuda.built, cuda.isBuilt(), 'the command reports whether libtorch has CUDA');
   assert.equal(report.cuda.nccl, ncclAvailable(), 'the command reports whether the addon has NCCL');
   assert.ok(report.matmul2048Gflops > 0);
   // With OpenBLAS active (the setup installs it) a 2048² matmul is far above the reference BLAS's ~5 GFLOP/s.

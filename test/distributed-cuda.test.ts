@@ -3,6 +3,7 @@
 // the checks of what a user is told still run; the GPU runs are skipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DistributedDataParallel, freePort, initProcessGroup, launch } from '../src/distributed/index.js';
@@ -39,6 +40,17 @@ test("backend: unknown names are rejected; 'nccl' says what it lacks before any 
   else assert.throws(attempt, new RegExp(`deviceIndex ${gpus} is not a GPU of this machine \\(it has ${gpus}\\)`));
   assert.ok(Date.now() - started < 5000, 'failed before any rendezvous');
   assert.ok(await portIsFree(port), 'no rendezvous store was started');
+});
+
+test('cuda.isBuilt() says whether libtorch_cuda is loaded in this process, GPU or not', () => {
+  // Independent witness: the shared objects the dynamic loader mapped into this process.
+  const maps = readFileSync('/proc/self/maps', 'utf8');
+  assert.equal(torch.cuda.isBuilt(), /libtorch_cuda\.so/.test(maps));
+  if (hasCuda) assert.ok(torch.cuda.isBuilt(), 'a visible GPU implies a CUDA build');
+  if (!hasCuda) {
+    const why = torch.cuda.isBuilt() ? /this CUDA libtorch sees no GPU/ : /built against a CPU-only libtorch/;
+    assert.throws(() => torch.cuda.setDevice(0), why);
+  }
 });
 
 test('cuda.setDevice / currentDevice / synchronize: the current GPU, or a clear error', () => {

@@ -80,6 +80,8 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
   auto core = reinterpret_cast<OpenblasConfig>(blasSymbol("openblas_get_corename"));
   out.Set("openblas", config ? Napi::Value(Napi::String::New(env, config())) : env.Null());
   out.Set("openblasCore", core ? Napi::Value(Napi::String::New(env, core())) : env.Null());
+  // libtorch_cuda registers CUDA's device guard when it loads: a CUDA build, whether or not a GPU is visible.
+  out.Set("cudaBuild", c10::impl::hasDeviceGuardImpl(c10::DeviceType::CUDA));
   out.Set("cudaAvailable", at::detail::getCUDAHooks().hasCUDA());
   out.Set("cudaDeviceCount", at::detail::getCUDAHooks().hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0);
   out.Set("ncclAvailable", ncclBuiltIn());
@@ -94,7 +96,9 @@ Napi::Value buildInfo(const Napi::CallbackInfo& info) {
 // The current CUDA device of this thread (torch.cuda.set_device / current_device),
 // through the device-guard interface that libtorch_cuda registers: no CUDA headers needed.
 void checkCudaDevice(int index) {
-  TORCH_CHECK(at::detail::getCUDAHooks().hasCUDA(), "CUDA is not available (no GPU, or an addon built against a CPU-only libtorch)");
+  TORCH_CHECK(at::detail::getCUDAHooks().hasCUDA(), "CUDA is not available: ",
+              c10::impl::hasDeviceGuardImpl(c10::DeviceType::CUDA) ? "this CUDA libtorch sees no GPU (driver or device missing)"
+                                                                   : "the addon was built against a CPU-only libtorch");
   int count = at::detail::getCUDAHooks().getNumGPUs();
   TORCH_CHECK(index >= 0 && index < count, "device index must be in [0, ", count - 1, "], got ", index);
 }

@@ -10,7 +10,7 @@ export interface DoctorReport {
   blas: string;
   blasCore: string | null;
   matmul2048Gflops: number;
-  cuda: { available: boolean; devices: number; nccl: boolean };
+  cuda: { built: boolean; available: boolean; devices: number; nccl: boolean };
   cpu: { avx2: boolean; avx512f: boolean; avx512bf16: boolean };
   warnings: string[];
 }
@@ -45,10 +45,15 @@ export function doctor(): DoctorReport {
     blas: info.openblas ?? 'not OpenBLAS (reference BLAS or MKL)',
     blasCore: info.openblasCore,
     matmul2048Gflops: Math.round(gflops * 10) / 10,
-    cuda: { available: info.cudaAvailable, devices: info.cudaDeviceCount, nccl: info.ncclAvailable },
+    cuda: { built: info.cudaBuild, available: info.cudaAvailable, devices: info.cudaDeviceCount, nccl: info.ncclAvailable },
     cpu: { avx2: info.avx2, avx512f: info.avx512f, avx512bf16: info.avx512bf16 },
     warnings,
   };
+}
+
+function cudaLine(c: DoctorReport['cuda']): string {
+  if (c.available) return `available, ${c.devices} device(s)`;
+  return c.built ? 'not available (CUDA libtorch, no GPU visible)' : 'not available (CPU-only libtorch)';
 }
 
 export function formatDoctor(r: DoctorReport): string {
@@ -59,7 +64,7 @@ export function formatDoctor(r: DoctorReport): string {
     `threads         ${r.threads} (hardware: ${r.hardwareThreads})`,
     `BLAS            ${r.blas}${r.blasCore ? ` [core ${r.blasCore}]` : ''}`,
     `matmul 2048²    ${r.matmul2048Gflops} GFLOP/s (float32)`,
-    `CUDA            ${r.cuda.available ? `available, ${r.cuda.devices} device(s)` : 'not available'}, NCCL ${r.cuda.nccl ? 'built in' : 'not built in'}`,
+    `CUDA            ${cudaLine(r.cuda)}, NCCL ${r.cuda.nccl ? 'built in' : 'not built in'}`,
     `CPU             AVX2 ${yes(r.cpu.avx2)}, AVX-512 ${yes(r.cpu.avx512f)}, AVX512-BF16 ${yes(r.cpu.avx512bf16)}`,
   ];
   for (const w of r.warnings) lines.push(`warning         ${w}`);

@@ -14,6 +14,8 @@ export interface BuildInfo {
   parallelInfo: string;
   openblas: string | null;
   openblasCore: string | null;
+  /** libtorch's CUDA part (torch_cuda) is linked in, whether or not a GPU is visible. */
+  cudaBuild: boolean;
   cudaAvailable: boolean;
   ncclAvailable: boolean;
   cudaDeviceCount: number;

@@ -51,6 +51,8 @@ export const buildInfo = (): BuildInfo => native.buildInfo();
 
 export const cuda = {
   isAvailable: (): boolean => native.buildInfo().cudaAvailable,
+  /** True when the addon runs on a CUDA build of libtorch, even if no GPU is visible (like `torch.backends.cuda.is_built()`). */
+  isBuilt: (): boolean => native.buildInfo().cudaBuild,
   deviceCount: (): number => native.buildInfo().cudaDeviceCount,
   /** Makes `index` this thread's current CUDA device ('cuda' without an index means it), like `torch.cuda.set_device`. */
   setDevice: (index: number): void => native.cudaSetDevice(index),

@@ -20,8 +20,9 @@ export interface MappedKey {
 }
 
 const POWER_ITERATION_VECTOR = /^(.*\.)?parametrizations\.(u|v)\.original$/;
-// AOL reparametrizers (AOLConv2D, AOLLinear, the SLL blocks' kernel) are step 0 of `weight` or `kernel`.
-const AOL_WEIGHTS = /^(.*\.)?parametrizations\.(weight|kernel)\.0\.q$/;
+// AOL reparametrizers (AOLConv2D, AOLLinear, the SLL blocks' kernel) are step 0 of `weight` or `kernel`;
+// in the Adaptive-SOC layers they are step 1 (after the skew step) of `weight` or `weight_1`.
+const AOL_WEIGHTS = /^(.*\.)?parametrizations\.((weight|kernel)\.0|(weight|weight_1)\.1)\.q$/;
 
 /**
  * Our state-dict name for an Orthogonium one, and how its value comes in.

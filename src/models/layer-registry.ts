@@ -2,6 +2,7 @@
 import { Conv2d, Flatten, Identity, Linear, ReLU, AvgPool2d } from '../nn/index.js';
 import {
   AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, OrthoConv2dOptions, OrthoConvTranspose2dOptions, OrthoLinear, UnitNormLinear,
+  AdaptiveSOCConv2d, AdaptiveSOCConvTranspose2d, SOCConv2dOptions, SOCConvTranspose2dOptions,
 } from '../ortho/index.js';
 import { AOLConv2D, AOLConv2DOptions, AOLLinear, SDPBasedLipschitzDense, SDPBasedLipschitzDenseOptions, SDPBasedLipschitzResBlock, SDPBasedLipschitzResBlockOptions, SLLxAOCLipschitzResBlock, SLLxAOCLipschitzResBlockOptions } from '../ortho/index.js';
 import { Abs, GroupSort2, HouseHolder, HouseHolderOrder2, MaxMin, SoftHuber } from '../ortho/blocks/activations.js';
@@ -26,6 +27,8 @@ function pairOrNumber(o: LayerOptions, key: string): Pair {
 
 registerLayer('AdaptiveOrthoConv2d', (o) => AdaptiveOrthoConv2d(o as unknown as OrthoConv2dOptions));
 registerLayer('AdaptiveOrthoConvTranspose2d', (o) => AdaptiveOrthoConvTranspose2d(o as unknown as OrthoConvTranspose2dOptions));
+registerLayer('AdaptiveSOCConv2d', (o) => AdaptiveSOCConv2d(o as unknown as SOCConv2dOptions));
+registerLayer('AdaptiveSOCConvTranspose2d', (o) => AdaptiveSOCConvTranspose2d(o as unknown as SOCConvTranspose2dOptions));
 registerLayer('OrthoLinear', (o) => new OrthoLinear(num(o, 'inFeatures'), num(o, 'outFeatures'), o));
 registerLayer('UnitNormLinear', (o) => new UnitNormLinear(num(o, 'inFeatures'), num(o, 'outFeatures'), o));
 registerLayer('Linear', (o) => new Linear(num(o, 'inFeatures'), num(o, 'outFeatures'), o));

@@ -27,6 +27,15 @@ function checkInt(layer: string, name: string, v: number, min: number): void {
  * values); niter is the number of Gram squarings (1 = plain AOL).
  */
 export function aolRescaleRows(kernel: Tensor, groups: number, qLog: Tensor, niter = 1): Tensor {
+  return kernel.div(aolRowDivisors(kernel, groups, qLog, niter).view(kernel.shape[0], 1, 1, 1));
+}
+
+/**
+ * The per-row divisors t [c] of aolRescaleRows (the kernel's rows divided by
+ * them give an operator of norm ≤ 1), for callers that apply them otherwise
+ * (the skew-symmetric kernels of SOC split them over rows and columns).
+ */
+export function aolRowDivisors(kernel: Tensor, groups: number, qLog: Tensor, niter = 1): Tensor {
   const c = kernel.shape[0];
   const perGroup = c / groups;
   let gram = kernel;
@@ -43,10 +52,9 @@ export function aolRescaleRows(kernel: Tensor, groups: number, qLog: Tensor, nit
   const q = qLog.exp().view(groups, 1, perGroup);
   const rowSums = a.mul(q).sum(-1).div(q.view(groups, perGroup)).reshape([c]);
   const power = 2 ** -niter;
-  let t = rowSums.pow(power).mul(Math.exp(logScale * power));
+  const t = rowSums.pow(power).mul(Math.exp(logScale * power));
   // Zero rows stay zero: guard the division only.
-  t = t.clampMin(kernel.dtype === 'float64' ? 1e-300 : 1e-30);
-  return kernel.div(t.view(c, 1, 1, 1));
+  return t.clampMin(kernel.dtype === 'float64' ? 1e-300 : 1e-30);
 }
 
 export interface AOLReparametrizerOptions {

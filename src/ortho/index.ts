@@ -1,5 +1,5 @@
 // The Orthogonium part of orthogonium-ts: reparametrizers, orthogonal
-// convolutions (AOC) and orthogonal linear layers.
+// convolutions (AOC, Adaptive-SOC) and orthogonal linear layers.
 export { L2Normalize } from './reparametrizers/l2-normalize.js';
 export { BatchedPowerIteration } from './reparametrizers/power-iteration.js';
 export type { PowerIterationOptions } from './reparametrizers/power-iteration.js';
@@ -18,6 +18,14 @@ export { OrthoConv2dBase, FastBlockConv2d, RKOConv2d, BcopRkoConv2d } from './co
 export { OrthoConvTranspose2dBase, FastBlockConvTranspose2d, RkoConvTranspose2d, BcopRkoConvTranspose2d } from './conv/ortho-conv-transpose.js';
 export { AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d } from './conv/adaptive.js';
 export type { OrthoConv2dOptions, OrthoConvTranspose2dOptions } from './conv/options.js';
+export {
+  ConvExponential, DEFAULT_EXP_PARAMS, SkewAOLRescale, SkewKernel, attachSocWeight, resolveExpParams, socKernelSize, socTruncationBounds,
+} from './conv/soc-kernel.js';
+export type { ExpParams } from './conv/soc-kernel.js';
+export { FastSOC, SOCRkoConv2d } from './conv/soc.js';
+export { SOCTranspose, SOCRkoConvTranspose2d } from './conv/soc-transpose.js';
+export { AdaptiveSOCConv2d, AdaptiveSOCConvTranspose2d } from './conv/soc-adaptive.js';
+export type { SOCConv2dOptions, SOCConvTranspose2dOptions } from './conv/soc-options.js';
 export { OrthoLinear, UnitNormLinear } from './linear/ortho-linear.js';
 export type { OrthoLinearOptions } from './linear/ortho-linear.js';
 export { toPlainModel } from './plain.js';
@@ -27,7 +35,7 @@ export type { Branch } from './blocks/residual.js';
 export { ScaledAvgPool2d, GlobalScaledAvgPool2d } from './blocks/pooling.js';
 export { LayerCentering2D, BatchCentering2D } from './blocks/normalization.js';
 export { ChannelShuffle } from './blocks/channel-shuffle.js';
-export { aolRescaleRows, AOLReparametrizer, MultiStepAOLReparametrizer, AOLConv2D, AOLConvTranspose2D, AOLLinear } from './aol.js';
+export { aolRescaleRows, aolRowDivisors, AOLReparametrizer, MultiStepAOLReparametrizer, AOLConv2D, AOLConvTranspose2D, AOLLinear } from './aol.js';
 export type { AOLReparametrizerOptions, AOLConv2DOptions, AOLConvTranspose2DOptions, AOLLinearOptions } from './aol.js';
 export { SDPBasedLipschitzResBlock, SDPBasedLipschitzDense, SLLxAOCLipschitzResBlock } from './sll.js';
 export type { SDPBasedLipschitzResBlockOptions, SDPBasedLipschitzDenseOptions, SLLxAOCLipschitzResBlockOptions } from './sll.js';

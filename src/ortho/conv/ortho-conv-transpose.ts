@@ -21,13 +21,15 @@ export abstract class OrthoConvTranspose2dBase extends Module {
   readonly bias: Tensor | null;
   protected readonly settings: ResolvedConvSettings;
 
-  constructor(layer: string, options: OrthoConvTranspose2dOptions) {
+  /** explicitKernelSize: the size of `weight` when it differs from the requested kernelSize (see OrthoConv2dBase). */
+  constructor(layer: string, options: OrthoConvTranspose2dOptions, explicitKernelSize?: (s: ResolvedConvSettings) => number) {
     super();
     this.settings = resolveCommon(layer, options);
     const s = this.settings;
     this.inChannels = s.inChannels;
     this.outChannels = s.outChannels;
-    this.kernelSize = [s.kernelSize, s.kernelSize];
+    const k = explicitKernelSize ? explicitKernelSize(s) : s.kernelSize;
+    this.kernelSize = [k, k];
     this.stride = [s.stride, s.stride];
     this.padding = pair(options.padding ?? 0);
     this.outputPadding = pair(options.outputPadding ?? 0);

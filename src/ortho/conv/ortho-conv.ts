@@ -25,13 +25,18 @@ export abstract class OrthoConv2dBase extends Module {
   readonly bias: Tensor | null;
   protected readonly settings: ResolvedConvSettings;
 
-  constructor(layer: string, options: OrthoConv2dOptions) {
+  /**
+   * explicitKernelSize: the size of `weight` when it differs from the requested
+   * kernelSize (SOC's exponential grows the kernel); `kernelSize` then reports it, as in Orthogonium.
+   */
+  constructor(layer: string, options: OrthoConv2dOptions, explicitKernelSize?: (s: ResolvedConvSettings) => number) {
     super();
     this.settings = resolveCommon(layer, options);
     const s = this.settings;
     this.inChannels = s.inChannels;
     this.outChannels = s.outChannels;
-    this.kernelSize = [s.kernelSize, s.kernelSize];
+    const k = explicitKernelSize ? explicitKernelSize(s) : s.kernelSize;
+    this.kernelSize = [k, k];
     this.stride = [s.stride, s.stride];
     this.dilation = [s.dilation, s.dilation];
     this.groups = s.groups;
@@ -46,7 +51,7 @@ export abstract class OrthoConv2dBase extends Module {
         '(measured up to 1.9× for reflect, 2.5× for replicate); certificates assume circular or zeros padding', 'OrthogoniumWarning');
     }
     if (this.padding === 'same' && s.stride > 1) {
-      throw new RangeError(`${layer}: padding 'same' is only supported with stride 1; give an explicit padding such as ${Math.floor((s.kernelSize - 1) / 2)}`);
+      throw new RangeError(`${layer}: padding 'same' is only supported with stride 1; give an explicit padding such as ${Math.floor((k - 1) / 2)}`);
     }
     this.bias = s.bias ? this.registerParameter('bias', init.zeros_(empty([s.outChannels]))) : null;
   }

@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import { Module } from '../src/nn/index.js';
 import { AOLConv2D, AOLConvTranspose2D, AOLLinear, AOLReparametrizer, MultiStepAOLReparametrizer } from '../src/ortho/aol.js';
-import { SDPBasedLipschitzDense, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock } from '../src/ortho/sll.js';
+import { AOCLipschitzResBlock, SDPBasedLipschitzDense, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock } from '../src/ortho/sll.js';
+import { convSingularValues } from '../src/ortho/singular-values.js';
+import { gradcheck } from './helpers/gradcheck.js';
+import * as pkg from '../src/index.js';
 
 torch.setNumThreads(1);
 type Tensor = torch.Tensor;
@@ -242,3 +245,143 @@ test('SLL blocks reject bad options and inputs clearly', () => {
   assert.throws(() => new SLLxAOCLipschitzResBlock({ inChannels: 4, outChannels: 4, innerDimFactor: 1, kernelSize: 2, stride: 3 }), /kernelSize \(2\) must be ≥ stride \(3\)/);
   assert.throws(() => new SLLxAOCLipschitzResBlock({ inChannels: 4, outChannels: 5, innerDimFactor: 1, groups: 2 }), /divisible by groups/);
 });
+
+test('AOCLipschitzResBlock is 1-Lipschitz (exact Jacobian, random pairs) for padding modes, kernels, dilation, groups', () => {
+  torch.manualSeed(5);
+  const cases: [string, () => AOCLipschitzResBlock, number[]][] = [
+    ['k3 circular', () => new AOCLipschitzResBlock({ inChannels: 3, innerDimFactor: 2, kernelSize: 3, orthoParams: 'test' }), [3, 5, 5]],
+    ['k3 zeros', () => new AOCLipschitzResBlock({ inChannels: 3, innerDimFactor: 2, kernelSize: 3, paddingMode: 'zeros', orthoParams: 'test' }), [3, 5, 5]],
+    ['k2 circular (uneven padding)', () => new AOCLipschitzResBlock({ inChannels: 2, innerDimFactor: 2, kernelSize: 2, orthoParams: 'test' }), [2, 5, 4]],
+    ['k2 zeros dilation 2', () => new AOCLipschitzResBlock({ inChannels: 2, innerDimFactor: 1, kernelSize: 2, dilation: 2, paddingMode: 'zeros', orthoParams: 'test' }), [2, 5, 5]],
+    ['k3 circular groups 2, inner < in', () => new AOCLipschitzResBlock({ inChannels: 4, innerDimFactor: 0.5, kernelSize: 3, groups: 2, orthoParams: 'test' }), [4, 4, 4]],
+    ['k3 circular dilation 2 no bias', () => new AOCLipschitzResBlock({ inChannels: 2, innerDimFactor: 2, kernelSize: 3, dilation: 2, bias: false, orthoParams: 'test' }), [2, 5, 5]],
+  ];
+  for (const [name, make, shape] of cases) {
+    const block = make();
+    // A bias of a few units turns some ReLUs on and some off at random inputs.
+    if (block.bias) torch.noGrad(() => block.bias!.normal_(0, 1));
+    const largest = checkLipschitz(`AOCLipschitzResBlock ${name}`, block, shape);
+    assert.ok(largest > 0.5, `${name}: Jacobian norm ${largest} is implausibly small`);
+  }
+});
+
+test('AOCLipschitzResBlock: the formula x − 2 Kᵀ relu(K x + b) with K the padded convolution and Kᵀ its adjoint', () => {
+  torch.manualSeed(6);
+  torch.noGrad(() => {
+    for (const paddingMode of ['circular', 'zeros'] as const) {
+      for (const [kernelSize, dilation] of [[3, 1], [2, 1], [2, 3]]) {
+        const block = new AOCLipschitzResBlock({ inChannels: 2, innerDimFactor: 1.5, kernelSize, dilation, paddingMode, orthoParams: 'test' }).to('float64').eval();
+        torch.noGrad(() => block.bias!.normal_(0, 1));
+        const x = torch.randn([1, 2, 6, 5], { dtype: 'float64' });
+        const k = block.kernel;
+        // K as a plain 'same' convolution in the padding mode; Kᵀ from the dense matrix of K.
+        const conv = (v: Tensor): Tensor => torch.F.conv2d(torch.F.pad(v, block.pads, paddingMode === 'circular' ? 'circular' : 'constant'), k, { dilation });
+        const n = 2 * 6 * 5;
+        const eye = torch.eye(n, n, { dtype: 'float64' }).view(n, 2, 6, 5);
+        const matrix = conv(eye).view(n, -1).t(); // [inner·30, 60]
+        const z = conv(x).add(block.bias!.view(1, -1, 1, 1)).relu().view(-1);
+        const expected = x.view(-1).sub(matrix.t().matmul(z).mul(2));
+        const got = block.forward(x).view(-1);
+        const err = got.sub(expected).abs().max().item();
+        assert.ok(err < 1e-12, `${paddingMode} k${kernelSize} d${dilation}: max |block − formula| = ${err}`);
+        // Circular padding: K is an isometry (inner ≥ in), so its operator has all singular values 1.
+        if (paddingMode === 'circular' && dilation === 1) {
+          const sv = torch.linalg.svdvals(matrix).toFlatArray() as number[];
+          assert.ok(Math.abs(sv[0] - 1) < 1e-4 && Math.abs(sv[sv.length - 1] - 1) < 1e-4, `circular k${kernelSize}: σ in [${sv[sv.length - 1]}, ${sv[0]}]`);
+        }
+      }
+    }
+  });
+});
+
+test('AOCLipschitzResBlock: float64 gradients agree with finite differences, shapes, names, registry', () => {
+  torch.manualSeed(7);
+  for (const paddingMode of ['circular', 'zeros'] as const) {
+    const block = new AOCLipschitzResBlock({ inChannels: 2, innerDimFactor: 2, kernelSize: 3, paddingMode, orthoParams: 'test' }).to('float64');
+    torch.noGrad(() => block.bias!.normal_(0, 0.5));
+    // Against the input (away from ReLU kinks: random points almost surely are).
+    const x = torch.randn([1, 2, 4, 4], { dtype: 'float64' }).requiresGrad_(true);
+    const report = gradcheck((v) => block.forward(v), [x], { rtol: 1e-5, atol: 1e-7 });
+    assert.ok(report.checked === 32, `${paddingMode}: ${report.checked} elements checked`);
+    // Against the kernel and the bias, through the explicit formula on the block's own kernel.
+    const kernel = block.kernel.detach().clone().requiresGrad_(true);
+    const bias = block.bias!.detach().clone().requiresGrad_(true);
+    const input = x.detach();
+    const viaParams = (k: Tensor, b: Tensor): Tensor => {
+      const inner = torch.F.conv2d(torch.F.pad(input, block.pads, paddingMode === 'circular' ? 'circular' : 'constant'), k, { bias: b }).relu();
+      if (paddingMode === 'zeros') return input.sub(torch.F.convTranspose2d(inner, k, { padding: 1 }).mul(2));
+      // Circular adjoint written differently from the block: the full transposed
+      // convolution (6×6, positions −1..4) folded back onto the 4×4 torus.
+      const full = torch.F.pad(torch.F.convTranspose2d(inner, k), [0, 2, 0, 2]);
+      const folded = full.reshape([1, 2, 2, 4, 2, 4]).sum([2, 4]).roll([-1, -1], [2, 3]);
+      return input.sub(folded.mul(2));
+    };
+    const direct = torch.noGrad(() => viaParams(block.kernel, block.bias!));
+    const err = torch.noGrad(() => direct.sub(block.forward(input)).abs().max().item());
+    assert.ok(err < 1e-12, `${paddingMode}: independent formula differs by ${err}`);
+    gradcheck(viaParams, [kernel, bias], { rtol: 1e-5, atol: 1e-7 });
+    // And autograd through the block reaches the raw AOC parameters.
+    checkGradients(`AOCLipschitzResBlock ${paddingMode}`, block, [2, 2, 5, 5]);
+  }
+  const block = new AOCLipschitzResBlock({ inChannels: 4, innerDimFactor: 2, kernelSize: 3 });
+  assert.deepEqual(block.forward(torch.randn([2, 4, 7, 6])).shape, [2, 4, 7, 6]);
+  assert.deepEqual(block.kernel.shape, [8, 4, 3, 3]);
+  assert.ok([...block.stateDict().keys()].every((key) => key.startsWith('in_conv.')), 'parameters live under in_conv (Orthogonium\'s name)');
+  // toPlainModel swaps in_conv for a plain Conv2d: the block computes the same function with it.
+  const x = torch.randn([2, 4, 5, 5]);
+  const before = torch.noGrad(() => block.eval().forward(x));
+  pkg.ortho.toPlainModel(block);
+  assert.equal(block.inConv.typeName, 'Conv2d');
+  assert.ok(torch.noGrad(() => block.forward(x)).allclose(before, 1e-6, 1e-6), 'same output after toPlainModel');
+  const viaPackage = new pkg.ortho.AOCLipschitzResBlock({ inChannels: 2, innerDimFactor: 1, kernelSize: 3 });
+  assert.deepEqual(viaPackage.forward(torch.randn([1, 2, 4, 4])).shape, [1, 2, 4, 4]);
+  const viaRegistry = pkg.models.ClassParam.from({ type: 'AOCLipschitzResBlock', options: { inChannels: 2, innerDimFactor: 1, kernelSize: 3, paddingMode: 'zeros' } }).create();
+  assert.ok(viaRegistry instanceof AOCLipschitzResBlock && viaRegistry.paddingMode === 'zeros');
+});
+
+test('AOCLipschitzResBlock rejects bad options and inputs clearly', () => {
+  assert.throws(() => new AOCLipschitzResBlock({ inChannels: 4, innerDimFactor: 1, kernelSize: 3, paddingMode: 'reflect' as never }), /paddingMode must be 'circular' or 'zeros', got "reflect"/);
+  assert.throws(() => new AOCLipschitzResBlock({ inChannels: 3, innerDimFactor: 2, kernelSize: 3, groups: 2 }), /inChannels \(3\) must be divisible by groups \(2\)/);
+  assert.throws(() => new AOCLipschitzResBlock({ inChannels: 4, innerDimFactor: -1, kernelSize: 3 }), /innerDimFactor must be a positive number/);
+  assert.throws(() => new AOCLipschitzResBlock({ inChannels: 4, innerDimFactor: 1, kernelSize: 0 }), /kernelSize must be an integer ≥ 1/);
+  assert.throws(() => new AOCLipschitzResBlock({ inChannels: 4, innerDimFactor: 1 } as never), /kernelSize must be an integer/);
+  assert.throws(() => new AOCLipschitzResBlock({ inChannels: 4, innerDimFactor: 1, kernelSize: 3, dilation: 1.5 }), /dilation must be an integer/);
+  const block = new AOCLipschitzResBlock({ inChannels: 4, innerDimFactor: 1, kernelSize: 5, dilation: 2 });
+  assert.throws(() => block.forward(torch.randn([1, 3, 8, 8])), /3 channels, expected 4/);
+  assert.throws(() => block.forward(torch.randn([1, 4, 3, 8])), /circular padding of 4 needs an input of at least that size, got 3×8/);
+});
+
+test('AOLConv2D starts from an orthogonal kernel (convOrthogonal_), AOLConvTranspose2D does not; MultiStepAOLReparametrizer defaults', () => {
+  torch.manualSeed(8);
+  const rawOf = (m: Module): Tensor => (m.getSubmodule('parametrizations.weight') as Module).getParameter('original')!;
+  for (const [inChannels, outChannels, stride, groups] of [[4, 4, 1, 1], [4, 8, 1, 2], [8, 4, 1, 1], [4, 16, 2, 1]]) {
+    const conv = new AOLConv2D({ inChannels, outChannels, kernelSize: 3, stride, padding: 1, groups });
+    const sv = convSingularValues(rawOf(conv), [8, 8], { stride, groups });
+    assert.ok(Math.abs(sv.max - 1) < 1e-4 && Math.abs(sv.min - 1) < 1e-4, `AOLConv2D ${inChannels}→${outChannels} s${stride} g${groups}: raw σ in [${sv.min}, ${sv.max}]`);
+    if (stride === 1) {
+      // Orthogonal stride-1 kernel: the AOL rescaling leaves it (nearly) unchanged.
+      const diff = torch.noGrad(() => conv.weight.sub(rawOf(conv)).abs().max().item());
+      assert.ok(diff < 1e-3, `AOLConv2D ${inChannels}→${outChannels}: rescaled kernel moved by ${diff}`);
+    }
+  }
+  // No orthogonal kernel exists (kernel < stride, one channel per group): the default init stays, the layer still works.
+  const depthwise = new AOLConv2D({ inChannels: 3, outChannels: 3, kernelSize: 3, groups: 3, padding: 1 });
+  assert.deepEqual(depthwise.forward(torch.randn([1, 3, 4, 4])).shape, [1, 3, 4, 4]);
+  const small = new AOLConv2D({ inChannels: 2, outChannels: 2, kernelSize: 1, stride: 2 });
+  assert.deepEqual(small.forward(torch.randn([1, 2, 4, 4])).shape, [1, 2, 2, 2]);
+  // AOLConvTranspose2D keeps ConvTranspose2d's init (Orthogonium does not override it): not orthogonal.
+  const convT = new AOLConvTranspose2D({ inChannels: 4, outChannels: 4, kernelSize: 3 });
+  const svT = convSingularValues(rawOf(convT), [8, 8], { transposed: true });
+  assert.ok(svT.max - svT.min > 0.1, `AOLConvTranspose2D raw kernel spread ${svT.min}..${svT.max}`);
+
+  assert.equal(new MultiStepAOLReparametrizer(4).niter, 4, "Orthogonium's default");
+  assert.equal(new MultiStepAOLReparametrizer(4, { niter: 2 }).niter, 2);
+  assert.equal(new AOLReparametrizer(4).niter, 1);
+  assert.equal(conv4().niter, 1, 'AOLConv2D keeps its own default');
+  const reparam = conv4().getSubmodule('parametrizations.weight.0') as MultiStepAOLReparametrizer;
+  torch.noGrad(() => reparam.q.normal_(0, 1));
+  reparam.resetParameters();
+  assert.ok((reparam.q.toFlatArray() as number[]).every((v) => v === 1), 'resetParameters puts q back to 1');
+});
+
+function conv4(): AOLConv2D { return new AOLConv2D({ inChannels: 4, outChannels: 4, kernelSize: 3, padding: 1 }); }

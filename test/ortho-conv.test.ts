@@ -10,8 +10,10 @@ import * as torch from '../src/torch/index.js';
 import { Conv2d, PaddingMode } from '../src/nn/index.js';
 import { SGD } from '../src/optim/index.js';
 import {
-  AdaptiveOrthoConv2d, BcopRkoConv2d, FastBlockConv2d, OrthoConv2dBase, ORTHO_PARAMS_PRESETS, RKOConv2d, composeKernels,
+  AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, BcopRkoConv2d, FastBlockConv2d, OrthoConv2dBase, ORTHO_PARAMS_PRESETS, RKOConv2d, composeKernels,
+  convOrthogonal_, convSingularValues, denseSingularValues,
 } from '../src/ortho/index.js';
+import * as pkg from '../src/index.js';
 import {
   assertGradientsReachParameters, assertSpectrum, configName, countParametrizationCalls, maxAbsDiff, operatorSingularValues, trainSteps,
 } from './helpers/operator.js';
@@ -439,4 +441,83 @@ test('composeKernels: one convolution with the composed kernel = the two in sequ
       assert.ok(rel < 1e-5, `k ${k1},${k2} channels ${c1}→${c2}→${c3} stride ${s} groups ${g}: relative difference ${rel}`);
     }
   });
+});
+
+test('convOrthogonal_: the circular convolution with the kernel it draws has all singular values 1 (dense operator)', () => {
+  torch.manualSeed(11);
+  // [out, in, k, stride, groups, input size]
+  const cases: [number, number, number, number, number, number][] = [
+    [6, 6, 3, 1, 1, 6], [3, 6, 3, 1, 1, 6], [6, 3, 3, 1, 1, 6], [4, 4, 5, 1, 2, 6],
+    [8, 2, 3, 2, 1, 6], [4, 4, 4, 2, 2, 8], [4, 4, 2, 2, 1, 6], [2, 6, 3, 3, 1, 6], [18, 2, 3, 3, 1, 6],
+  ];
+  for (const [cout, cin, k, s, g, h] of cases) {
+    const name = `${cin}→${cout} k${k} s${s} g${g}`;
+    torch.scope(() => {
+      const w = torch.empty([cout, cin / g, k, k], { dtype: 'float64' });
+      assert.equal(convOrthogonal_(w, { stride: s, groups: g }), w, `${name}: returns the tensor it filled (in place)`);
+      const left = Math.floor((k - 1) / 2);
+      const conv = (x: Tensor): Tensor => torch.F.conv2d(torch.F.pad(x, [left, k - 1 - left, left, k - 1 - left], 'circular'), w, { stride: s, groups: g });
+      const sv = denseSingularValues(conv, [1, cin, h, h], { batch: 64 }).toFlatArray() as number[];
+      assert.equal(sv.length, Math.min(cin * h * h, cout * (h / s) ** 2), `${name}: operator size`);
+      assert.ok(Math.abs(sv[0] - 1) < 1e-5 && Math.abs(sv[sv.length - 1] - 1) < 1e-5, `${name}: σ in [${sv[sv.length - 1]}, ${sv[0]}]`);
+    });
+  }
+});
+
+test('convOrthogonal_: gain, float32 tensors, reproducible seeds that leave the global stream alone, clear errors', () => {
+  torch.scope(() => {
+    const a = convOrthogonal_(torch.empty([4, 4, 3, 3]), { seed: 3, gain: 2 });
+    const b = convOrthogonal_(torch.empty([4, 4, 3, 3], { dtype: 'float64' }), { seed: 3 });
+    assert.ok(maxAbsDiff(a, b.mul(2).float()) < 1e-5, 'same seed, same kernel (times the gain)');
+    const c = convOrthogonal_(torch.empty([4, 4, 3, 3]), { seed: 4 });
+    assert.ok(maxAbsDiff(a, c.mul(2)) > 1e-2, 'another seed, another kernel');
+    torch.manualSeed(12);
+    const r1 = torch.randn([5]);
+    torch.manualSeed(12);
+    convOrthogonal_(torch.empty([4, 4, 3, 3]), { seed: 99 });
+    assert.equal(maxAbsDiff(torch.randn([5]), r1), 0, 'a seeded draw leaves the global stream where it was');
+    const sv = convSingularValues(a, [6, 6]);
+    assert.ok(Math.abs(sv.max - 2) < 1e-4 && Math.abs(sv.min - 2) < 1e-4, `gain 2: σ in [${sv.min}, ${sv.max}]`);
+  });
+  const w = (shape: number[]): Tensor => torch.empty(shape);
+  assert.throws(() => convOrthogonal_(w([4, 4, 3])), /4-d convolution weight .*\[4, 4, 3\]/);
+  assert.throws(() => convOrthogonal_(w([4, 4, 3, 2])), /square kernels.*3×2/);
+  assert.throws(() => convOrthogonal_(w([4, 4, 2, 2]), { stride: 3 }), /kernel size \(2\) < stride \(3\)/);
+  assert.throws(() => convOrthogonal_(w([4, 4, 3, 3]), { stride: [2, 1] }), /square strides/);
+  assert.throws(() => convOrthogonal_(w([4, 4, 3, 3]), { stride: 0 }), /stride must be a positive integer/);
+  assert.throws(() => convOrthogonal_(w([6, 2, 3, 3]), { groups: 4 }), /groups \(4\) must divide the 6 output channels/);
+  assert.throws(() => convOrthogonal_(w([3, 1, 3, 3]), { groups: 3 }), /needs at least 2 channels per group, got 1/);
+  assert.throws(() => convOrthogonal_(w([4, 4, 3, 3]), { gain: NaN }), /gain must be a finite number/);
+  assert.throws(() => convOrthogonal_(w([4, 4, 3, 3]), { seed: 1.5 }), /seed must be an integer/);
+  assert.throws(() => convOrthogonal_(w([4, 4, 3, 3]), { orthoParams: 'nope' }), /unknown orthoParams preset 'nope'/);
+  assert.throws(() => convOrthogonal_([1, 2] as unknown as Tensor), /expected a Tensor/);
+});
+
+test('AOC biases start as PyTorch (and Orthogonium) start them: U(±1/√fanIn), fanIn = in/groups·k² (out/groups·k² transposed)', () => {
+  torch.manualSeed(13);
+  const check = (name: string, bias: Tensor | null, fanIn: number): void => {
+    assert.ok(bias, `${name}: has a bias`);
+    const bound = 1 / Math.sqrt(fanIn);
+    const values = bias.toFlatArray() as number[];
+    const largest = Math.max(...values.map(Math.abs));
+    assert.ok(largest <= bound, `${name}: |b| up to ${largest} > 1/√${fanIn} = ${bound}`);
+    assert.ok(largest > bound / 2, `${name}: |b| at most ${largest}: not spread over ±${bound}`);
+    assert.ok(values.some((v) => v < 0) && values.some((v) => v > 0), `${name}: both signs expected`);
+  };
+  check('FastBlockConv2d 4→64 k3', AdaptiveOrthoConv2d({ inChannels: 4, outChannels: 64, kernelSize: 3 }).bias, 4 * 9);
+  check('RKOConv2d 8→64 k2 s2 groups 2', AdaptiveOrthoConv2d({ inChannels: 8, outChannels: 64, kernelSize: 2, stride: 2, groups: 2, padding: 0 }).bias, 4 * 4);
+  check('BcopRkoConv2d 4→64 k3 s2', AdaptiveOrthoConv2d({ inChannels: 4, outChannels: 64, kernelSize: 3, stride: 2, padding: 1 }).bias, 4 * 9);
+  check('FastBlockConvTranspose2d 4→64 k3', AdaptiveOrthoConvTranspose2d({ inChannels: 4, outChannels: 64, kernelSize: 3 }).bias, 64 * 9);
+  check('BcopRkoConvTranspose2d 4→64 k3 s2 groups 2', AdaptiveOrthoConvTranspose2d({ inChannels: 4, outChannels: 64, kernelSize: 3, stride: 2, groups: 2 }).bias, 32 * 9);
+  assert.equal(AdaptiveOrthoConv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, bias: false }).bias, null);
+});
+
+test('the initializer and singular-value tools are reachable from the package entry, as users import them', () => {
+  assert.equal(pkg.ortho.convOrthogonal_, convOrthogonal_);
+  for (const name of ['convSingularValues', 'convSpectralNormBound', 'layerSingularValues', 'layerSpectralNormBound', 'getConvSv', 'operatorMatrix',
+    'denseSingularValues', 'linearSingularValues', 'AOCLipschitzResBlock'] as const) {
+    assert.equal(typeof pkg.ortho[name], 'function', `ortho.${name}`);
+  }
+  const w = pkg.ortho.convOrthogonal_(torch.empty([4, 4, 3, 3]), { seed: 1 });
+  assert.ok(Math.abs(pkg.ortho.convSingularValues(w, [4, 4]).min - 1) < 1e-4);
 });

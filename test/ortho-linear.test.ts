@@ -137,3 +137,61 @@ describe('UnitNormLinear: every row of unit norm, so every output is 1-Lipschitz
     });
   }
 });
+
+/** Singular values (decreasing) by cyclic Jacobi on the Gram matrix AᵀA of the smaller side, in plain JS: independent of libtorch. */
+function jacobiSingularValues(a: number[][]): number[] {
+  const tall = a.length >= a[0].length;
+  const m = tall ? a : a[0].map((_, j) => a.map((row) => row[j])); // rows ≥ columns
+  const n = m[0].length;
+  const g = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => m.reduce((s, row) => s + row[i] * row[j], 0)));
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += g[p][q] * g[p][q];
+    if (off < 1e-30) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        if (Math.abs(g[p][q]) < 1e-300) continue;
+        const theta = (g[q][q] - g[p][p]) / (2 * g[p][q]);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) { // G ← G J
+          const gkp = g[k][p]; const gkq = g[k][q];
+          g[k][p] = c * gkp - s * gkq; g[k][q] = s * gkp + c * gkq;
+        }
+        for (let k = 0; k < n; k++) { // G ← Jᵀ G
+          const gpk = g[p][k]; const gqk = g[q][k];
+          g[p][k] = c * gpk - s * gqk; g[q][k] = s * gpk + c * gqk;
+        }
+      }
+    }
+  }
+  return g.map((row, i) => Math.sqrt(Math.max(0, row[i]))).sort((x, y) => y - x);
+}
+
+test('singularValues() of OrthoLinear and UnitNormLinear: the actual weight\'s, as an independent SVD gives them', () => {
+  torch.manualSeed(5);
+  for (const [inF, outF] of [[6, 4], [4, 7], [5, 5]] as [number, number][]) {
+    for (const layer of [new OrthoLinear(inF, outF, { orthoParams: 'test' }), new UnitNormLinear(inF, outF)]) {
+      const name = `${layer.typeName} ${inF}→${outF}`;
+      // Move the raw weight away from orthogonal so that the values are not all 1 (for UnitNormLinear).
+      trainSteps(layer, [inF], { steps: 5, lr: 0.5, batch: 4 });
+      const w = torch.noGrad(() => layer.weight.to('float64').toArray() as number[][]);
+      const expected = jacobiSingularValues(w);
+      const got = layer.singularValues();
+      assert.equal(got.values.length, Math.min(inF, outF), `${name}: number of values`);
+      got.values.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `${name}: σ${i} ${v} vs ${expected[i]}`));
+      assert.ok(Math.abs(got.max - expected[0]) < 1e-6 && Math.abs(got.min - expected[expected.length - 1]) < 1e-6, `${name}: min/max`);
+      const frob = w.flat().reduce((s, v) => s + v * v, 0);
+      assert.ok(Math.abs(got.stableRank - frob / (expected[0] ** 2)) < 1e-6, `${name}: stableRank ${got.stableRank}`);
+      assert.ok(Math.abs(got.normalizedStableRank - got.stableRank / Math.min(inF, outF)) < 1e-12, `${name}: normalizedStableRank`);
+      if (layer instanceof OrthoLinear) {
+        assert.ok(Math.abs(got.max - 1) < 1e-4 && Math.abs(got.min - 1) < 1e-4, `${name}: orthogonal weight, σ in [${got.min}, ${got.max}]`);
+      } else {
+        // Unit rows: ‖W‖F² = out, so σ_max ≥ 1 and, once the rows are no longer orthogonal, the spread is visible.
+        assert.ok(Math.abs(frob - outF) < 1e-5 && got.max >= 1 - 1e-6, `${name}: ‖W‖F² = ${frob}, σ_max ${got.max}`);
+        assert.ok(got.max - got.min > 1e-3, `${name}: training should have moved the values apart (${got.min}..${got.max})`);
+      }
+    }
+  }
+});

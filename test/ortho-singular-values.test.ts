@@ -4,9 +4,9 @@
 // against dense zero-padded operators, and bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { torch, nn } from '../src/index.js';
+import { torch, nn, ortho } from '../src/index.js';
 import {
-  convSingularValues, convSpectralNormBound, denseSingularValues, layerSingularValues, layerSpectralNormBound, operatorMatrix,
+  convSingularValues, convSpectralNormBound, denseSingularValues, getConvSv, layerSingularValues, layerSpectralNormBound, operatorMatrix,
 } from '../src/ortho/singular-values.js';
 import { randomTensor } from './helpers/gradcheck.js';
 
@@ -329,3 +329,74 @@ test('no tensors are left behind', () => {
   assert.equal(torch.memoryStats().liveTensors, before);
   w.dispose();
 });
+
+test('getConvSv picks the method from the padding mode, defaults the input size, gives per-group values', () => scope(() => {
+  torch.manualSeed(9);
+  // Circular, grouped, strided: exact values, equal to the dense operator group by group.
+  const conv = new nn.Conv2d(4, 6, 3, { groups: 2, stride: 2, padding: 1, paddingMode: 'circular', dtype: 'float64' });
+  const sv = getConvSv(conv, { inputSize: 6 });
+  assert.equal(sv.method, 'exact');
+  assert.deepEqual(sv.inputSize, [6, 6]);
+  assert.equal(sv.perGroup.length, 2);
+  const w = conv.weight.detach();
+  const groupSpectra = [0, 1].map((g) => denseSingularValues(circularConv(w.narrow(0, 3 * g, 3), { stride: 2 }), [1, 2, 6, 6], { batch: 72 }).toFlatArray() as number[]);
+  groupSpectra.forEach((values, g) => {
+    const part = sv.perGroup[g];
+    assert.ok(Math.abs(part.max - values[0]) < 1e-9 && Math.abs(part.min! - values[values.length - 1]) < 1e-9, `group ${g}: [${part.min}, ${part.max}] vs dense`);
+    const sr = values.reduce((s, v) => s + v * v, 0) / values[0] ** 2;
+    assert.ok(Math.abs(part.stableRank! - sr) < 1e-9, `group ${g}: stable rank ${part.stableRank} vs ${sr}`);
+    assert.ok(Math.abs(part.normalizedStableRank - sr / values.length) < 1e-9, `group ${g}: normalized stable rank`);
+  });
+  const all = groupSpectra.flat().sort((a, b) => b - a);
+  assert.ok(Math.abs(sv.max - all[0]) < 1e-9 && Math.abs(sv.min! - all[all.length - 1]) < 1e-9, 'whole layer: max of maxima, min of minima');
+  assert.ok(Math.abs(sv.stableRank! - all.reduce((s, v) => s + v * v, 0) / all[0] ** 2) < 1e-9, 'whole layer: classic stable rank');
+  assert.ok(Math.abs(sv.normalizedStableRank - sv.stableRank! / all.length) < 1e-12, 'whole layer: fraction of full rank');
+  assert.ok(sv.stableRank! > 1.5 && sv.normalizedStableRank < 1, 'the two definitions differ on a random kernel');
+  // Default input size: the kernel size rounded up to the stride (3 → 4 here), as convSingularValues on that grid.
+  const byDefault = getConvSv(conv);
+  assert.deepEqual(byDefault.inputSize, [4, 4]);
+  const onFour = convSingularValues(w, [4, 4], { groups: 2, stride: 2 });
+  assert.ok(Math.abs(byDefault.max - onFour.max) < 1e-12 && Math.abs(byDefault.stableRank! - onFour.stableRank) < 1e-12);
+  onFour.values.dispose();
+  // For a circular convolution the per-position formula (Orthogonium's) is the same number.
+  const frob = (w.narrow(0, 0, 3).square().sum().item());
+  assert.ok(Math.abs(sv.perGroup[0].normalizedStableRank - frob / (sv.perGroup[0].max ** 2 * Math.min(3, 2 * 4))) < 1e-9);
+
+  // Zero padding (a plain Conv2d's default): an upper bound of each group's dense zero-padded norm.
+  const zconv = new nn.Conv2d(4, 4, 3, { groups: 2, padding: 1, dtype: 'float64' });
+  const zsv = getConvSv(zconv, { iterations: 5 });
+  assert.equal(zsv.method, 'bound');
+  assert.equal(zsv.min, null);
+  assert.equal(zsv.stableRank, null);
+  const zw = zconv.weight.detach();
+  [0, 1].forEach((g) => {
+    const dense = denseSingularValues((x) => F.conv2d(x, zw.narrow(0, 2 * g, 2), { padding: 1 }), [1, 2, 8, 8], { batch: 64 }).toFlatArray()[0];
+    const bound = zsv.perGroup[g].max;
+    assert.ok(bound >= dense - 1e-12 && bound <= dense * 1.15, `zeros group ${g}: bound ${bound} vs dense ${dense}`);
+  });
+  assert.equal(zsv.max, Math.max(zsv.perGroup[0].max, zsv.perGroup[1].max));
+  // The padding mode can be overridden; transposed layers are recognized by their outputPadding.
+  assert.equal(getConvSv(zconv, { paddingMode: 'circular' }).method, 'exact');
+  const tconv = new nn.ConvTranspose2d(4, 3, 2, { stride: 2, dtype: 'float64' });
+  const tsv = getConvSv(tconv, { paddingMode: 'circular', inputSize: 3 });
+  const folded = denseSingularValues(circularConvTranspose(tconv.weight, [3, 3], { stride: 2 }), [1, 4, 3, 3], { batch: 64 }).toFlatArray() as number[];
+  assert.ok(Math.abs(tsv.max - folded[0]) < 1e-9 && Math.abs(tsv.min! - folded[folded.length - 1]) < 1e-9, 'transposed, read from the layer');
+}));
+
+test('getConvSv on orthogonal layers: everything 1; from the package entry; bad options named', () => scope(() => {
+  torch.manualSeed(10);
+  const layer = ortho.AdaptiveOrthoConv2d({ inChannels: 4, outChannels: 8, kernelSize: 3, stride: 2, padding: 1, groups: 2, orthoParams: 'test' });
+  const sv = ortho.getConvSv(layer, { inputSize: [8, 8] });
+  assert.equal(sv.method, 'exact');
+  for (const part of [sv, ...sv.perGroup]) {
+    assert.ok(Math.abs(part.max - 1) < 1e-4 && Math.abs(part.min! - 1) < 1e-4 && Math.abs(part.normalizedStableRank - 1) < 1e-4, JSON.stringify(part));
+  }
+  const zeros = ortho.AdaptiveOrthoConv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, paddingMode: 'zeros', orthoParams: 'test' });
+  const bound = ortho.getConvSv(zeros);
+  assert.equal(bound.method, 'bound');
+  assert.ok(bound.max >= 1 - 1e-4 && bound.max < 1.05, `zero-padded orthogonal layer: bound ${bound.max}`);
+  assert.throws(() => ortho.getConvSv({ weight: torch.randn([2, 2, 3, 3]), paddingMode: 'reflect' }), /padding mode 'reflect' is not supported/);
+  assert.throws(() => ortho.getConvSv(layer, { inputSize: 0 }), /inputSize must be a positive integer/);
+  assert.throws(() => ortho.getConvSv(layer, { inputSize: [7, 7] }), /not divisible by the stride/);
+  assert.throws(() => ortho.getConvSv({} as never), /weight/);
+}));

@@ -9,6 +9,7 @@ import { Abs, GroupSort2, HouseHolder, HouseHolderOrder2, MaxMin, SoftHuber } fr
 import { BatchCentering2D, LayerCentering2D } from '../ortho/blocks/normalization.js';
 import { ChannelShuffle } from '../ortho/blocks/channel-shuffle.js';
 import { GlobalScaledAvgPool2d, ScaledAvgPool2d } from '../ortho/blocks/pooling.js';
+import { AOCLipschitzResBlock, AOCLipschitzResBlockOptions } from '../ortho/sll.js';
 import { LayerOptions, registerLayer } from './class-param.js';
 import type { Pair } from '../torch/functional.js';
 
@@ -53,3 +54,4 @@ registerLayer('AOLLinear', (o) => new AOLLinear({ inFeatures: num(o, 'inFeatures
 registerLayer('SDPBasedLipschitzResBlock', (o) => new SDPBasedLipschitzResBlock(o as unknown as SDPBasedLipschitzResBlockOptions));
 registerLayer('SDPBasedLipschitzDense', (o) => new SDPBasedLipschitzDense(o as unknown as SDPBasedLipschitzDenseOptions));
 registerLayer('SLLxAOCLipschitzResBlock', (o) => new SLLxAOCLipschitzResBlock(o as unknown as SLLxAOCLipschitzResBlockOptions));
+registerLayer('AOCLipschitzResBlock', (o) => new AOCLipschitzResBlock(o as unknown as AOCLipschitzResBlockOptions));

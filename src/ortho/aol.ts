@@ -12,10 +12,11 @@
 // (output channels) instead of columns. With `niter` > 1 the Gram matrix is
 // squared niter − 1 more times and the (2^niter)-th root of its row sums is
 // used, which tightens the bound (the multi-step variant of Orthogonium).
-import { Tensor, ones } from '../torch/index.js';
+import { Tensor, noGrad, ones } from '../torch/index.js';
 import { Conv2d, ConvTranspose2d, Linear, Parametrization, registerParametrization } from '../nn/index.js';
 import type { Conv2dOptions, ConvTranspose2dOptions } from '../nn/index.js';
 import { composeKernels, transposeKernel } from './conv/kernel-ops.js';
+import { convOrthogonal_ } from './conv/init.js';
 
 function checkInt(layer: string, name: string, v: number, min: number): void {
   if (!Number.isInteger(v) || v < min) throw new RangeError(`${layer}: ${name} must be an integer ≥ ${min}, got ${v}`);
@@ -87,6 +88,11 @@ export class AOLReparametrizer extends Parametrization {
 
   get q(): Tensor { return this.getParameter('q')!; }
 
+  /** Puts the Schur-test weights `q` back to their initial value, 1 (Orthogonium's reset_parameters). */
+  resetParameters(): void {
+    noGrad(() => this.q.fill_(1));
+  }
+
   forward(kernel: Tensor): Tensor {
     if (kernel.shape[0] !== this.nbFeatures) throw new RangeError(`AOLReparametrizer: kernel has ${kernel.shape[0]} output channels, expected ${this.nbFeatures}`);
     return aolRescaleRows(kernel, this.groups, this.q, this.niter);
@@ -98,9 +104,14 @@ export class AOLReparametrizer extends Parametrization {
 /**
  * AOL on the smaller side of a kernel [cout, cin/groups, kh, kw] (or a
  * linear weight viewed as [cout, cin, 1, 1]): columns when cout/groups ≥
- * cin/groups, rows otherwise. nbFeatures = min(cout, cin).
+ * cin/groups, rows otherwise. nbFeatures = min(cout, cin). niter defaults to
+ * 4 here, as in Orthogonium (the layers pass their own, 1 by default).
  */
 export class MultiStepAOLReparametrizer extends AOLReparametrizer {
+  constructor(nbFeatures: number, options: AOLReparametrizerOptions = {}) {
+    super(nbFeatures, { ...options, niter: options.niter ?? 4 });
+  }
+
   override forward(kernel: Tensor): Tensor {
     const shape = kernel.shape;
     const k4 = shape.length === 2 ? kernel.view(shape[0], shape[1], 1, 1) : kernel;
@@ -129,9 +140,30 @@ function checkAolPadding(layer: string, mode: string | undefined): void {
 }
 
 /**
+ * Starts an AOLConv2D's raw kernel from an orthogonal convolution kernel, as
+ * Orthogonium's AOLConv2D.reset_parameters does (for an orthogonal stride-1
+ * kernel the Gram kernel is the identity, so the AOL rescaling leaves it
+ * unchanged: the layer starts orthogonal). Where no such kernel exists
+ * (kernel < stride, or a single channel per group with kernel > stride)
+ * Orthogonium's initializer raises; we keep the Conv2d default init there
+ * instead, since AOL itself is valid in those settings. Orthogonium also
+ * stores the returned tensor as an extra `kernel` attribute (an alias of the
+ * weight, saved in its state dict); we do not.
+ */
+function orthogonalStart(weight: Tensor, stride: [number, number], groups: number): void {
+  if (stride[0] !== stride[1] || weight.shape[2] !== weight.shape[3] || weight.shape[2] < stride[0]) return;
+  const mid = Math.max(weight.shape[1] * groups, Math.floor(weight.shape[0] / (stride[0] * stride[0])));
+  const kBcop = weight.shape[2] - stride[0] + 1;
+  if (mid % groups !== 0 || (kBcop > 1 && mid / groups < 2)) return;
+  convOrthogonal_(weight, { stride: stride[0], groups });
+}
+
+/**
  * Convolution whose kernel is AOL-rescaled (Orthogonium's AOLConv2D):
  * 1-Lipschitz for any stride, dilation, groups and zero or circular padding.
- * `weight` is the rescaled kernel; the raw one is `parametrizations.weight.original`.
+ * `weight` is the rescaled kernel; the raw one is `parametrizations.weight.original`,
+ * which starts from convOrthogonal_ (see orthogonalStart). The bias keeps
+ * Conv2d's default init, U(±1/√fanIn).
  */
 export class AOLConv2D extends Conv2d {
   readonly niter: number;
@@ -142,6 +174,7 @@ export class AOLConv2D extends Conv2d {
     const { inChannels, outChannels, kernelSize, niter: _n, ...rest } = options;
     super(inChannels, outChannels, kernelSize, rest);
     this.niter = niter;
+    orthogonalStart(this.getParameter('weight')!, this.stride, this.groups);
     registerParametrization(this, 'weight', new MultiStepAOLReparametrizer(Math.min(inChannels, outChannels), { groups: this.groups, niter }));
   }
 }
@@ -153,7 +186,11 @@ export interface AOLConvTranspose2DOptions extends Omit<ConvTranspose2dOptions, 
   niter?: number;
 }
 
-/** Transposed convolution with an AOL-rescaled kernel (Orthogonium's AOLConvTranspose2D). */
+/**
+ * Transposed convolution with an AOL-rescaled kernel (Orthogonium's
+ * AOLConvTranspose2D). Its raw kernel keeps ConvTranspose2d's default init:
+ * Orthogonium's AOLConvTranspose2D does not override reset_parameters.
+ */
 export class AOLConvTranspose2D extends ConvTranspose2d {
   readonly niter: number;
   constructor(options: AOLConvTranspose2DOptions) {

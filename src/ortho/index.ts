@@ -37,5 +37,16 @@ export { LayerCentering2D, BatchCentering2D } from './blocks/normalization.js';
 export { ChannelShuffle } from './blocks/channel-shuffle.js';
 export { aolRescaleRows, aolRowDivisors, AOLReparametrizer, MultiStepAOLReparametrizer, AOLConv2D, AOLConvTranspose2D, AOLLinear } from './aol.js';
 export type { AOLReparametrizerOptions, AOLConv2DOptions, AOLConvTranspose2DOptions, AOLLinearOptions } from './aol.js';
-export { SDPBasedLipschitzResBlock, SDPBasedLipschitzDense, SLLxAOCLipschitzResBlock } from './sll.js';
-export type { SDPBasedLipschitzResBlockOptions, SDPBasedLipschitzDenseOptions, SLLxAOCLipschitzResBlockOptions } from './sll.js';
+export { SDPBasedLipschitzResBlock, SDPBasedLipschitzDense, SLLxAOCLipschitzResBlock, AOCLipschitzResBlock } from './sll.js';
+export type { SDPBasedLipschitzResBlockOptions, SDPBasedLipschitzDenseOptions, SLLxAOCLipschitzResBlockOptions, AOCLipschitzResBlockOptions } from './sll.js';
+export { convOrthogonal_ } from './conv/init.js';
+export type { ConvOrthogonalOptions } from './conv/init.js';
+export { linearSingularValues } from './linear/ortho-linear.js';
+export type { LinearSingularValues } from './linear/ortho-linear.js';
+export {
+  convSingularValues, convSpectralNormBound, layerSingularValues, layerSpectralNormBound, getConvSv, operatorMatrix, denseSingularValues,
+} from './singular-values.js';
+export type {
+  ConvSingularValues, ConvOperatorOptions, ConvSpectralNormBoundOptions, ConvLayerLike, ConvLayerWithPadding, GetConvSvOptions, ConvGroupSv, ConvLayerSv,
+  OperatorMatrixOptions,
+} from './singular-values.js';

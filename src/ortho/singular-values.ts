@@ -54,6 +54,15 @@ export interface ConvSingularValues {
   /** ||A||_F^2 / ||A||_2^2: between 1 and `values.numel()`; equal to the latter for an orthogonal operator. */
   stableRank: number;
   /**
+   * stableRank / values.numel(): the stable rank as a fraction of full rank,
+   * in (0, 1], 1 for an orthogonal operator. This is the normalization
+   * Orthogonium's get_conv_sv reports as its "stable rank" (there computed
+   * per position from the kernel, which for a circular convolution is the
+   * same number); `stableRank` keeps the classic, unnormalized definition,
+   * which grows with the input size.
+   */
+  normalizedStableRank: number;
+  /**
    * Every singular value, float64, shaped [groups, H', W', r]: per group,
    * per frequency (u, v) of the 2-d DFT (torch.fft.fft2 of the kernel padded
    * to the stride-reduced grid H' x W' = inputSize / stride, or inputSize
@@ -250,10 +259,12 @@ export function convSingularValues(kernel: Tensor, inputSize: [number, number], 
     const min = values.min() as Tensor;
     const sumSquares = values.square().sum();
     const top = max.item();
+    const stableRank = top > 0 ? sumSquares.item() / (top * top) : 0;
     return {
       min: min.item(),
       max: top,
-      stableRank: top > 0 ? sumSquares.item() / (top * top) : 0,
+      stableRank,
+      normalizedStableRank: stableRank / values.numel(),
       values,
     };
   }));
@@ -273,7 +284,11 @@ export function convSingularValues(kernel: Tensor, inputSize: [number, number], 
  * `inputSize` is checked against the kernel but does not enter the bound.
  */
 export function convSpectralNormBound(kernel: Tensor, inputSize: [number, number], options: ConvSpectralNormBoundOptions = {}): number {
-  const fn = 'convSpectralNormBound';
+  return Math.max(...spectralNormBoundPerGroup('convSpectralNormBound', kernel, inputSize, options));
+}
+
+/** convSpectralNormBound for each group's block of the (block-diagonal) operator. */
+function spectralNormBoundPerGroup(fn: string, kernel: Tensor, inputSize: [number, number], options: ConvSpectralNormBoundOptions): number[] {
   checkKernel(fn, kernel);
   const geo = geometry(fn, kernel, inputSize, options);
   if (options.iterations !== undefined && !isPositiveInt(options.iterations)) {
@@ -286,7 +301,7 @@ export function convSpectralNormBound(kernel: Tensor, inputSize: [number, number
     const [g, co, ci, qh, qw] = k.shape;
     if (qh === 1 && qw === 1) {
       // No spatial coupling left: the operator is the matrix k[:, :, :, 0, 0] repeated at every position.
-      return (linalg.matrixNorm(k.reshape([g, co, ci]), 2).max() as Tensor).item();
+      return linalg.matrixNorm(k.reshape([g, co, ci]), 2).toFlatArray() as number[];
     }
     // Taps of (T T*)^(2^(j-1)) span 2^j (q - 1) + 1 positions per side; the
     // last iterate is the largest. Peak working set: the last taps (real)
@@ -335,7 +350,7 @@ export function convSpectralNormBound(kernel: Tensor, inputSize: [number, number
     // largest absolute row sum (over input channels and taps).
     const rowSums = taps.abs().sum([1, 2, 4]).amax(1); // [g]
     const perGroup = logScale.add(rowSums.log()).div(scale).exp();
-    return (perGroup.max() as Tensor).item();
+    return perGroup.toFlatArray() as number[];
   }));
 }
 
@@ -364,6 +379,133 @@ export function layerSingularValues(layer: ConvLayerLike, inputSize: [number, nu
 export function layerSpectralNormBound(layer: ConvLayerLike, inputSize: [number, number],
   options: { transposed?: boolean; iterations?: number; maxBytes?: number } = {}): number {
   return convSpectralNormBound(layer.weight, inputSize, { ...layerOptions('layerSpectralNormBound', layer, options.transposed), iterations: options.iterations, maxBytes: options.maxBytes });
+}
+
+/** A layer as getConvSv reads it: ConvLayerLike plus the padding mode it uses. */
+export interface ConvLayerWithPadding extends ConvLayerLike {
+  /** 'circular' → exact singular values; 'zeros' (or absent) → Gram-iteration bound. */
+  readonly paddingMode?: string;
+  /** Present on transposed convolutions (ours and the AOC ones): marks the layer as transposed. */
+  readonly outputPadding?: unknown;
+}
+
+export interface GetConvSvOptions {
+  /**
+   * Spatial input size the exact (circular) singular values are computed on.
+   * Default: the kernel's (dilated) size rounded up to a multiple of the
+   * stride (Orthogonium's default is the kernel size). A small grid samples
+   * few DFT frequencies, so its largest value can be below the one of larger
+   * inputs: give the real input size when it matters. Ignored by the bound.
+   */
+  inputSize?: number | [number, number];
+  /** Override the layer's padding mode (layers without one are taken as zero-padded, like Conv2d). */
+  paddingMode?: 'circular' | 'zeros';
+  /** Override the transposed flag (by default: the layer's `transposed`, else whether it has `outputPadding`). */
+  transposed?: boolean;
+  /** Gram iterations of the zero-padding bound (see convSpectralNormBound). */
+  iterations?: number;
+  maxBytes?: number;
+}
+
+/** Per-group part of a getConvSv result (the operator is block diagonal over groups). */
+export interface ConvGroupSv {
+  /** Largest singular value (circular) or its guaranteed upper bound (zeros). */
+  max: number;
+  /** Smallest singular value (circular only; null for the zero-padding bound). */
+  min: number | null;
+  /** ||A_g||_F^2 / ||A_g||_2^2 on the inputSize grid (circular only, else null). */
+  stableRank: number | null;
+  /**
+   * Stable rank as a fraction of full rank: ||K_g||_F^2 / (max^2 · min(out/g, in/g · sh · sw)),
+   * from the kernel per output position — exact for circular padding; for zero padding,
+   * with max an upper bound, a lower estimate.
+   */
+  normalizedStableRank: number;
+}
+
+export interface ConvLayerSv extends ConvGroupSv {
+  /** 'exact' (circular padding, FFT) or 'bound' (zero padding, Gram iteration). */
+  method: 'exact' | 'bound';
+  /** The grid the exact values were computed on (the default or the given one). */
+  inputSize: [number, number];
+  /** One entry per group. */
+  perGroup: ConvGroupSv[];
+}
+
+/**
+ * Singular values of a convolution layer, choosing the method from its
+ * padding mode as Orthogonium's get_conv_sv does: exact values for circular
+ * padding (convSingularValues), a guaranteed upper bound of the largest for
+ * zero padding (convSpectralNormBound). Reads weight, groups, stride,
+ * dilation, paddingMode and transposed-ness from the layer.
+ *
+ * Differences from get_conv_sv, on purpose:
+ * - groups are combined the way a block-diagonal operator's singular values
+ *   are: max of the maxima, min of the minima, and the whole operator's
+ *   stable ranks (Orthogonium multiplies the per-group maxima and averages
+ *   the stable ranks); the per-group values are in `perGroup`;
+ * - layers built from two kernels (BcopRkoConv2d) are measured on their
+ *   composed `weight` with the real stride, which is exact, instead of
+ *   multiplying the two factors' norms (an upper bound);
+ * - `stableRank` is the classic ||A||_F^2 / ||A||_2^2 (as in
+ *   convSingularValues) and `normalizedStableRank` Orthogonium's fraction of
+ *   full rank; reflect / replicate padding are refused (as there).
+ */
+export function getConvSv(layer: ConvLayerWithPadding, options: GetConvSvOptions = {}): ConvLayerSv {
+  const fn = 'getConvSv';
+  const transposed = options.transposed ?? layer?.transposed ?? (layer !== null && typeof layer === 'object' && 'outputPadding' in layer);
+  const op = layerOptions(fn, layer, transposed);
+  const mode = options.paddingMode ?? layer.paddingMode ?? 'zeros';
+  if (mode !== 'circular' && mode !== 'zeros') {
+    throw new RangeError(`${fn}: padding mode '${mode}' is not supported (only 'circular', exact, and 'zeros', bounded): ` +
+      'reflect and replicate padding have no convolution-operator spectrum to compute');
+  }
+  const kernel = checkKernel(fn, layer.weight);
+  const stride = pairOption(fn, 'stride', op.stride, 1);
+  const dilation = pairOption(fn, 'dilation', op.dilation, 1);
+  let inputSize: [number, number];
+  if (options.inputSize === undefined) {
+    // Smallest grid (that the convolution reads) holding the dilated kernel and divisible by the stride.
+    const extent = [0, 1].map((i) => dilation[i] * (kernel.shape[2 + i] - 1) + 1);
+    const grid = extent.map((e, i) => Math.ceil(e / stride[i]) * stride[i]);
+    inputSize = (transposed ? [grid[0] / stride[0], grid[1] / stride[1]] : grid) as [number, number];
+  } else {
+    inputSize = pairOption(fn, 'inputSize', options.inputSize, 1);
+  }
+  const groups = op.groups ?? 1;
+  // Per output position: ||K_g||_F^2 and the full rank min(rows, columns) of one stride-reduced block.
+  const [rows, cols] = [kernel.shape[0] / groups, kernel.shape[1] * stride[0] * stride[1]];
+  const fullRank = Math.min(rows, cols);
+  const frob = noGrad(() => scope(() => kernel.detach().to('float64').reshape([groups, -1]).square().sum(1).toFlatArray() as number[]));
+  const normalized = (max: number, g: number): number => (max > 0 ? frob[g] / (max * max * fullRank) : 0);
+  let perGroup: ConvGroupSv[];
+  let whole: ConvGroupSv;
+  if (mode === 'circular') {
+    const sv = convSingularValues(kernel, inputSize, op);
+    try {
+      perGroup = noGrad(() => scope(() => {
+        const v = sv.values.reshape([groups, -1]);
+        const maxs = v.amax(1).toFlatArray() as number[];
+        const mins = v.amin(1).toFlatArray() as number[];
+        const sums = v.square().sum(1).toFlatArray() as number[];
+        const count = v.shape[1];
+        return maxs.map((max, g) => {
+          const stableRank = max > 0 ? sums[g] / (max * max) : 0;
+          return { max, min: mins[g], stableRank, normalizedStableRank: stableRank / count };
+        });
+      }));
+    } finally {
+      sv.values.dispose();
+    }
+    whole = { max: sv.max, min: sv.min, stableRank: sv.stableRank, normalizedStableRank: sv.normalizedStableRank };
+  } else {
+    const bounds = spectralNormBoundPerGroup(fn, kernel, inputSize, { ...op, iterations: options.iterations, maxBytes: options.maxBytes });
+    perGroup = bounds.map((max, g) => ({ max, min: null, stableRank: null, normalizedStableRank: normalized(max, g) }));
+    const max = Math.max(...bounds);
+    const total = frob.reduce((a, b) => a + b, 0);
+    whole = { max, min: null, stableRank: null, normalizedStableRank: max > 0 ? total / (max * max * fullRank * groups) : 0 };
+  }
+  return { method: mode === 'circular' ? 'exact' : 'bound', inputSize, ...whole, perGroup };
 }
 
 // ---------------------------------------------------------------------------

@@ -262,3 +262,114 @@ export class SLLxAOCLipschitzResBlock extends Module {
     return `inChannels=${this.inChannels}, outChannels=${this.outChannels}, innerDim=${this.innerDim}, kernelSize=${this.kernelSize}, stride=${this.stride}, groups=${this.groups}`;
   }
 }
+
+export interface AOCLipschitzResBlockOptions {
+  /** Channels in (= channels out). */
+  inChannels: number;
+  /** Inner channels = trunc(inChannels × innerDimFactor). */
+  innerDimFactor: number;
+  /** Square kernel size of the orthogonal convolution (no default, as in Orthogonium). */
+  kernelSize: number;
+  /** Dilation of the convolution (default 1). */
+  dilation?: number;
+  /** Default 1. */
+  groups?: number;
+  /** Learnable bias before the ReLU (default true). */
+  bias?: boolean;
+  /** 'circular' (default) or 'zeros'. */
+  paddingMode?: 'circular' | 'zeros';
+  /** Orthogonalization settings of the AOC convolution (default: the library default). */
+  orthoParams?: OrthoParams | string;
+}
+
+/**
+ * SLL block whose inner convolution is an orthogonal AOC convolution
+ * (Orthogonium's AOCLipschitzResBlock): x − 2 Kᵀ ReLU(K x + b), with K the
+ * 'same'-padded (circular or zero) convolution by `inConv.weight`
+ * [inner, inChannels/groups, k, k] and Kᵀ its exact adjoint. ‖K‖ ≤ 1 (= 1 with
+ * circular padding), so Kᵀ Δ K ⪯ I for any ReLU pattern Δ and the block is
+ * 1-Lipschitz; it keeps the spatial size. The convolution is registered as
+ * `in_conv` (Orthogonium's state-dict name) and its bias is b.
+ *
+ * Deliberate deviation: Orthogonium's forward pads by 0 in both modes and
+ * drops the dilation, i.e. it runs a 'valid' convolution followed by a full
+ * transposed one whatever paddingMode and dilation say (still 1-Lipschitz,
+ * but the border pixels are treated differently and dilation has no effect).
+ * Here paddingMode and dilation mean what they say: circular padding gives
+ * the circular convolution and its circular adjoint, zeros gives the
+ * zero-padded 'same' convolution and its adjoint. A converted Orthogonium
+ * checkpoint therefore gives the same outputs away from the borders only.
+ */
+export class AOCLipschitzResBlock extends Module {
+  readonly inChannels: number;
+  readonly innerDim: number;
+  readonly kernelSize: number;
+  readonly dilation: number;
+  readonly groups: number;
+  readonly paddingMode: 'circular' | 'zeros';
+  /** [left, right, top, bottom] padding of K ('same': ⌊d(k−1)/2⌋ before, the rest after). */
+  readonly pads: [number, number, number, number];
+  constructor(options: AOCLipschitzResBlockOptions) {
+    super();
+    const layer = 'AOCLipschitzResBlock';
+    const { inChannels, innerDimFactor, kernelSize, dilation = 1, groups = 1, bias = true, paddingMode = 'circular' } = options;
+    checkInt(layer, { inChannels, kernelSize, dilation, groups });
+    if (paddingMode !== 'circular' && paddingMode !== 'zeros') {
+      throw new TypeError(`${layer}: paddingMode must be 'circular' or 'zeros', got ${JSON.stringify(paddingMode)}`);
+    }
+    if (inChannels % groups !== 0) throw new RangeError(`${layer}: inChannels (${inChannels}) must be divisible by groups (${groups})`);
+    this.innerDim = innerChannels(layer, inChannels, innerDimFactor, groups);
+    this.inChannels = inChannels;
+    this.kernelSize = kernelSize;
+    this.dilation = dilation;
+    this.groups = groups;
+    this.paddingMode = paddingMode;
+    const total = dilation * (kernelSize - 1);
+    const before = Math.floor(total / 2);
+    this.pads = [before, total - before, before, total - before];
+    this.registerModule('in_conv', AdaptiveOrthoConv2d({
+      inChannels, outChannels: this.innerDim, kernelSize, stride: 1, padding: 'same', dilation, groups, bias, paddingMode, orthoParams: options.orthoParams,
+    }));
+  }
+
+  /**
+   * The convolution registered as `in_conv`: an AOC layer, or the plain
+   * Conv2d toPlainModel swaps in (looked up each time, so that swap is seen).
+   */
+  get inConv(): Module & { readonly weight: Tensor; readonly bias: Tensor | null } {
+    return this.getSubmodule('in_conv') as unknown as Module & { readonly weight: Tensor; readonly bias: Tensor | null };
+  }
+
+  /** The orthogonal kernel K [inner, inChannels/groups, k, k]. */
+  get kernel(): Tensor { return this.inConv.weight; }
+  /** The bias added before the ReLU ([inner]), or null. */
+  get bias(): Tensor | null { return this.inConv.bias; }
+
+  forward(x: Tensor): Tensor {
+    const layer = 'AOCLipschitzResBlock';
+    checkConvInput(layer, x, this.inChannels);
+    const [left, right, top, bottom] = this.pads;
+    const d = this.dilation;
+    const k = this.kernel;
+    if (this.paddingMode === 'circular') {
+      if (x.shape[2] < Math.max(top, bottom) || x.shape[3] < Math.max(left, right)) {
+        throw new RangeError(`${layer}: circular padding of ${Math.max(top, bottom, left, right)} needs an input of at least that size, got ${x.shape[2]}×${x.shape[3]}`);
+      }
+      const inner = F.conv2d(F.pad(x, this.pads, 'circular'), k, { bias: this.bias, dilation: d, groups: this.groups }).relu();
+      // Adjoint of a circular correlation: the circular correlation with the
+      // flipped, channel-transposed kernel, the padding sides swapped.
+      const back = F.conv2d(F.pad(inner, [right, left, bottom, top], 'circular'), transposeKernel(k, this.groups, true), { dilation: d, groups: this.groups });
+      return x.sub(back.mul(2));
+    }
+    const inner = F.conv2d(F.pad(x, this.pads), k, { bias: this.bias, dilation: d, groups: this.groups }).relu();
+    // Adjoint of zero-pad-then-valid-convolution: full transposed convolution, then crop the pad away.
+    const full = F.convTranspose2d(inner, k, { dilation: d, groups: this.groups });
+    const back = full.narrow(2, top, x.shape[2]).narrow(3, left, x.shape[3]);
+    return x.sub(back.mul(2));
+  }
+
+  override extraRepr(): string {
+    return `inChannels=${this.inChannels}, innerDim=${this.innerDim}, kernelSize=${this.kernelSize}, dilation=${this.dilation}, ` +
+      `groups=${this.groups}, paddingMode=${this.paddingMode}, bias=${this.bias !== null}`;
+  }
+}

@@ -38,7 +38,10 @@ export abstract class OrthoConvTranspose2dBase extends Module {
     // Orthogonium refuses this only when out <= in; with out > in it builds a layer whose
     // largest singular value exceeds 1 (measured: 1.6 for 8 → 16, k3 s2 d2), so refuse it always.
     checkDilation(layer, s, true);
-    this.bias = s.bias ? this.registerParameter('bias', init.zeros_(empty([s.outChannels]))) : null;
+    // PyTorch's default bias init, U(±1/√fanIn) with fanIn = (outChannels / groups) * kernelSize * kernelSize, which
+    // Orthogonium keeps: its layers are nn.ConvTranspose2d subclasses whose reset_parameters runs before the weight is replaced.
+    const bound = 1 / Math.sqrt((s.outChannels / s.groups) * s.kernelSize * s.kernelSize);
+    this.bias = s.bias ? this.registerParameter('bias', init.uniform_(empty([s.outChannels]), -bound, bound)) : null;
   }
 
   /** The explicit kernel [in, out/groups, k, k]. */

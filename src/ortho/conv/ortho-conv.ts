@@ -53,7 +53,10 @@ export abstract class OrthoConv2dBase extends Module {
     if (this.padding === 'same' && s.stride > 1) {
       throw new RangeError(`${layer}: padding 'same' is only supported with stride 1; give an explicit padding such as ${Math.floor((k - 1) / 2)}`);
     }
-    this.bias = s.bias ? this.registerParameter('bias', init.zeros_(empty([s.outChannels]))) : null;
+    // PyTorch's default bias init, U(±1/√fanIn) with fanIn = (inChannels / groups) * kernelSize * kernelSize, which
+    // Orthogonium keeps: its layers are nn.Conv2d subclasses whose reset_parameters runs before the weight is replaced.
+    const bound = 1 / Math.sqrt((s.inChannels / s.groups) * s.kernelSize * s.kernelSize);
+    this.bias = s.bias ? this.registerParameter('bias', init.uniform_(empty([s.outChannels]), -bound, bound)) : null;
   }
 
   /** The explicit convolution kernel [out, in/groups, k, k]. */

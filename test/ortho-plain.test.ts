@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import * as nn from '../src/nn/index.js';
-import { AOLConv2D, AOLConvTranspose2D, AOLLinear, AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, OrthoLinear, UnitNormLinear, toPlainModel } from '../src/ortho/index.js';
+import { AOLConv2D, AOLConvTranspose2D, AOLLinear, AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, OrthoLinear, SLLxAOCLipschitzResBlock, UnitNormLinear, toPlainModel } from '../src/ortho/index.js';
 import { MODEL_PRESETS, buildModel, buildPreset } from '../src/models/index.js';
 import { SGD } from '../src/optim/index.js';
 
@@ -85,4 +85,18 @@ test('toPlainModel turns AOL layers into plain layers with the rescaled weights,
     assert.ok([...p.namedParameters()].every(([name]) => !name.includes('parametrizations')), `${preset}: parametrizations left`);
     p.dispose();
   }
+});
+
+test('toPlainModel inside the SLL×AOC block: the block reads the plain convolutions that replace its orthogonal ones', () => {
+  torch.manualSeed(5);
+  const block = new SLLxAOCLipschitzResBlock({ inChannels: 4, outChannels: 8, innerDimFactor: 2, kernelSize: 3, stride: 2 });
+  block.eval();
+  const x = torch.randn([2, 4, 8, 8]);
+  const expected = torch.noGrad(() => block.forward(x));
+  const plain = toPlainModel(block) as SLLxAOCLipschitzResBlock;
+  assert.equal(plain.getSubmodule('pre_conv').typeName, 'Conv2d');
+  assert.equal(plain.getSubmodule('post_conv').typeName, 'Conv2d');
+  assert.ok(plain.preConv instanceof nn.Conv2d && plain.postConv instanceof nn.Conv2d);
+  const diff = torch.noGrad(() => plain.forward(x).sub(expected).abs().max().item());
+  assert.ok(diff <= 1e-5, `max abs difference ${diff}`);
 });

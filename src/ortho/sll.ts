@@ -18,10 +18,12 @@
 import { F, Tensor, empty, randn } from '../torch/index.js';
 import { Module, init, registerParametrization } from '../nn/index.js';
 import { AdaptiveOrthoConv2d } from './conv/adaptive.js';
-import type { OrthoConv2dBase } from './conv/ortho-conv.js';
 import { composeKernels, transposeKernel } from './conv/kernel-ops.js';
 import type { OrthoParams } from './reparametrizers/ortho-params.js';
 import { AOLReparametrizer } from './aol.js';
+
+/** A child convolution as the blocks read it: an orthogonal layer, or the plain Conv2d toPlainModel puts in its place. */
+type WeightedConv = Module & { readonly weight: Tensor; readonly bias: Tensor | null };
 
 function checkInt(layer: string, values: Record<string, number>, min = 1): void {
   for (const [name, v] of Object.entries(values)) {
@@ -201,10 +203,6 @@ export class SLLxAOCLipschitzResBlock extends Module {
   readonly padding: number;
   /** Padding of the skip-branch convolution (kernel 2·stride − 1). */
   readonly skipPadding: number;
-  /** Registered as `pre_conv` (Orthogonium's state-dict name). */
-  readonly preConv: OrthoConv2dBase;
-  /** Registered as `post_conv`. */
-  readonly postConv: OrthoConv2dBase;
 
   constructor(options: SLLxAOCLipschitzResBlockOptions) {
     super();
@@ -229,9 +227,15 @@ export class SLLxAOCLipschitzResBlock extends Module {
     initKernelAndBias(this, [this.innerDim, inChannels / groups, innerKernel, innerKernel], [1, this.innerDim, 1, 1]);
     registerParametrization(this, 'kernel', new AOLReparametrizer(this.innerDim, { groups }));
     const common = { kernelSize: stride, bias: false, padding: 0, groups, orthoParams: options.orthoParams };
-    this.preConv = this.registerModule('pre_conv', AdaptiveOrthoConv2d({ inChannels, outChannels: inChannels, stride: 1, ...common }));
-    this.postConv = this.registerModule('post_conv', AdaptiveOrthoConv2d({ inChannels, outChannels, stride, ...common }));
+    this.registerModule('pre_conv', AdaptiveOrthoConv2d({ inChannels, outChannels: inChannels, stride: 1, ...common }));
+    this.registerModule('post_conv', AdaptiveOrthoConv2d({ inChannels, outChannels, stride, ...common }));
   }
+
+  // Looked up each time, so that the plain Conv2d toPlainModel swaps in is seen.
+  /** Registered as `pre_conv` (Orthogonium's state-dict name). */
+  get preConv(): WeightedConv { return this.getSubmodule('pre_conv') as unknown as WeightedConv; }
+  /** Registered as `post_conv`. */
+  get postConv(): WeightedConv { return this.getSubmodule('post_conv') as unknown as WeightedConv; }
 
   /** The AOL-rescaled inner kernel [inner, inChannels/groups, k − s + 1, k − s + 1]. */
   get kernel(): Tensor { return this.weightOf('kernel'); }
@@ -336,9 +340,7 @@ export class AOCLipschitzResBlock extends Module {
    * The convolution registered as `in_conv`: an AOC layer, or the plain
    * Conv2d toPlainModel swaps in (looked up each time, so that swap is seen).
    */
-  get inConv(): Module & { readonly weight: Tensor; readonly bias: Tensor | null } {
-    return this.getSubmodule('in_conv') as unknown as Module & { readonly weight: Tensor; readonly bias: Tensor | null };
-  }
+  get inConv(): WeightedConv { return this.getSubmodule('in_conv') as unknown as WeightedConv; }
 
   /** The orthogonal kernel K [inner, inChannels/groups, k, k]. */
   get kernel(): Tensor { return this.inConv.weight; }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import * as nn from '../src/nn/index.js';
 import {
-  AOLConv2D, AOLLinear, AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, AdditiveResidual, Abs, BatchCentering2D, ChannelShuffle, ConcatResidual,
+  AOCLipschitzResBlock, AOLConv2D, AOLLinear, AdaptiveOrthoConv2d, AdaptiveSOCConv2d, AdaptiveSOCConvTranspose2d, AdaptiveOrthoConvTranspose2d, AdditiveResidual, Abs, BatchCentering2D, ChannelShuffle, ConcatResidual,
   GlobalScaledAvgPool2d, GroupSort2, HouseHolder, HouseHolderOrder2, L2NormResidual, LayerCentering2D, MaxMin, OrthoLinear, PrescaledAdditiveResidual,
   SDPBasedLipschitzDense, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock, ScaledAvgPool2d, SoftHuber, UnitNormLinear, toPlainModel,
 } from '../src/ortho/index.js';
@@ -148,6 +148,23 @@ test('SLL and AOL layers export through their rescaled / fused kernels', async (
     ['SDPBasedLipschitzDense', new SDPBasedLipschitzDense({ inFeatures: 10, innerDim: 6 }), [10]],
     ['AOLConv2D', new AOLConv2D({ inChannels: 4, outChannels: 6, kernelSize: 3, padding: 1, paddingMode: 'circular' }), [4, 6, 6]],
     ['AOLLinear', new AOLLinear({ inFeatures: 10, outFeatures: 4 }), [10]],
+  ];
+  for (const [label, model, shape] of cases) {
+    const x = torch.randn([3, ...shape]);
+    perturb(model, x);
+    await assertSameOutputs(model, x, label);
+  }
+});
+
+test('Adaptive-SOC convolutions and the AOC residual block export exactly', async () => {
+  torch.manualSeed(6);
+  const cases: [string, nn.Module, number[]][] = [
+    ['AdaptiveSOCConv2d (FastSOC)', AdaptiveSOCConv2d({ inChannels: 6, outChannels: 6, kernelSize: 3, groups: 2 }), [6, 8, 8]],
+    ['AdaptiveSOCConv2d zeros, 4→8', AdaptiveSOCConv2d({ inChannels: 4, outChannels: 8, kernelSize: 3, paddingMode: 'zeros' }), [4, 8, 8]],
+    ['AdaptiveSOCConv2d stride 2 (SOC×RKO)', AdaptiveSOCConv2d({ inChannels: 4, outChannels: 8, kernelSize: 4, stride: 2, padding: 3 }), [4, 8, 8]],
+    ['AdaptiveSOCConvTranspose2d', AdaptiveSOCConvTranspose2d({ inChannels: 8, outChannels: 4, kernelSize: 2, stride: 2 }), [8, 4, 4]],
+    ['AOCLipschitzResBlock', new AOCLipschitzResBlock({ inChannels: 6, innerDimFactor: 2, kernelSize: 3 }), [6, 6, 6]],
+    ['AOCLipschitzResBlock zeros, dilated', new AOCLipschitzResBlock({ inChannels: 4, innerDimFactor: 1, kernelSize: 3, dilation: 2, paddingMode: 'zeros' }), [4, 7, 7]],
   ];
   for (const [label, model, shape] of cases) {
     const x = torch.randn([3, ...shape]);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../src/torch/index.js';
 import * as nn from '../src/nn/index.js';
-import { AOLConv2D, HouseHolderOrder2, OrthoLinear, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock, toPlainModel } from '../src/ortho/index.js';
+import { AOCLipschitzResBlock, AOLConv2D, HouseHolderOrder2, OrthoLinear, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock, toPlainModel } from '../src/ortho/index.js';
 import { buildPreset } from '../src/models/index.js';
 import { SGD } from '../src/optim/index.js';
 import { PlainArchitecture, PlainNode, savePlainModel } from '../src/export/index.js';
@@ -115,13 +115,14 @@ test('SLL and AOL blocks are written through their rescaled or fused kernels; un
       new AOLConv2D({ inChannels: 2, outChannels: 4, kernelSize: 3, padding: 1 }),
       sll,
       new SLLxAOCLipschitzResBlock({ inChannels: 4, outChannels: 8, innerDimFactor: 1 }),
+      new AOCLipschitzResBlock({ inChannels: 8, innerDimFactor: 1, kernelSize: 3 }),
       new nn.Flatten(), new OrthoLinear(8 * 4, 3),
     ).eval();
     const { weights, architecture } = savePlainModel(model, join(dir, 'm.safetensors'), { format: 'safetensors' });
     const arch = JSON.parse(readFileSync(architecture, 'utf8')) as PlainArchitecture;
-    assert.deepEqual(flatTypes(arch.model), ['Sequential', 'Conv2d', 'SDPBasedLipschitzResBlock', 'SLLxAOCLipschitzResBlock', 'Flatten', 'Linear']);
+    assert.deepEqual(flatTypes(arch.model), ['Sequential', 'Conv2d', 'SDPBasedLipschitzResBlock', 'SLLxAOCLipschitzResBlock', 'AOCLipschitzResBlock', 'Flatten', 'Linear']);
     const { tensors } = torch.loadSafetensors(weights);
-    assert.deepEqual([...tensors.keys()].sort(), ['0.bias', '0.weight', '1.bias', '1.kernel', '2.bias', '2.residual_in', '2.residual_out', '2.skip', '4.bias', '4.weight']);
+    assert.deepEqual([...tensors.keys()].sort(), ['0.bias', '0.weight', '1.bias', '1.kernel', '2.bias', '2.residual_in', '2.residual_out', '2.skip', '3.bias', '3.kernel', '5.bias', '5.weight']);
     const kernel = torch.noGrad(() => sll.kernel);
     assert.ok(tensors.get('1.kernel')!.equal(kernel), 'the SLL kernel is the AOL-rescaled one');
 

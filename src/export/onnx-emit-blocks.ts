@@ -6,8 +6,9 @@ import { Tensor } from '../torch/index.js';
 import { Module, Sequential } from '../nn/index.js';
 import { Abs, GroupSort2, HouseHolder, HouseHolderOrder2, MaxMin, SoftHuber } from '../ortho/blocks/activations.js';
 import { AdditiveResidual, ConcatResidual, L2NormResidual, PrescaledAdditiveResidual } from '../ortho/blocks/residual.js';
-import { SDPBasedLipschitzDense, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock } from '../ortho/sll.js';
-import { EmitContext, Emitter, leafOutput, reshapeKeepingBatch } from './onnx-emit-layers.js';
+import { AOCLipschitzResBlock, SDPBasedLipschitzDense, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock } from '../ortho/sll.js';
+import { transposeKernel } from '../ortho/conv/kernel-ops.js';
+import { EmitContext, Emitter, leafOutput, padNonZero, reshapeKeepingBatch } from './onnx-emit-layers.js';
 import { GraphBuilder, Value } from './onnx-graph.js';
 
 const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
@@ -184,6 +185,34 @@ function emitSllAoc(ctx: EmitContext, module: Module, path: string, x: Value): V
   return leafOutput(m, g.op('Sub', [id, g.op('Mul', [res, g.scalar(2)], path)], path), x);
 }
 
+/** x − 2·Kᵀ·ReLU(Kx + b), K 'same'-padded (circular or zeros) as the block's forward does. */
+function emitAocResBlock(ctx: EmitContext, module: Module, path: string, x: Value): Value {
+  const m = module as AOCLipschitzResBlock;
+  const { g } = ctx;
+  const [left, right, top, bottom] = m.pads;
+  const kernel = m.kernel;
+  const k = kernel.shape[2];
+  const shapeAttributes = { kernel_shape: [k, k], dilations: [m.dilation, m.dilation], group: m.groups };
+  const weight = g.weight(`${path}.kernel`, kernel);
+  const bias = m.bias ? [g.weight(`${path}.bias`, m.bias)] : [];
+  let back: string;
+  if (m.paddingMode === 'circular') {
+    const padded = padNonZero(g, path, x.name, m.pads, 'circular', x.sample.shape);
+    const inner = g.op('Relu', [g.op('Conv', [padded, weight, ...bias], path, shapeAttributes)], path);
+    // The adjoint: circular correlation with the flipped, channel-transposed kernel, the padding sides swapped.
+    const [batch, , height, width] = x.sample.shape;
+    const innerPadded = padNonZero(g, path, inner, [right, left, bottom, top], 'circular', [batch, m.innerDim, height, width]);
+    const adjoint = g.weight(`${path}.kernel_adjoint`, transposeKernel(kernel, m.groups, true));
+    back = g.op('Conv', [innerPadded, adjoint], path, shapeAttributes);
+  } else {
+    const pads = [top, left, bottom, right];
+    const inner = g.op('Relu', [g.op('Conv', [x.name, weight, ...bias], path, { ...shapeAttributes, pads })], path);
+    // The adjoint of zero padding then a valid convolution: the transposed convolution, its pads cropping the border.
+    back = g.op('ConvTranspose', [inner, weight], path, { ...shapeAttributes, pads });
+  }
+  return leafOutput(m, g.op('Sub', [x.name, g.op('Mul', [back, g.scalar(2)], path)], path), x);
+}
+
 export const BLOCK_EMITTERS = new Map<Function, Emitter>([
   [Sequential, emitSequential],
   [MaxMin, emitMaxMin],
@@ -199,6 +228,7 @@ export const BLOCK_EMITTERS = new Map<Function, Emitter>([
   [SDPBasedLipschitzResBlock, emitSllConv],
   [SDPBasedLipschitzDense, emitSllDense],
   [SLLxAOCLipschitzResBlock, emitSllAoc],
+  [AOCLipschitzResBlock, emitAocResBlock],
 ]);
 
 export { emitSequential };

@@ -39,7 +39,7 @@ interface ConvLike extends Module {
 }
 
 /** Pads [left, right, top, bottom] of an NCHW value with a non-zero mode, as F.pad does. */
-function padNonZero(g: GraphBuilder, path: string, input: string, pads: number[], mode: PaddingMode, shape: number[]): string {
+export function padNonZero(g: GraphBuilder, path: string, input: string, pads: number[], mode: PaddingMode, shape: number[]): string {
   const [left, right, top, bottom] = pads;
   if (mode === 'reflect' || mode === 'replicate') {
     const onnxPads = g.ints(`${path}.pads`, [0, 0, top, left, 0, 0, bottom, right]);

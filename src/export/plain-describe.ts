@@ -14,7 +14,7 @@ import { AdditiveResidual, ConcatResidual, L2NormResidual, PrescaledAdditiveResi
 import { GlobalScaledAvgPool2d, ScaledAvgPool2d } from '../ortho/blocks/pooling.js';
 import { BatchCentering2D, LayerCentering2D } from '../ortho/blocks/normalization.js';
 import { ChannelShuffle } from '../ortho/blocks/channel-shuffle.js';
-import { SDPBasedLipschitzDense, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock } from '../ortho/sll.js';
+import { AOCLipschitzResBlock, SDPBasedLipschitzDense, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock } from '../ortho/sll.js';
 import { LPPool2d } from '../models/architectures-staged.js';
 
 /** One module of the plain network. `tensors` are its own tensor names (keys are `<path>.<name>`). */
@@ -57,6 +57,9 @@ export const PLAIN_TYPE_DOCS: Record<string, string> = {
   SDPBasedLipschitzResBlock: 'x - 2 * conv_transpose2d(relu(conv2d(x, kernel, padding, groups) + bias), kernel, padding, groups) (kernel already rescaled)',
   SDPBasedLipschitzDense: 'x - 2 * ((t * relu(x @ weight.T + bias)) @ weight)',
   SLLxAOCLipschitzResBlock: 'conv2d(x, skip, skip_padding, stride, groups) - 2 * conv2d(relu(conv2d(x, residual_in, padding, groups) + bias), residual_out, padding, stride, groups)',
+  AOCLipschitzResBlock: 'p = pad(x, pads [left, right, top, bottom], padding_mode); y = relu(conv2d(p, kernel, bias, dilation, groups)); '
+    + 'circular: back = conv2d(pad(y, [right, left, bottom, top], circular), flip(kernel) with in/out channels swapped per group, dilation, groups); '
+    + 'zeros: back = conv_transpose2d(y, kernel, dilation, groups) cropped by the pads; output x - 2 * back',
 };
 
 interface ConvFields { weight: Tensor; bias: Tensor | null; inChannels: number; outChannels: number; kernelSize: [number, number]; stride: [number, number]; dilation: [number, number]; groups: number }
@@ -152,6 +155,17 @@ const DESCRIBERS = new Map<Function, Describer>([
       type: 'SLLxAOCLipschitzResBlock',
       args: { in_channels: b.inChannels, out_channels: b.outChannels, stride: b.stride, padding: b.padding, skip_padding: b.skipPadding, groups: b.groups },
       tensors: [['residual_in', residualIn], ['residual_out', residualOut], ['skip', skip], ['bias', b.bias]],
+    };
+  }],
+  [AOCLipschitzResBlock, (m) => {
+    const b = m as AOCLipschitzResBlock;
+    return {
+      type: 'AOCLipschitzResBlock',
+      args: {
+        in_channels: b.inChannels, inner_channels: b.innerDim, kernel_size: b.kernelSize, dilation: b.dilation, groups: b.groups,
+        padding_mode: b.paddingMode, pads: b.pads,
+      },
+      tensors: [['kernel', b.kernel], ['bias', b.bias]],
     };
   }],
 ]);

@@ -9,20 +9,20 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Tensor, cuda, getRngState, keep, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, setRngState, tensor } from '../torch/index.js';
-import type { Saveable } from '../torch/index.js';
+import { Tensor, cuda, keep, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, tensor } from '../torch/index.js';
 import { Module, clipGradNorm_, clipGradValue_ } from '../nn/index.js';
 import { NonFiniteValueError } from '../losses/index.js';
 import type { LRScheduler, Optimizer } from '../optim/index.js';
 import { DataLoader } from '../data/index.js';
 import type { Batch, Shard } from '../data/index.js';
 import { DistributedDataParallel, ProcessGroup, getDefaultGroup, initProcessGroup, isInitialized, launchPeers, reduceMetrics } from '../distributed/index.js';
-import { Callback, JsonValue } from './callbacks/callback.js';
+import { Callback } from './callbacks/callback.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { CSVLogger } from './loggers/csv-logger.js';
 import { JSONLLogger } from './loggers/jsonl-logger.js';
 import type { Logger } from './loggers/logger.js';
 import { CheckpointMetadata, disposeDeep, readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { TrainingParts, checkpointModel, encodeTrainingState, restoreTrainingState } from './training-state.js';
 import { LightningModule, Stage, isLoggableMetric } from './lightning-module.js';
 import { MetricCollector } from './epoch-metrics.js';
 import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
@@ -589,10 +589,9 @@ export class Trainer {
   }
 
   // ---- checkpoints -------------------------------------------------------------------
-  /** The network saved as the checkpoint's model: the module's `model` child when it has one. */
-  private checkpointModel(module: LightningModule): { model: Module; prefix: string } {
-    const child = (module as unknown as { model?: unknown }).model;
-    return child instanceof Module ? { model: child, prefix: 'model.' } : { model: module, prefix: '' };
+  /** The optimizer, scheduler, loss scaler and callbacks whose state a checkpoint carries. */
+  private trainingParts(): TrainingParts {
+    return { optimizer: this.optimizer!, scheduler: this.scheduler, precision: this.precisionPlugin, callbacks: this.callbacks };
   }
 
   /** Writes a training checkpoint (atomically) of the state at this point of the loop. */
@@ -601,59 +600,30 @@ export class Trainer {
     const module = this.module;
     if (!module || !this.optimizer) throw new Error('Trainer.saveCheckpoint: nothing to save before fit() has started');
     mkdirSync(dirname(path), { recursive: true });
-    const { model, prefix } = this.checkpointModel(module);
-    const extra = new Map<string, Tensor>();
-    if (prefix) for (const [k, t] of module.stateDict()) { if (k.startsWith(prefix)) t.dispose(); else extra.set(k, t); }
-    const callbacks: Record<string, JsonValue> = {};
-    for (const c of this.callbacks) callbacks[c.stateKey] = c.stateDict();
-    const rng = getRngState();
-    const training = new Map<string, Saveable>([
-      ['epoch', this.epochDone ? this.currentEpoch + 1 : this.currentEpoch],
-      ['batch_in_epoch', this.epochDone ? 0 : this.batchInEpoch],
-      ['global_step', this.globalStep],
-      ['optimizer', this.optimizer.stateDict() as unknown as Saveable],
-      ['scheduler', JSON.stringify(this.scheduler?.stateDict() ?? null)],
-      ['grad_scaler', JSON.stringify(this.precisionPlugin.stateDict())],
-      ['rng_state', rng],
-      ['callbacks', JSON.stringify(callbacks)],
-      ['history', JSON.stringify(this.history)],
-      ['callback_metrics', JSON.stringify(Object.fromEntries([...this.callbackMetrics].map(([k, v]) => [k, Number.isFinite(v) ? v : String(v)])))],
-      ['module_extra_state', extra],
-    ]);
+    const position = {
+      epoch: this.epochDone ? this.currentEpoch + 1 : this.currentEpoch,
+      batchInEpoch: this.epochDone ? 0 : this.batchInEpoch,
+      globalStep: this.globalStep,
+    };
+    const { entries, owned } = encodeTrainingState(module, this.trainingParts(), { position, history: this.history, callbackMetrics: this.callbackMetrics });
     const metadata: CheckpointMetadata = { ...this.metadata, epoch: this.currentEpoch, global_step: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics) };
     try {
-      saveCheckpoint(path, model, metadata, training);
+      saveCheckpoint(path, checkpointModel(module).model, metadata, entries);
     } finally {
-      rng.dispose();
-      for (const t of extra.values()) t.dispose();
+      for (const t of owned) t.dispose();
     }
   }
 
   /** Loads a training checkpoint into the module, optimizer, scheduler, callbacks and loop counters. */
   private restore(path: string): void {
-    const module = this.module!;
     const { state, training } = readCheckpoint(path);
     try {
-      if (training === null) throw new Error(`${path}: this checkpoint holds a model only (no training state), so training cannot resume from it`);
-      // The model's weights, plus the module's other state (e.g. a loss's running statistics), loaded strictly together.
-      const { prefix } = this.checkpointModel(module);
-      const full = new Map<string, Tensor>([...state].map(([k, t]) => [prefix + k, t]));
-      const extra = training.get('module_extra_state');
-      if (extra instanceof Map) for (const [k, t] of extra) full.set(String(k), t as Tensor);
-      module.loadStateDict(full);
-      this.optimizer!.loadStateDict(training.get('optimizer') as Map<string, unknown>);
-      const scheduler = JSON.parse(String(training.get('scheduler') ?? 'null'));
-      if (this.scheduler && scheduler) this.scheduler.loadStateDict(scheduler);
-      this.precisionPlugin.loadStateDict(JSON.parse(String(training.get('grad_scaler') ?? 'null')));
-      const rng = training.get('rng_state');
-      if (rng instanceof Tensor) setRngState(rng);
-      const callbacks = JSON.parse(String(training.get('callbacks') ?? '{}')) as Record<string, JsonValue>;
-      for (const c of this.callbacks) if (c.stateKey in callbacks) c.loadStateDict(callbacks[c.stateKey]);
-      this.history = JSON.parse(String(training.get('history') ?? '[]'));
-      this.callbackMetrics = new Map(Object.entries(JSON.parse(String(training.get('callback_metrics') ?? '{}')) as Record<string, number | string>).map(([k, v]) => [k, Number(v)]));
-      this.currentEpoch = Number(training.get('epoch'));
-      this.batchInEpoch = Number(training.get('batch_in_epoch'));
-      this.globalStep = Number(training.get('global_step'));
+      const record = restoreTrainingState(path, this.module!, state, training, this.trainingParts());
+      this.history = record.history;
+      this.callbackMetrics = record.callbackMetrics;
+      this.currentEpoch = record.position.epoch;
+      this.batchInEpoch = record.position.batchInEpoch;
+      this.globalStep = record.position.globalStep;
       this.print(`resumed from ${path}: epoch ${this.currentEpoch + 1}, batch ${this.batchInEpoch}, step ${this.globalStep}`);
     } finally {
       for (const t of state.values()) t.dispose();

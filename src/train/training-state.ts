@@ -1,0 +1,96 @@
+// The state a training checkpoint carries beside the model so that a resumed
+// run continues exactly: the loop's position, optimizer, scheduler, loss
+// scaler, RNG, callback states, metric history, and the module's own state
+// outside its network (a loss's running statistics). Stored as the
+// `training_state` entry of checkpoint.ts's file.
+import { Tensor, getRngState, setRngState } from '../torch/index.js';
+import type { Saveable } from '../torch/index.js';
+import { Module } from '../nn/index.js';
+import type { LRScheduler, Optimizer } from '../optim/index.js';
+import type { Callback, JsonValue } from './callbacks/callback.js';
+import type { LightningModule } from './lightning-module.js';
+import type { PrecisionPlugin } from './precision.js';
+
+/** Where the loop stands: the epoch and batch to continue from, and the optimizer steps taken. */
+export interface LoopPosition { epoch: number; batchInEpoch: number; globalStep: number }
+
+/** What the loop has recorded so far. */
+export interface LoopRecord {
+  position: LoopPosition;
+  history: Record<string, number>[];
+  callbackMetrics: Map<string, number>;
+}
+
+/** The live objects whose state is saved and restored. */
+export interface TrainingParts {
+  optimizer: Optimizer;
+  scheduler: LRScheduler | null;
+  precision: PrecisionPlugin;
+  callbacks: readonly Callback[];
+}
+
+/** The network saved as the checkpoint's model: the module's `model` child when it has one. */
+export function checkpointModel(module: LightningModule): { model: Module; prefix: string } {
+  const child = (module as unknown as { model?: unknown }).model;
+  return child instanceof Module ? { model: child, prefix: 'model.' } : { model: module, prefix: '' };
+}
+
+/**
+ * The training_state entries. `owned` lists the tensors created for them
+ * (RNG state, the module's extra state), which the caller frees once the
+ * file is written; the optimizer's tensors stay the optimizer's.
+ */
+export function encodeTrainingState(module: LightningModule, parts: TrainingParts, record: LoopRecord): { entries: Map<string, Saveable>; owned: Tensor[] } {
+  const { prefix } = checkpointModel(module);
+  const extra = new Map<string, Tensor>();
+  if (prefix) for (const [k, t] of module.stateDict()) { if (k.startsWith(prefix)) t.dispose(); else extra.set(k, t); }
+  const callbacks: Record<string, JsonValue> = {};
+  for (const c of parts.callbacks) callbacks[c.stateKey] = c.stateDict();
+  const rng = getRngState();
+  const metrics = Object.fromEntries([...record.callbackMetrics].map(([k, v]) => [k, Number.isFinite(v) ? v : String(v)]));
+  const entries = new Map<string, Saveable>([
+    ['epoch', record.position.epoch],
+    ['batch_in_epoch', record.position.batchInEpoch],
+    ['global_step', record.position.globalStep],
+    ['optimizer', parts.optimizer.stateDict() as unknown as Saveable],
+    ['scheduler', JSON.stringify(parts.scheduler?.stateDict() ?? null)],
+    ['grad_scaler', JSON.stringify(parts.precision.stateDict())],
+    ['rng_state', rng],
+    ['callbacks', JSON.stringify(callbacks)],
+    ['history', JSON.stringify(record.history)],
+    ['callback_metrics', JSON.stringify(metrics)],
+    ['module_extra_state', extra],
+  ]);
+  return { entries, owned: [rng, ...extra.values()] };
+}
+
+/**
+ * Loads a checkpoint's model weights (`state`, without the module prefix)
+ * and training state into the module and the live parts; returns what the
+ * loop had recorded. `path` only names the file in errors.
+ */
+export function restoreTrainingState(path: string, module: LightningModule, state: Map<string, Tensor>, training: Map<string, unknown> | null,
+  parts: TrainingParts): LoopRecord {
+  if (training === null) throw new Error(`${path}: this checkpoint holds a model only (no training state), so training cannot resume from it`);
+  // The model's weights, plus the module's other state (e.g. a loss's running statistics), loaded strictly together.
+  const { prefix } = checkpointModel(module);
+  const full = new Map<string, Tensor>([...state].map(([k, t]) => [prefix + k, t]));
+  const extra = training.get('module_extra_state');
+  if (extra instanceof Map) for (const [k, t] of extra) full.set(String(k), t as Tensor);
+  module.loadStateDict(full);
+  parts.optimizer.loadStateDict(training.get('optimizer') as Map<string, unknown>);
+  const json = (key: string, fallback: string): unknown => JSON.parse(String(training.get(key) ?? fallback));
+  const scheduler = json('scheduler', 'null');
+  if (parts.scheduler && scheduler) parts.scheduler.loadStateDict(scheduler as Parameters<LRScheduler['loadStateDict']>[0]);
+  parts.precision.loadStateDict(json('grad_scaler', 'null') as Parameters<PrecisionPlugin['loadStateDict']>[0]);
+  const rng = training.get('rng_state');
+  if (rng instanceof Tensor) setRngState(rng);
+  const callbacks = json('callbacks', '{}') as Record<string, JsonValue>;
+  for (const c of parts.callbacks) if (c.stateKey in callbacks) c.loadStateDict(callbacks[c.stateKey]);
+  const metrics = json('callback_metrics', '{}') as Record<string, number | string>;
+  return {
+    position: { epoch: Number(training.get('epoch')), batchInEpoch: Number(training.get('batch_in_epoch')), globalStep: Number(training.get('global_step')) },
+    history: json('history', '[]') as Record<string, number>[],
+    callbackMetrics: new Map(Object.entries(metrics).map(([k, v]) => [k, Number(v)])),
+  };
+}

@@ -94,7 +94,9 @@ describe('certificates and VRA', () => {
       assert.throws(() => certificates(f, L([0, 1]), { lastLayer: 'global' }), /batch sizes differ: 5 rows of logits but 2 labels/);
       assert.throws(() => certificates(f, torch.tensor([[0, 1]], { dtype: 'int64' }), { lastLayer: 'global' }), /labels must be 1-d/);
       assert.throws(() => certificates(f, y, { lastLayer: 'layerwise' as never }), /lastLayer must be 'global' \(OrthoLinear head\) or 'classwise'/);
-      assert.throws(() => certificates(f, y, undefined as never), /options \{ lastLayer/);
+      // Options are optional (Orthogonium's defaults: classwise, L = 1), but must be an object when given.
+      assert.deepEqual(certificates(f, y).toFlatArray(), certificates(f, y, { lastLayer: 'classwise', lipschitz: 1 }).toFlatArray());
+      assert.throws(() => certificates(f, y, null as never), /options must be an object/);
       assert.throws(() => certificates(f, y, { lastLayer: 'global', lipschitz: 0 }), /lipschitz must be a finite number > 0/);
       assert.throws(() => certificates(f, y, { lastLayer: 'global', lipschitz: Infinity }), /lipschitz must be a finite number > 0/);
       for (const eps of [0, -0.1, NaN, Infinity]) {

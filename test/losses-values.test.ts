@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import {
-  CosineLoss, CosineVRALoss, CrossEntropyLoss, HingeMarginLoss, LossXent, SoftHKRMulticlassLoss,
+  CosineLoss, CosineVRALoss, CrossEntropyLoss, DEFAULT_CERTIFICATE_EPS, HingeMarginLoss, LossXent, SoftHKRMulticlassLoss, certificates, verified, vra,
 } from '../src/losses/index.js';
 import { gradcheck } from './helpers/gradcheck.js';
 
@@ -306,4 +306,50 @@ test('losses free their intermediates (no tensors left behind beyond the result)
       out.dispose();
     }
   });
+});
+
+describe('differentiable certificates (Orthogonium\'s VRA(..., return_certs=True))', () => {
+  const labels = () => torch.tensor(LABELS, { dtype: 'int64' });
+  // LOGITS has a tie among the runners-up of sample 3 (0.7, 0.7 with label 1): move it off the tie for the check.
+  const logits = LOGITS.map((r, i) => (i === 3 ? [0.7, 0.75, -0.2, 0.4] : r));
+
+  for (const [lastLayer, lipschitz] of [['global', 1], ['classwise', 2.5]] as const) {
+    test(`${lastLayer}, L = ${lipschitz}: float64 finite-difference gradient w.r.t. the logits`, () => {
+      const report = gradcheck((f) => certificates(f, labels(), { lastLayer, lipschitz, differentiable: true }),
+        [torch.tensor(logits, { dtype: 'float64', requiresGrad: true })]);
+      assert.equal(report.checked, 16);
+    });
+  }
+
+  test('the gradient is ±1/den at the true class and the runner-up, 0 elsewhere; values equal the detached ones', () => torch.scope(() => {
+    const f = torch.tensor(logits, { dtype: 'float64', requiresGrad: true });
+    const certs = certificates(f, labels(), { lastLayer: 'global', differentiable: true });
+    assert.ok(certs.requiresGrad);
+    assert.deepEqual(certs.toFlatArray(), certificates(f, labels(), { lastLayer: 'global' }).toFlatArray());
+    certs.sum().backward();
+    const g = f.grad!.toArray() as number[][];
+    const den = Math.SQRT2;
+    logits.forEach((row, i) => {
+      const y = LABELS[i];
+      const other = row.map((v, j) => (j === y ? -Infinity : v));
+      const runnerUp = other.indexOf(Math.max(...other));
+      row.forEach((_, j) => close(g[i][j], j === y ? 1 / den : j === runnerUp ? -1 / den : 0, 1e-12, `grad[${i}][${j}]`));
+    });
+  }));
+
+  test('usable in a training loss: a clamped mean of the radii, as in Orthogonium\'s commented recipe, has the finite-difference gradient', () => {
+    gradcheck((f) => certificates(f, labels(), { differentiable: true }).clamp(0, 36 / 255).mean(),
+      [torch.tensor(logits.map((r) => r.map((v) => v / 4)), { dtype: 'float64', requiresGrad: true })]);
+  });
+
+  test('detached by default; defaults are Orthogonium\'s (classwise, L = 1, eps = 36/255)', () => torch.scope(() => {
+    const f = torch.tensor(logits, { dtype: 'float64', requiresGrad: true });
+    assert.equal(certificates(f, labels()).requiresGrad, false);
+    assert.deepEqual(certificates(f, labels()).toFlatArray(), certificates(f, labels(), { lastLayer: 'classwise', lipschitz: 1 }).toFlatArray());
+    assert.deepEqual(verified(f, labels()).toArray(), verified(f, labels(), { lastLayer: 'classwise', lipschitz: 1, eps: DEFAULT_CERTIFICATE_EPS }).toArray());
+    assert.equal(DEFAULT_CERTIFICATE_EPS, 36 / 255);
+    // Radii (classwise): sample 0: (1.2 − 0.5)/2 = 0.35 > 36/255; sample 1: (0.95 − 0.9)/2 = 0.025; 2: (0.3 − 2)/2 < 0; 3: (0.75 − 0.7)/2 = 0.025.
+    assert.equal(vra(f, labels()), 1 / 4);
+    assert.throws(() => certificates(f, labels(), { differentiable: 'yes' as never }), /differentiable must be a boolean/);
+  }));
 });

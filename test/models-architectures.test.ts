@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import { FactoryModel } from '../src/models/factory-model.js';
+import { Flatten, Sequential } from '../src/nn/index.js';
 import { ascentPairRatio, jacobian, randomPairRatio } from './helpers/lipschitz.js';
 import {
   AOCNetV1, BCOPLargeCNN, LPPool2d, LargeStagedCNN, LipResNet, LipVGG, MORE_ARCHITECTURES, PatchBasedCNN, SplitConcatNet, StagedCNN,
@@ -108,13 +109,23 @@ test('StagedCNN with its defaults builds, runs on 32×32 inputs and leaves the c
   model.dispose();
 });
 
-test('LPPool2d is the ℓ2 norm of each window and refuses what is not 1-Lipschitz', () => {
+test('LPPool2d is the ℓp norm of each window (even p) and refuses what is not 1-Lipschitz', () => {
   const x = torch.tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], { dtype: 'float64' }).reshape([1, 1, 4, 4]);
   const y = new LPPool2d(2, 2).forward(x);
   const expected = [[1, 2, 5, 6], [3, 4, 7, 8], [9, 10, 13, 14], [11, 12, 15, 16]].map((w) => Math.hypot(...w));
   assert.deepEqual(y.shape, [1, 1, 2, 2]);
   (y.flatten().toArray() as number[]).forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-12));
-  assert.throws(() => new LPPool2d(1, 2), /only normType 2/);
+  assert.throws(() => new LPPool2d(1, 2), /normType 1 is refused: below 2 the pool is not 1-Lipschitz/);
+  assert.throws(() => new LPPool2d(3, 2), /normType 3 is refused: .*without \|x\|.*only an even p/);
+  assert.throws(() => new LPPool2d(2.5, 2), /normType 2\.5 is refused/);
+  // An even p > 2 is the ℓp norm of each window (1-Lipschitz in ℓ2: its gradient has unit ℓq norm, q ≤ 2).
+  const y4 = new LPPool2d(4, 2).forward(x.neg());
+  const expected4 = [[1, 2, 5, 6], [3, 4, 7, 8], [9, 10, 13, 14], [11, 12, 15, 16]].map((w) => w.reduce((s, v) => s + v ** 4, 0) ** 0.25);
+  (y4.flatten().toArray() as number[]).forEach((v, i) => assert.ok(Math.abs(v - expected4[i]!) < 1e-9, `p = 4, window ${i}: ${v} vs ${expected4[i]}`));
+  const xs = torch.randn([1, 2, 6, 6], { dtype: 'float64' });
+  const J = jacobian(new Sequential(new LPPool2d(4, 2), new Flatten()), xs);
+  const sigma = torch.linalg.svdvals(J).max().item();
+  assert.ok(sigma <= 1 + 1e-9 && sigma > 0.5, `p = 4 pool Jacobian spectral norm ${sigma}`);
   assert.throws(() => new LPPool2d(2, 3, 1), /overlap/);
 });
 

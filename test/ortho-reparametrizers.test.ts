@@ -312,6 +312,23 @@ test('L2Normalize gives unit norms along its dims', () => {
   });
 });
 
+test('L2Normalize dtype: the norm is computed in that dtype (torch.norm(..., dtype)), with PyTorch\'s type promotion', () => {
+  torch.scope(() => {
+    const x = torch.randn([3, 5]);
+    const plain = new L2Normalize(1).forward(x);
+    assert.equal(plain.dtype, 'float32');
+    const wide = new L2Normalize(1, { dtype: 'float64' }).forward(x);
+    assert.equal(wide.dtype, 'float64', 'float32 / float64 → float64');
+    const reference = x.to('float64').div(x.to('float64').norm(2, 1, true).add(1e-8));
+    assert.equal(maxAbsDiff(wide, reference), 0);
+    assert.ok(maxAbsDiff(wide.to('float32'), plain) < 1e-6);
+    const same = new L2Normalize(-2, { dtype: 'float32' });
+    assert.equal(same.forward(x).dtype, 'float32');
+    assert.equal(same.extraRepr(), 'dim=-2, dtype=float32');
+    assert.throws(() => new L2Normalize(0, { dtype: 'int64' }), /L2Normalize: dtype must be a floating dtype, got "int64"/);
+  });
+});
+
 describe('OrthoParams presets', () => {
   const names = ['default', 'bjorck-pass-through', 'test', 'exp', 'qr', 'cholesky', 'cholesky-stable'];
 

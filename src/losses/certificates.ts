@@ -13,43 +13,61 @@ import { certificateDenominator, trueAndRunnerUp } from './losses.js';
 export type { LastLayer } from './checks.js';
 
 export interface CertificateOptions {
-  /** 'global' (OrthoLinear head: divide by √2·L) or 'classwise' (UnitNormLinear head: 2·L). */
-  lastLayer: LastLayer;
+  /**
+   * 'global' (OrthoLinear head: divide by √2·L) or 'classwise' (UnitNormLinear
+   * head: 2·L). Default 'classwise', Orthogonium's VRA default: the smaller
+   * radius, so it never overstates a certificate whichever head the model has.
+   */
+  lastLayer?: LastLayer;
   /** Lipschitz constant of the model from its input (default 1); see lipschitzFromStd. */
   lipschitz?: number;
+  /**
+   * Keep the autograd graph, as Orthogonium's `VRA(..., return_certs=True)`
+   * does, so the radii can enter a training loss (e.g. a clamped mean of
+   * them). Default false: the radii are detached, which is what evaluation wants.
+   */
+  differentiable?: boolean;
 }
+
+/** Orthogonium's VRA default radius, 36/255. */
+export const DEFAULT_CERTIFICATE_EPS = 36 / 255;
 
 /**
  * Per-sample certified L2 radius [N] (same dtype and device as the logits):
  * (f_y − max_{i≠y} f_i) / (√2·L) or / (2·L). Negative for misclassified
- * samples, 0 for ties. Carries no gradient.
+ * samples, 0 for ties. Detached unless `differentiable` is set; then the
+ * gradient reaches f_y and the runner-up logit (split evenly between tied
+ * runners-up).
  */
-export function certificates(logits: Tensor, labels: Tensor, options: CertificateOptions): Tensor {
+export function certificates(logits: Tensor, labels: Tensor, options: CertificateOptions = {}): Tensor {
   const where = 'certificates';
-  if (options === undefined || options === null) throw new TypeError(`${where}: options { lastLayer: 'global' | 'classwise' } are required`);
-  const { lastLayer, lipschitz = 1 } = options;
+  if (options === null || typeof options !== 'object') throw new TypeError(`${where}: options must be an object { lastLayer, lipschitz, differentiable }, got ${String(options)}`);
+  const { lastLayer = 'classwise', lipschitz = 1, differentiable = false } = options;
   checkLastLayer(where, lastLayer);
   checkLipschitz(where, lipschitz);
+  if (typeof differentiable !== 'boolean') throw new TypeError(`${where}: differentiable must be a boolean, got ${String(differentiable)}`);
   checkLogitsAndLabels(where, logits, labels, { nan: true });
-  return noGrad(() => scope(() => {
+  const compute = (): Tensor => scope(() => {
     const { fy, fOther } = trueAndRunnerUp(logits, labels);
     return fy.sub(fOther).div(certificateDenominator(lastLayer, lipschitz));
-  }));
+  });
+  return differentiable ? compute() : noGrad(compute);
 }
 
-export interface VRAOptions extends CertificateOptions {
-  /** The radius to verify (> 0). */
-  eps: number;
+export interface VRAOptions extends Omit<CertificateOptions, 'differentiable'> {
+  /** The radius to verify (> 0; default 36/255, Orthogonium's). */
+  eps?: number;
 }
 
 /** A bool tensor [N]: true where the certificate exceeds eps (never true for a misclassified sample). */
-export function verified(logits: Tensor, labels: Tensor, options: VRAOptions): Tensor {
-  checkEps('vra', options?.eps);
-  return noGrad(() => scope(() => certificates(logits, labels, options).gt(options.eps)));
+export function verified(logits: Tensor, labels: Tensor, options: VRAOptions = {}): Tensor {
+  const eps = options?.eps ?? DEFAULT_CERTIFICATE_EPS;
+  checkEps('vra', eps);
+  return noGrad(() => scope(() => certificates(logits, labels, { ...options, differentiable: false }).gt(eps)));
 }
 
 /** Verified robust accuracy: the fraction of samples whose certificate exceeds eps. */
-export function vra(logits: Tensor, labels: Tensor, options: VRAOptions): number {
+export function vra(logits: Tensor, labels: Tensor, options: VRAOptions = {}): number {
   const n = logits instanceof Tensor ? logits.shape[0] : 0;
   const count = noGrad(() => scope(() => verified(logits, labels, options).sum().item()));
   return n === 0 ? 0 : count / n;

@@ -2,7 +2,7 @@
 // that checks certificates empirically.
 export { LossXent, CosineLoss, CosineVRALoss, SoftHKRMulticlassLoss, HingeMarginLoss, CrossEntropyLoss, certificateDenominator } from './losses.js';
 export type { LossXentOptions, CosineVRALossOptions, SoftHKRMulticlassLossOptions } from './losses.js';
-export { certificates, verified, vra, lipschitzFromStd, lastLayerType, parseEps } from './certificates.js';
+export { certificates, verified, vra, lipschitzFromStd, lastLayerType, parseEps, DEFAULT_CERTIFICATE_EPS } from './certificates.js';
 export type { LastLayer, CertificateOptions, VRAOptions } from './certificates.js';
 export { Accuracy, MeanMetric, CertifiedAccuracy } from './metrics.js';
 export type { AccuracyOptions, CertifiedAccuracyOptions, CertifiedAccuracyResult } from './metrics.js';

@@ -203,7 +203,12 @@ export class SoftHKRMulticlassLoss extends Module {
   /** The running mean of |logits| (a 1-element float32 buffer). */
   get currentMean(): Tensor { return this.getBuffer('currentMean')!; }
 
-  /** Folds the batch's mean |logit| into the running mean (training mode) and returns the softmax temperature to use. */
+  /**
+   * Folds the batch's mean |logit| into the running mean (training mode) and returns the softmax temperature to use.
+   * Deliberate deviation: Orthogonium updates the mean on every call, whatever the mode, so computing a validation
+   * loss moves the state training continues from. Here, as for BatchNorm's running statistics, eval mode reads the
+   * mean without moving it (a loss Module is in training mode unless eval() is called, so the default matches).
+   */
   private updateTemperature(logits: Tensor): number {
     return noGrad(() => scope(() => {
       let buffer = this.currentMean;

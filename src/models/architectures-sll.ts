@@ -6,6 +6,7 @@
 // channels and resolution as intended, then repeats the plain SLL block.
 import { Flatten, Identity, Module } from '../nn/index.js';
 import { AdaptiveOrthoConv2d, MaxMin, OrthoLinear, SDPBasedLipschitzResBlock, SLLxAOCLipschitzResBlock } from '../ortho/index.js';
+import type { OrthoParamsLike } from '../ortho/index.js';
 import { LPPool2d } from './architectures-staged.js';
 import { ClassParam } from './class-param.js';
 import { FactoryModel, LayerParam, serializable } from './factory-model.js';
@@ -19,7 +20,8 @@ export interface SLLxBCOPResNet50Options {
   widths?: [number, number, number, number, number];
   /** Blocks per stage (ResNet-50: 3, 4, 6, 3). */
   blocks?: [number, number, number, number];
-  orthoParams?: string;
+  /** Orthogonalization of the orthogonal layers: a preset name or a JSON spec (or OrthoParams, not serializable unless built from a spec). */
+  orthoParams?: OrthoParamsLike;
 }
 
 export function SLLxBCOPResNet50(options: SLLxBCOPResNet50Options = {}): FactoryModel {

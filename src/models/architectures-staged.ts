@@ -10,25 +10,34 @@ import { Flatten, Identity, MaxPool2d, Module, Sequential } from '../nn/index.js
 import { F, Tensor, scope } from '../torch/index.js';
 import type { Pair } from '../torch/functional.js';
 import { AdditiveResidual, PrescaledAdditiveResidual, ScaledAvgPool2d } from '../ortho/index.js';
-import type { Branch } from '../ortho/index.js';
 import { FactoryModel, LayerParam } from './factory-model.js';
 import { ClassParam, ClassParamSpec, LayerOptions, registerLayer } from './class-param.js';
-import './layer-registry.js';
+import { branchOption } from './layer-registry.js';
 // ---------------------------------------------------------------------------
 // Layers these architectures name in their configs.
 
 /**
- * torch's LPPool2d for norm_type 2: the ℓ2 norm of each window,
- * √(Σ x²). With non-overlapping windows (stride ≥ kernel) it is 1-Lipschitz,
- * like any norm. Other norm types are refused (for p < 2 the pool is not
- * 1-Lipschitz in ℓ2, and torch's odd p does not take |x|).
+ * torch's LPPool2d: (Σ x^p)^(1/p) over each window. For an even p it is the
+ * ℓp norm of the window, and with non-overlapping windows (stride ≥ kernel)
+ * the pool is 1-Lipschitz in ℓ2: the gradient of ‖v‖_p has unit ℓq norm
+ * (1/p + 1/q = 1, q ≤ 2), hence ℓ2 norm ≤ 1. Orthogonium only uses p = 2.
+ * Refused: p < 2 (not 1-Lipschitz: ‖·‖₁ of a k×k window is k-Lipschitz in
+ * ℓ2) and p not an even integer (torch raises x to the power p without |x|,
+ * so odd p sums signed powers — NaN for a negative sum, unbounded gradient
+ * near zero — and fractional p gives NaN for any negative input).
  */
 export class LPPool2d extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
   constructor(readonly normType: number, kernelSize: Pair, stride?: Pair | null) {
     super();
-    if (normType !== 2) throw new RangeError(`LPPool2d: only normType 2 is supported (got ${normType})`);
+    if (typeof normType !== 'number' || !Number.isFinite(normType) || normType < 2) {
+      throw new RangeError(`LPPool2d: normType ${normType} is refused: below 2 the pool is not 1-Lipschitz in ℓ2 (ℓ1 of a k×k window is k-Lipschitz); use an even normType ≥ 2`);
+    }
+    if (!Number.isInteger(normType) || normType % 2 !== 0) {
+      throw new RangeError(`LPPool2d: normType ${normType} is refused: like torch's LPPool2d this pool raises x to the power p without |x|, so only an even p gives a norm ` +
+        '(odd p sums signed powers: NaN for a negative sum, unbounded gradient near 0; fractional p: NaN for negative inputs); use an even normType ≥ 2');
+    }
     const pair = (v: Pair): [number, number] => (Array.isArray(v) ? [v[0], v[1]] : [v, v]);
     this.kernelSize = pair(kernelSize);
     this.stride = pair(stride ?? kernelSize);
@@ -38,7 +47,9 @@ export class LPPool2d extends Module {
   }
   forward(x: Tensor): Tensor {
     const [kh, kw] = this.kernelSize;
-    return scope(() => F.avgPool2d(x.square(), this.kernelSize, { stride: this.stride }).mul(kh * kw).sqrt());
+    const p = this.normType;
+    if (p === 2) return scope(() => F.avgPool2d(x.square(), this.kernelSize, { stride: this.stride }).mul(kh * kw).sqrt());
+    return scope(() => F.avgPool2d(x.pow(p), this.kernelSize, { stride: this.stride }).mul(kh * kw).pow(1 / p));
   }
   override extraRepr(): string { return `normType=${this.normType}, kernelSize=[${this.kernelSize}], stride=[${this.stride}]`; }
 }
@@ -48,15 +59,11 @@ const numOpt = (o: LayerOptions, key: string, fallback: number): number => {
   if (typeof v !== 'number') throw new TypeError(`layer option '${key}' must be a number, got ${JSON.stringify(v)}`);
   return v;
 };
-const branchOpt = (o: LayerOptions, layer: string): Branch => {
-  if (!(o.fn instanceof Module)) throw new TypeError(`${layer}: option 'fn' (the residual branch) must be a Module`);
-  return o.fn as Branch;
-};
 
 registerLayer('LPPool2d', (o) => new LPPool2d(numOpt(o, 'normType', 2), o.kernelSize as Pair, (o.stride ?? null) as Pair | null));
 // Residual wrappers: configs give { initVal }, the builder passes the branch as `fn`.
-registerLayer('PrescaledAdditiveResidual', (o) => new PrescaledAdditiveResidual(branchOpt(o, 'PrescaledAdditiveResidual'), numOpt(o, 'initVal', 1)));
-registerLayer('AdditiveResidual', (o) => new AdditiveResidual(branchOpt(o, 'AdditiveResidual'), numOpt(o, 'initVal', 1)));
+registerLayer('PrescaledAdditiveResidual', (o) => new PrescaledAdditiveResidual(branchOption(o, 'PrescaledAdditiveResidual'), numOpt(o, 'initVal', 1)));
+registerLayer('AdditiveResidual', (o) => new AdditiveResidual(branchOption(o, 'AdditiveResidual'), numOpt(o, 'initVal', 1)));
 
 // ---------------------------------------------------------------------------
 // Helpers.

@@ -3,8 +3,8 @@
 import { Module, Sequential } from '../nn/index.js';
 import { ClassParam, ClassParamSpec } from './class-param.js';
 
-/** A layer given as a ClassParam, a { type, options } spec or a bare registered name. */
-export type LayerParam = ClassParam | ClassParamSpec | string;
+/** A layer given as a ClassParam, a { type, options } spec, a bare registered name, or null (the identity, or none where optional). */
+export type LayerParam = ClassParam | ClassParamSpec | string | null;
 
 /** A model built by the factory, carrying the configuration that rebuilds it. */
 export class FactoryModel extends Sequential {

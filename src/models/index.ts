@@ -1,6 +1,6 @@
 // Model construction: ClassParam, the architecture factory and named presets.
-export { ClassParam, registerLayer, registeredLayers } from './class-param.js';
-export type { ClassParamSpec, LayerFactory, LayerOptions } from './class-param.js';
+export { ClassParam, registerLayer, registeredLayers, flattenConfig } from './class-param.js';
+export type { ClassParamSpec, FlatValue, LayerFactory, LayerOptions } from './class-param.js';
 export { FactoryModel } from './factory-model.js';
 export type { ModelConfig, LayerParam } from './factory-model.js';
 export { PatchBasedExpandedCNN, ConvMixerInspired } from './architectures.js';

@@ -7,6 +7,7 @@ export type { LinearOptions } from './layers/linear.js';
 export { Conv2d, ConvTranspose2d, conv2dWithMode, explicitPads } from './layers/conv.js';
 export type { Conv2dOptions, ConvTranspose2dOptions, PaddingMode } from './layers/conv.js';
 export { Identity, Flatten, ReLU, Dropout, AvgPool2d, MaxPool2d, AdaptiveAvgPool2d } from './layers/basic.js';
+export type { AvgPool2dOptions } from './layers/basic.js';
 export * as init from './init.js';
 export * as parametrize from './parametrize.js';
 export { Parametrization, registerParametrization, removeParametrization, cached } from './parametrize.js';

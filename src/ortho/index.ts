@@ -1,6 +1,7 @@
 // The Orthogonium part of orthogonium-ts: reparametrizers, orthogonal
 // convolutions (AOC, Adaptive-SOC) and orthogonal linear layers.
 export { L2Normalize } from './reparametrizers/l2-normalize.js';
+export type { L2NormalizeOptions } from './reparametrizers/l2-normalize.js';
 export { BatchedPowerIteration } from './reparametrizers/power-iteration.js';
 export type { PowerIterationOptions } from './reparametrizers/power-iteration.js';
 export { BatchedBjorckOrthogonalization } from './reparametrizers/bjorck.js';
@@ -9,8 +10,13 @@ export { BatchedQROrthogonalization } from './reparametrizers/qr.js';
 export { BatchedCholeskyOrthogonalization } from './reparametrizers/cholesky.js';
 export { BatchedExponentialOrthogonalization } from './reparametrizers/exponential.js';
 export { BatchedIdentity } from './reparametrizers/identity.js';
-export { ORTHO_PARAMS_PRESETS, DEFAULT_ORTHO_PARAMS, DEFAULT_TEST_ORTHO_PARAMS, resolveOrthoParams } from './reparametrizers/ortho-params.js';
-export type { OrthoParams, OrthoParamsName, ReparametrizerFactory } from './reparametrizers/ortho-params.js';
+export {
+  ORTHO_PARAMS_PRESETS, DEFAULT_ORTHO_PARAMS, DEFAULT_TEST_ORTHO_PARAMS, BJORCK_PASS_THROUGH_ORTHO_PARAMS, EXP_ORTHO_PARAMS, QR_ORTHO_PARAMS,
+  CHOLESKY_ORTHO_PARAMS, CHOLESKY_STABLE_ORTHO_PARAMS, resolveOrthoParams, orthoParamsFromSpec, canonicalOrthoParamsSpec,
+} from './reparametrizers/ortho-params.js';
+export type {
+  OrthoParams, OrthoParamsName, OrthoParamsLike, OrthoParamsSpec, ReparametrizerFactory, ReparametrizerSpec, ReparametrizerType,
+} from './reparametrizers/ortho-params.js';
 export { BCOPTrivializer, attachBcopWeight } from './conv/bcop.js';
 export { RKOParametrizer, attachRkoWeight } from './conv/rko.js';
 export { composeKernels, composeKernelsBatched, blockOrthKernels, transposeKernel } from './conv/kernel-ops.js';

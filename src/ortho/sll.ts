@@ -19,7 +19,7 @@ import { F, Tensor, empty, randn } from '../torch/index.js';
 import { Module, init, registerParametrization } from '../nn/index.js';
 import { AdaptiveOrthoConv2d } from './conv/adaptive.js';
 import { composeKernels, transposeKernel } from './conv/kernel-ops.js';
-import type { OrthoParams } from './reparametrizers/ortho-params.js';
+import type { OrthoParamsLike } from './reparametrizers/ortho-params.js';
 import { AOLReparametrizer } from './aol.js';
 
 /** A child convolution as the blocks read it: an orthogonal layer, or the plain Conv2d toPlainModel puts in its place. */
@@ -181,7 +181,7 @@ export interface SLLxAOCLipschitzResBlockOptions {
   stride?: number;
   groups?: number;
   /** Orthogonalization settings of the two AOC convolutions (default: the library default). */
-  orthoParams?: OrthoParams | string;
+  orthoParams?: OrthoParamsLike;
 }
 
 /**
@@ -283,7 +283,7 @@ export interface AOCLipschitzResBlockOptions {
   /** 'circular' (default) or 'zeros'. */
   paddingMode?: 'circular' | 'zeros';
   /** Orthogonalization settings of the AOC convolution (default: the library default). */
-  orthoParams?: OrthoParams | string;
+  orthoParams?: OrthoParamsLike;
 }
 
 /**

@@ -26,7 +26,7 @@
 //   rectangular strides could not give a kernel of the tensor's shape anyway).
 import { Tensor, empty, getRngState, manualSeed, noGrad, scope, setRngState } from '../../torch/index.js';
 import { init } from '../../nn/index.js';
-import { OrthoParams, resolveOrthoParams } from '../reparametrizers/ortho-params.js';
+import { OrthoParamsLike, resolveOrthoParams } from '../reparametrizers/ortho-params.js';
 import { L2Normalize } from '../reparametrizers/l2-normalize.js';
 import { BCOPTrivializer } from './bcop.js';
 import { RKOParametrizer } from './rko.js';
@@ -40,7 +40,7 @@ export interface ConvOrthogonalOptions {
   /** Scale of the result (default 1), as in init.orthogonal_. */
   gain?: number;
   /** Normalizer and orthogonalizer the drawn matrices go through (preset name or OrthoParams; default the library default). */
-  orthoParams?: OrthoParams | string;
+  orthoParams?: OrthoParamsLike;
   /** Draw from this seed (reproducible) and leave the global random stream as it was. Default: the global stream. */
   seed?: number;
 }

@@ -2,7 +2,7 @@
 // (circular 'same' padding for convolutions, zeros for transposed ones), and
 // the checks that reject settings where no orthogonal convolution exists.
 import type { PaddingMode } from '../../nn/index.js';
-import { OrthoParams, resolveOrthoParams } from '../reparametrizers/ortho-params.js';
+import { OrthoParams, OrthoParamsLike, resolveOrthoParams } from '../reparametrizers/ortho-params.js';
 
 export interface OrthoConv2dOptions {
   inChannels: number;
@@ -20,7 +20,7 @@ export interface OrthoConv2dOptions {
    */
   paddingMode?: PaddingMode;
   /** A preset name ('default', 'test', 'qr', 'exp', 'cholesky', …) or OrthoParams. */
-  orthoParams?: OrthoParams | string;
+  orthoParams?: OrthoParamsLike;
 }
 
 export interface OrthoConvTranspose2dOptions {
@@ -33,7 +33,7 @@ export interface OrthoConvTranspose2dOptions {
   dilation?: number;
   groups?: number;
   bias?: boolean;
-  orthoParams?: OrthoParams | string;
+  orthoParams?: OrthoParamsLike;
 }
 
 export interface ResolvedConvSettings {

@@ -5,9 +5,9 @@
 import { Tensor, linalg, noGrad, scope } from '../../torch/index.js';
 import { Linear, init, registerParametrization } from '../../nn/index.js';
 import { L2Normalize } from '../reparametrizers/l2-normalize.js';
-import { OrthoParams, resolveOrthoParams } from '../reparametrizers/ortho-params.js';
+import { OrthoParamsLike, resolveOrthoParams } from '../reparametrizers/ortho-params.js';
 
-export interface OrthoLinearOptions { bias?: boolean; orthoParams?: OrthoParams | string }
+export interface OrthoLinearOptions { bias?: boolean; orthoParams?: OrthoParamsLike }
 
 /** The singular values of a linear layer's weight, and summaries of them. */
 export interface LinearSingularValues {

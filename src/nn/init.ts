@@ -78,3 +78,78 @@ export function orthogonal_(t: Tensor, gain = 1): Tensor {
   }));
   return t;
 }
+
+/**
+ * Normal(mean, std²) truncated to [a, b] (absolute bounds, as in
+ * torch.nn.init.trunc_normal_): inverse-CDF sampling of a uniform draw
+ * between the bounds' CDF values, then clamped to [a, b].
+ */
+export function truncNormal_(t: Tensor, options: { mean?: number; std?: number; a?: number; b?: number } = {}): Tensor {
+  const { mean = 0, std = 1, a = -2, b = 2 } = options;
+  if (!(std > 0)) throw new RangeError(`truncNormal_: std must be > 0, got ${std}`);
+  if (!(a < b)) throw new RangeError(`truncNormal_: the bounds must satisfy a < b, got a = ${a}, b = ${b}`);
+  const cdf = (x: number) => (1 + erf(x / Math.SQRT2)) / 2;
+  const l = cdf((a - mean) / std);
+  const u = cdf((b - mean) / std);
+  return noGrad(() => t.uniform_(2 * l - 1, 2 * u - 1).erfinv_().mul_(std * Math.SQRT2).add_(mean).clamp_(a, b));
+}
+
+/** erf(x) to double precision (Abramowitz–Stegun 7.1.26 is too coarse): series for |x| < 3, continued fraction beyond. */
+function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 3) {
+    let term = ax;
+    let sum = ax;
+    for (let n = 1; n < 200; n++) {
+      term *= -ax * ax / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc by Lentz's continued fraction.
+  let f = ax;
+  for (let n = 60; n >= 1; n--) f = ax + (n / 2) / f;
+  const erfc = Math.exp(-ax * ax) / (Math.sqrt(Math.PI) * f);
+  return Math.sign(x) * (1 - erfc);
+}
+
+/**
+ * The identity for convolutions: a 3-, 4- or 5-d weight [out, in, *kernel]
+ * with a 1 at the kernel's centre linking output channel i to input channel
+ * i of each of `groups` groups, zeros elsewhere (torch.nn.init.dirac_).
+ */
+export function dirac_(t: Tensor, groups = 1): Tensor {
+  const shape = t.shape;
+  if (shape.length < 3 || shape.length > 5) throw new RangeError(`dirac_: only 3, 4 or 5-d tensors are supported, got shape [${shape.join(', ')}]`);
+  if (!Number.isInteger(groups) || groups <= 0 || shape[0] % groups !== 0) {
+    throw new RangeError(`dirac_: dim 0 (${shape[0]}) must be divisible by groups (${groups})`);
+  }
+  const outPerGroup = shape[0] / groups;
+  const n = Math.min(outPerGroup, shape[1]);
+  const kernel = shape.slice(2);
+  noGrad(() => {
+    t.zero_();
+    scope(() => {
+      for (let g = 0; g < groups; g++) {
+        for (let d = 0; d < n; d++) {
+          let view = t.select(0, g * outPerGroup + d).select(0, d);
+          for (const k of kernel) view = view.select(0, Math.floor(k / 2));
+          view.fill_(1);
+        }
+      }
+    });
+  });
+  return t;
+}
+
+/** The identity matrix (ones on the diagonal of a 2-d tensor, zeros elsewhere), as torch.nn.init.eye_. */
+export function eye_(t: Tensor): Tensor {
+  if (t.ndim !== 2) throw new RangeError(`eye_: only 2-d tensors are supported, got shape [${t.shape.join(', ')}]`);
+  noGrad(() => {
+    t.zero_();
+    scope(() => { t.diagonal().fill_(1); });
+  });
+  return t;
+}

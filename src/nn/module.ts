@@ -176,6 +176,12 @@ export abstract class Module {
     for (const cache of this._caches) cache.clear();
   }
 
+  /** Sets requiresGrad on every parameter (false freezes the module), like nn.Module.requires_grad_. */
+  requiresGrad_(requiresGrad = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(requiresGrad);
+    return this;
+  }
+
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
   }

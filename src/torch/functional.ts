@@ -131,6 +131,9 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
     : Array.isArray(options.scaleFactor) ? options.scaleFactor : [options.scaleFactor, options.scaleFactor];
   if ((size === undefined) === (scale === undefined)) throw new TypeError('interpolate: give exactly one of size and scaleFactor');
   const mode = options.mode ?? 'nearest';
+  if (mode === 'nearest' && options.alignCorners !== undefined) {
+    throw new TypeError("interpolate: alignCorners can only be set with mode 'bilinear' (PyTorch's interpolating modes)");
+  }
   if (mode === 'nearest') return aten('upsample_nearest2d.vec', input, size, scale);
   if (mode === 'bilinear') return aten('upsample_bilinear2d.vec', input, size, options.alignCorners ?? false, scale);
   throw new TypeError(`interpolate: mode must be 'nearest' or 'bilinear', got '${String(mode)}'`);
@@ -171,8 +174,6 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
     options.ignoreIndex ?? -100, smoothing);
 }
 
-export const nllLoss = (logProbs: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor =>
-  aten('nll_loss', logProbs, target, null, reductionCode(reduction), -100);
 
 export const mseLoss = (input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor =>
   aten('mse_loss', input, target, reductionCode(reduction));
@@ -187,4 +188,267 @@ export function normalize(x: Tensor, p = 2, dim = 1, eps = 1e-12): Tensor {
   const out = x.div(denom);
   denom.dispose();
   return out;
+}
+
+// ---- normalization ----------------------------------------------------------
+
+export interface BatchNormOptions {
+  weight?: Tensor | null;
+  bias?: Tensor | null;
+  /** Normalize with the batch's statistics (and update the running ones, when given). Default false, as in PyTorch. */
+  training?: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+/**
+ * Batch normalization over dim 1 (F.batch_norm). In training the running
+ * statistics, when given, are updated in place:
+ * running = (1 - momentum) · running + momentum · batch (unbiased variance).
+ */
+export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
+  const { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 } = options;
+  checkEps('batchNorm', eps);
+  const shape = input.shape;
+  if (shape.length < 2) throw new RangeError(`batchNorm: expected an input with at least 2 dims [N, C, …], got shape [${shape.join(', ')}]`);
+  if (training) {
+    const perChannel = shape.reduce((a, b) => a * b, 1) / shape[1];
+    if (perChannel <= 1) {
+      throw new RangeError(`batchNorm: expected more than 1 value per channel when training, got input of shape [${shape.join(', ')}]`);
+    }
+  } else if (runningMean === null || runningVar === null) {
+    throw new TypeError('batchNorm: runningMean and runningVar are required when training is false');
+  }
+  return aten('batch_norm', input, weight, bias, runningMean, runningVar, training, momentum, eps, true);
+}
+
+export interface LayerNormOptions { weight?: Tensor | null; bias?: Tensor | null; eps?: number }
+
+/** Normalizes over the trailing dims given by `normalizedShape` (F.layer_norm). */
+export function layerNorm(input: Tensor, normalizedShape: number | number[], options: LayerNormOptions = {}): Tensor {
+  const dims = Array.isArray(normalizedShape) ? normalizedShape : [normalizedShape];
+  const eps = options.eps ?? 1e-5;
+  checkEps('layerNorm', eps);
+  const trailing = input.shape.slice(-dims.length);
+  if (dims.length === 0 || dims.length > input.ndim || trailing.some((s, i) => s !== dims[i])) {
+    throw new RangeError(`layerNorm: normalizedShape [${dims.join(', ')}] must match the last dims of the input, got shape [${input.shape.join(', ')}]`);
+  }
+  return aten('layer_norm', input, dims, options.weight ?? null, options.bias ?? null, eps, true);
+}
+
+/** Normalizes each group of channels of every sample (F.group_norm). */
+export function groupNorm(input: Tensor, numGroups: number, options: LayerNormOptions = {}): Tensor {
+  const eps = options.eps ?? 1e-5;
+  checkEps('groupNorm', eps);
+  const shape = input.shape;
+  if (shape.length < 2) throw new RangeError(`groupNorm: expected an input with at least 2 dims [N, C, …], got shape [${shape.join(', ')}]`);
+  if (!Number.isInteger(numGroups) || numGroups <= 0 || shape[1] % numGroups !== 0) {
+    throw new RangeError(`groupNorm: the input's ${shape[1]} channels must be divisible by numGroups (${numGroups})`);
+  }
+  return aten('group_norm', input, numGroups, options.weight ?? null, options.bias ?? null, eps, true);
+}
+
+export interface InstanceNormOptions {
+  runningMean?: Tensor | null;
+  runningVar?: Tensor | null;
+  weight?: Tensor | null;
+  bias?: Tensor | null;
+  /** Normalize with each instance's statistics (default true); false uses the running ones. */
+  useInputStats?: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+/** Normalizes every channel of every sample over its spatial dims (F.instance_norm). */
+export function instanceNorm(input: Tensor, options: InstanceNormOptions = {}): Tensor {
+  const { runningMean = null, runningVar = null, weight = null, bias = null, useInputStats = true, momentum = 0.1, eps = 1e-5 } = options;
+  checkEps('instanceNorm', eps);
+  const shape = input.shape;
+  if (shape.length < 3) throw new RangeError(`instanceNorm: expected an input with at least 3 dims [N, C, …], got shape [${shape.join(', ')}]`);
+  if (useInputStats && shape.slice(2).reduce((a, b) => a * b, 1) <= 1) {
+    throw new RangeError(`instanceNorm: expected more than 1 spatial element when training, got input of shape [${shape.join(', ')}]`);
+  }
+  if (!useInputStats && (runningMean === null || runningVar === null)) {
+    throw new TypeError('instanceNorm: runningMean and runningVar are required when useInputStats is false');
+  }
+  return aten('instance_norm', input, weight, bias, runningMean, runningVar, useInputStats, momentum, eps, true);
+}
+
+function checkEps(fn: string, eps: number): void {
+  if (!(eps > 0) || !Number.isFinite(eps)) throw new RangeError(`${fn}: eps must be a finite number > 0, got ${eps}`);
+}
+
+// ---- activations ----------------------------------------------------------------
+
+/** GELU: x Φ(x), exactly ('none', the default) or with the tanh approximation. */
+export function gelu(x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+  const approximate = options.approximate ?? 'none';
+  if (approximate !== 'none' && approximate !== 'tanh') throw new TypeError(`gelu: approximate must be 'none' or 'tanh', got '${String(approximate)}'`);
+  return aten('gelu', x, approximate);
+}
+export const silu = (x: Tensor): Tensor => aten('silu', x);
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => aten('leaky_relu', x, negativeSlope);
+export const elu = (x: Tensor, alpha = 1): Tensor => aten('elu', x, alpha, 1, 1);
+export const tanh = (x: Tensor): Tensor => x.tanh();
+export const hardswish = (x: Tensor): Tensor => aten('hardswish', x);
+export const mish = (x: Tensor): Tensor => aten('mish', x);
+/** log(1 + exp(βx)) / β, linear above `threshold` (βx > threshold), as in PyTorch. */
+export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
+  if (!(beta !== 0) || !Number.isFinite(beta)) throw new RangeError(`softplus: beta must be a finite non-zero number, got ${beta}`);
+  return aten('softplus', x, beta, threshold);
+}
+/** max(0, x) + weight · min(0, x), with one weight or one per channel (dim 1). */
+export function prelu(x: Tensor, weight: Tensor): Tensor {
+  const n = weight.numel();
+  if (n !== 1) {
+    const channels = x.ndim >= 2 ? x.shape[1] : x.ndim === 1 ? x.shape[0] : 1;
+    if (channels !== n) throw new RangeError(`prelu: the weight has ${n} parameters but the input has ${channels} channels (dim 1 of shape [${x.shape.join(', ')}])`);
+  }
+  return aten('prelu', x, weight);
+}
+
+// ---- layers ------------------------------------------------------------------------
+
+/** Zeroes whole channels of [N, C, H, W] (or unbatched [C, H, W]) with probability p, scaling the rest by 1/(1-p). */
+export function dropout2d(x: Tensor, p = 0.5, training = true): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout2d: p must be in [0, 1], got ${p}`);
+  const nd = x.ndim;
+  if (nd !== 3 && nd !== 4) throw new RangeError(`dropout2d: expected an input [N, C, H, W] or [C, H, W], got shape [${x.shape.join(', ')}]`);
+  if (nd === 4) return aten('feature_dropout', x, p, training);
+  return scope(() => (aten('feature_dropout', x.unsqueeze(0), p, training) as Tensor).squeeze(0));
+}
+
+export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair): Tensor;
+export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair, returnIndices: true): { values: Tensor; indices: Tensor };
+export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair, returnIndices = false): Tensor | { values: Tensor; indices: Tensor } {
+  const [values, indices] = aten('adaptive_max_pool2d', input, pair(outputSize)) as [Tensor, Tensor];
+  if (returnIndices) return { values, indices };
+  indices.dispose();
+  return values;
+}
+
+export function pixelShuffle(input: Tensor, upscaleFactor: number): Tensor {
+  checkFactor('pixelShuffle', 'upscaleFactor', upscaleFactor);
+  const c = input.shape.at(-3);
+  if (input.ndim < 3 || c! % (upscaleFactor * upscaleFactor) !== 0) {
+    throw new RangeError(`pixelShuffle: the channels (dim -3) of shape [${input.shape.join(', ')}] must be divisible by upscaleFactor² = ${upscaleFactor * upscaleFactor}`);
+  }
+  return aten('pixel_shuffle', input, upscaleFactor);
+}
+
+export function pixelUnshuffle(input: Tensor, downscaleFactor: number): Tensor {
+  checkFactor('pixelUnshuffle', 'downscaleFactor', downscaleFactor);
+  const [h, w] = input.shape.slice(-2);
+  if (input.ndim < 3 || h % downscaleFactor !== 0 || w % downscaleFactor !== 0) {
+    throw new RangeError(`pixelUnshuffle: height and width of shape [${input.shape.join(', ')}] must be divisible by downscaleFactor ${downscaleFactor}`);
+  }
+  return aten('pixel_unshuffle', input, downscaleFactor);
+}
+
+function checkFactor(fn: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${fn}: ${name} must be a positive integer, got ${v}`);
+}
+
+export interface Conv1dOptions {
+  bias?: Tensor | null;
+  stride?: number;
+  /** An int, or 'same' / 'valid' (stride 1 only for 'same', as in PyTorch). */
+  padding?: number | 'same' | 'valid';
+  dilation?: number;
+  groups?: number;
+}
+
+export function conv1d(input: Tensor, weight: Tensor, options: Conv1dOptions = {}): Tensor {
+  const { bias = null, stride = 1, padding = 0, dilation = 1, groups = 1 } = options;
+  if (typeof padding === 'string') {
+    if (padding !== 'same' && padding !== 'valid') throw new TypeError(`conv1d: padding must be a number, 'same' or 'valid', got '${padding}'`);
+    return aten('conv1d.padding', input, weight, bias, [stride], padding, [dilation], groups);
+  }
+  return aten('conv1d', input, weight, bias, [stride], [padding], [dilation], groups);
+}
+
+// ---- losses ----------------------------------------------------------------------------
+
+function checkSameShape(fn: string, input: Tensor, target: Tensor): void {
+  const a = input.shape;
+  const b = target.shape;
+  if (a.length !== b.length || a.some((s, i) => s !== b[i])) {
+    throw new RangeError(`${fn}: input shape [${a.join(', ')}] and target shape [${b.join(', ')}] must be the same`);
+  }
+}
+
+export const l1Loss = (input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor => {
+  checkSameShape('l1Loss', input, target);
+  return aten('l1_loss', input, target, reductionCode(reduction));
+};
+
+/** Quadratic below beta (0.5 d²/β), linear above (|d| - β/2); beta 0 is L1. */
+export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction; beta?: number } = {}): Tensor {
+  const beta = options.beta ?? 1;
+  if (!(beta >= 0)) throw new RangeError(`smoothL1Loss: beta must be ≥ 0, got ${beta}`);
+  checkSameShape('smoothL1Loss', input, target);
+  return aten('smooth_l1_loss', input, target, reductionCode(options.reduction ?? 'mean'), beta);
+}
+
+/** Quadratic below delta (0.5 d²), linear above (δ(|d| - δ/2)). */
+export function huberLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction; delta?: number } = {}): Tensor {
+  const delta = options.delta ?? 1;
+  if (!(delta > 0)) throw new RangeError(`huberLoss: delta must be > 0, got ${delta}`);
+  checkSameShape('huberLoss', input, target);
+  return aten('huber_loss', input, target, reductionCode(options.reduction ?? 'mean'), delta);
+}
+
+export interface NllLossOptions { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction }
+
+/**
+ * Negative log-likelihood of class indices under log-probabilities [N, C]
+ * or [N, C, d1, …] (or [C]); the third argument is the reduction or the
+ * options { weight, ignoreIndex, reduction }.
+ */
+export function nllLoss(logProbs: Tensor, target: Tensor, options: Reduction | NllLossOptions = {}): Tensor {
+  if (typeof options === 'string') options = { reduction: options };
+  const weight = options.weight ?? null;
+  const c = logProbs.ndim === 1 ? logProbs.shape[0] : logProbs.shape[1];
+  if (weight !== null && (weight.ndim !== 1 || weight.shape[0] !== c)) {
+    throw new RangeError(`nllLoss: weight must have one entry per class (${c}), got shape [${weight.shape.join(', ')}]`);
+  }
+  return aten('nll_loss_nd', logProbs, target, weight, reductionCode(options.reduction ?? 'mean'), options.ignoreIndex ?? -100);
+}
+
+export interface BceOptions { weight?: Tensor | null; reduction?: Reduction }
+
+/** Binary cross-entropy on probabilities in [0, 1] (log clamped at -100, as in PyTorch). */
+export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BceOptions = {}): Tensor {
+  checkSameShape('binaryCrossEntropy', input, target);
+  return aten('binary_cross_entropy', input, target, options.weight ?? null, reductionCode(options.reduction ?? 'mean'));
+}
+
+/** Binary cross-entropy on logits, computed stably; posWeight weighs the positive term per class (last dim). */
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: BceOptions & { posWeight?: Tensor | null } = {}): Tensor {
+  checkSameShape('binaryCrossEntropyWithLogits', input, target);
+  return aten('binary_cross_entropy_with_logits', input, target, options.weight ?? null, options.posWeight ?? null,
+    reductionCode(options.reduction ?? 'mean'));
+}
+
+export type KlReduction = Reduction | 'batchmean';
+
+/**
+ * KL divergence with `input` in log space: target · (log target - input)
+ * (or exp(target) · (target - input) with logTarget). 'batchmean' divides
+ * the sum by the batch size, the mathematically correct mean.
+ */
+export function klDiv(input: Tensor, target: Tensor, options: { reduction?: KlReduction; logTarget?: boolean } = {}): Tensor {
+  const reduction = options.reduction ?? 'mean';
+  if (!['none', 'mean', 'sum', 'batchmean'].includes(reduction)) {
+    throw new TypeError(`klDiv: reduction must be 'none', 'mean', 'sum' or 'batchmean', got '${String(reduction)}'`);
+  }
+  const logTarget = options.logTarget ?? false;
+  if (reduction === 'batchmean') {
+    const sum = aten('kl_div', input, target, REDUCTIONS.sum, logTarget) as Tensor;
+    if (input.ndim === 0) return sum;
+    const out = sum.div(input.shape[0]);
+    sum.dispose();
+    return out;
+  }
+  return aten('kl_div', input, target, reductionCode(reduction), logTarget);
 }

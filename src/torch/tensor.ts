@@ -180,6 +180,12 @@ export class Tensor implements Tracked {
   expand(...shape: ShapeArgs): Tensor { return aten('expand', this, flatShape(shape)); }
   expandAs(other: Tensor): Tensor { return aten('expand_as', this, other); }
   repeat(...times: ShapeArgs): Tensor { return aten('repeat', this, flatShape(times)); }
+  /** Repeats the whole tensor along each dim (dims padded with leading 1s, unlike repeat). */
+  tile(...dims: ShapeArgs): Tensor { return aten('tile', this, flatShape(dims)); }
+  /** Repeats each element `repeats` times (a number or a 1-d int tensor of per-element counts) along `dim`, or of the flattened tensor. */
+  repeatInterleave(repeats: number | Tensor, dim?: number): Tensor {
+    return repeats instanceof Tensor ? aten('repeat_interleave.self_Tensor', this, repeats, dim) : aten('repeat_interleave.self_int', this, repeats, dim);
+  }
   narrow(dim: number, start: number, length: number): Tensor { return aten('narrow', this, dim, start, length); }
   /** Elements start..end (exclusive) with `step` along `dim`, like x[start:end:step]. */
   slice(dim: number, start?: number, end?: number, step = 1): Tensor { return aten('slice.Tensor', this, dim, start, end, step); }
@@ -253,6 +259,15 @@ export class Tensor implements Tracked {
   round(): Tensor { return aten('round', this); }
   isnan(): Tensor { return aten('isnan', this); }
   isfinite(): Tensor { return aten('isfinite', this); }
+  isinf(): Tensor { return aten('isinf', this); }
+  /** Replaces NaN (default 0), +∞ and -∞ (default: the dtype's largest / lowest finite value). */
+  nanToNum(options: { nan?: number; posinf?: number; neginf?: number } = {}): Tensor {
+    return aten('nan_to_num', this, options.nan ?? 0, options.posinf, options.neginf);
+  }
+  log2(): Tensor { return aten('log2', this); }
+  log10(): Tensor { return aten('log10', this); }
+  erf(): Tensor { return aten('erf', this); }
+  erfinv(): Tensor { return aten('erfinv', this); }
   clamp(min?: number | Tensor, max?: number | Tensor): Tensor {
     if (!(min instanceof Tensor) && !(max instanceof Tensor)) return aten('clamp', this, min, max);
     // clamp.Tensor takes tensor bounds only: a numeric bound beside a tensor one becomes a 0-d tensor
@@ -297,6 +312,7 @@ export class Tensor implements Tracked {
   zero_(): this { return atenInPlace('zero_', this); }
   normal_(mean = 0, std = 1): this { return atenInPlace('normal_', this, mean, std); }
   uniform_(from = 0, to = 1): this { return atenInPlace('uniform_', this, from, to); }
+  erfinv_(): this { return atenInPlace('erfinv_', this); }
 
   // ---- comparisons -----------------------------------------------------------
   eq(other: TensorOrScalar): Tensor { return other instanceof Tensor ? aten('eq.Tensor', this, other) : aten('eq.Scalar', this, other); }
@@ -353,6 +369,51 @@ export class Tensor implements Tracked {
   }
   logsumexp(dim: number | number[], keepdim = false): Tensor { return aten('logsumexp', this, dimsOf(dim), keepdim); }
   cumsum(dim: number): Tensor { return aten('cumsum', this, dim); }
+  cumprod(dim: number): Tensor { return aten('cumprod', this, dim); }
+  /**
+   * The lower median of all elements, or along `dim`: { values, indices }
+   * (for an even count the smaller of the two middle values, as in PyTorch).
+   */
+  median(): Tensor;
+  median(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  median(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+    if (dim === undefined) return aten('median', this);
+    const [values, indices] = aten('median.dim', this, dim, keepdim);
+    return { values, indices };
+  }
+  /** Indices that sort `dim` (stable when asked). */
+  argsort(dim = -1, descending = false, options: { stable?: boolean } = {}): Tensor {
+    return options.stable ? aten('argsort.stable', this, true, dim, descending) : aten('argsort', this, dim, descending);
+  }
+  /** Counts of each value of a 1-d non-negative integer tensor (summed weights when given), at least minlength long. */
+  bincount(options: { weights?: Tensor | null; minlength?: number } = {}): Tensor {
+    if (this.ndim !== 1 || isFloatingDType(this.dtype)) {
+      throw new RangeError(`bincount: expected a 1-d integer tensor, got a ${this.ndim}-d ${this.dtype} tensor`);
+    }
+    return aten('bincount', this, options.weights ?? null, options.minlength ?? 0);
+  }
+  /**
+   * The distinct elements (flattened; sorted by default). With returnInverse
+   * / returnCounts also each element's index into them and their counts.
+   */
+  unique(options?: { sorted?: boolean; returnInverse?: false; returnCounts?: false; dim?: number }): Tensor;
+  unique(options: { sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number }): { values: Tensor; inverse?: Tensor; counts?: Tensor };
+  unique(options: { sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number } = {}): Tensor | { values: Tensor; inverse?: Tensor; counts?: Tensor } {
+    const sorted = options.sorted ?? true;
+    const wantInverse = options.returnInverse ?? false;
+    const wantCounts = options.returnCounts ?? false;
+    const [values, inverse, counts] = (options.dim === undefined
+      ? aten('_unique2', this, sorted, wantInverse, wantCounts)
+      : aten('unique_dim', this, options.dim, sorted, wantInverse, wantCounts)) as [Tensor, Tensor, Tensor];
+    if (!wantInverse) inverse.dispose();
+    if (!wantCounts) counts.dispose();
+    if (!wantInverse && !wantCounts) return values;
+    return { values, ...(wantInverse ? { inverse } : {}), ...(wantCounts ? { counts } : {}) };
+  }
+  /** Indices of the non-zero elements, one row per element: [count, ndim] int64. */
+  nonzero(): Tensor { return aten('nonzero', this); }
+  /** The elements where the (broadcast) boolean mask is true, as a 1-d tensor. */
+  maskedSelect(mask: Tensor): Tensor { return aten('masked_select', this, mask); }
   any(): Tensor { return aten('any', this); }
   all(): Tensor { return aten('all', this); }
   sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {

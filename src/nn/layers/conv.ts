@@ -163,3 +163,77 @@ export class ConvTranspose2d extends Module {
     return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}], bias=${this.bias !== null}`;
   }
 }
+
+export interface Conv1dOptions {
+  stride?: number;
+  padding?: number | 'same' | 'valid';
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+  paddingMode?: PaddingMode;
+  dtype?: 'float32' | 'float64';
+}
+
+/** 1-d convolution over [N, C, L] (or unbatched [C, L]) inputs (nn.Conv1d); weight [out, in / groups, k]. */
+export class Conv1d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly padding: number | 'same' | 'valid';
+  readonly dilation: number;
+  readonly groups: number;
+  readonly paddingMode: PaddingMode;
+  readonly bias: Tensor | null;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number, options: Conv1dOptions = {}) {
+    super();
+    this.groups = options.groups ?? 1;
+    checkGroups('Conv1d', inChannels, outChannels, this.groups);
+    checkPositive('Conv1d', { kernelSize, stride: options.stride ?? 1, dilation: options.dilation ?? 1 });
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.kernelSize = kernelSize;
+    this.stride = options.stride ?? 1;
+    this.padding = options.padding ?? 0;
+    this.dilation = options.dilation ?? 1;
+    this.paddingMode = options.paddingMode ?? 'zeros';
+    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
+      throw new TypeError(`Conv1d: paddingMode must be zeros, reflect, replicate or circular, got '${this.paddingMode}'`);
+    }
+    if (typeof this.padding === 'string' ? this.padding !== 'same' && this.padding !== 'valid' : !Number.isInteger(this.padding) || this.padding < 0) {
+      throw new RangeError(`Conv1d: padding must be a non-negative integer, 'same' or 'valid', got ${JSON.stringify(this.padding)}`);
+    }
+    if (this.padding === 'same' && this.stride !== 1) throw new RangeError("Conv1d: padding 'same' is only supported with stride 1");
+    const weight = empty([outChannels, inChannels / this.groups, kernelSize], { dtype: options.dtype });
+    this.bias = initConvParameters(this, weight, outChannels, options.bias ?? true, options.dtype);
+  }
+
+  get weight(): Tensor { return this.weightOf('weight'); }
+
+  forward(x: Tensor): Tensor {
+    const shape = x.shape;
+    if (shape.length !== 3 && shape.length !== 2) throw new RangeError(`Conv1d: expected input [N, C, L] (or [C, L]), got shape [${shape.join(', ')}]`);
+    const channels = shape[shape.length - 2];
+    if (channels !== this.inChannels) throw new RangeError(`Conv1d: input has ${channels} channels, expected ${this.inChannels}`);
+    const options = { bias: this.bias, stride: this.stride, dilation: this.dilation, groups: this.groups };
+    if (this.paddingMode === 'zeros') return F.conv1d(x, this.weight, { ...options, padding: this.padding });
+    let pads: number[];
+    if (this.padding === 'valid') pads = [0, 0];
+    else if (this.padding === 'same') {
+      const total = this.dilation * (this.kernelSize - 1);
+      pads = [Math.floor(total / 2), total - Math.floor(total / 2)];
+    } else pads = [this.padding, this.padding];
+    const padded = F.pad(x, pads, this.paddingMode as PadMode);
+    try {
+      return F.conv1d(padded, this.weight, { ...options, padding: 0 });
+    } finally {
+      padded.dispose();
+    }
+  }
+
+  override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=${this.kernelSize}, stride=${this.stride}, padding=${JSON.stringify(this.padding)}` +
+      `${this.groups > 1 ? `, groups=${this.groups}` : ''}${this.paddingMode !== 'zeros' ? `, paddingMode=${this.paddingMode}` : ''}, bias=${this.bias !== null}`;
+  }
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
 import {
-  Adadelta, Adagrad, Adam, AdamW, AdamWScheduleFree, Adamax, NAdam, Optimizer, OptimizerStateDict, RAdam, RMSprop, SGD,
+  Adadelta, Adagrad, Adam, AdamW, AdamWScheduleFree, Adamax, NAdam, Optimizer, OptimizerStateDict, RAdam, RMSprop, SGD, SGDScheduleFree,
 } from '../src/optim/index.js';
 import { Problem, Tensor, backward, disposeAll, makeParams, problem, values } from './optim-helpers.js';
 
@@ -22,6 +22,11 @@ const kinds: [string, Make][] = [
   ['NAdam', (p) => new NAdam(p, { lr: 0.05, weightDecay: 0.01 })],
   ['RAdam (decoupled)', (p) => new RAdam(p, { lr: 0.05, weightDecay: 0.1, decoupledWeightDecay: true })],
   ['Adadelta', (p) => new Adadelta(p, { weightDecay: 0.01 })],
+  ['SGDScheduleFree', (p) => {
+    const opt = new SGDScheduleFree(p, { lr: 0.05, warmupSteps: 2, weightDecay: 0.01 });
+    opt.train();
+    return opt;
+  }],
   ['AdamWScheduleFree', (p) => {
     const opt = new AdamWScheduleFree(p, { lr: 0.05, warmupSteps: 3 });
     opt.train();
@@ -164,7 +169,7 @@ for (const [name, make] of kinds) {
       opt.zeroGrad(t % 2 === 0);
       backward(params, pb);
       opt.step();
-      if (opt instanceof AdamWScheduleFree && t % 10 === 0) {
+      if ((opt instanceof AdamWScheduleFree || opt instanceof SGDScheduleFree) && t % 10 === 0) {
         opt.eval();
         opt.train();
       }

@@ -2,6 +2,8 @@
 // quadratic loss whose gradient a * (w - c) the JS references compute
 // themselves, and close comparisons of number arrays.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import * as torch from '../src/torch/index.js';
 
 export type Tensor = torch.Tensor;
@@ -65,3 +67,23 @@ export function assertClose(actual: number[][], expected: number[][], tol = 1e-1
 }
 
 export const disposeAll = (params: Tensor[]): void => params.forEach((p) => p.dispose());
+
+// ---- PyTorch references (Debian's python3-torch, which CI installs) ------------
+
+export const PYTHON = '/usr/bin/python3';
+
+/** The result of a Python script run on JSON input, or why it could not run (no Python or no torch: skip). */
+export type Reference<T> = { value: T; skip: false } | { value: null; skip: string };
+
+/**
+ * Runs `script` with /usr/bin/python3, `input` as JSON on stdin, and parses
+ * its stdout as JSON. A missing python3 or torch module means skip (with the
+ * reason); any other failure throws, so a broken reference fails the tests.
+ */
+export function pytorchReference<T>(script: string, input: unknown): Reference<T> {
+  if (!existsSync(PYTHON)) return { value: null, skip: `${PYTHON} is not installed` };
+  const r = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 256 << 20 });
+  if (r.status !== 0 && /No module named '?torch'?/.test(r.stderr)) return { value: null, skip: 'Python torch (python3-torch) is not installed' };
+  if (r.status !== 0) throw new Error(`the PyTorch reference script failed (status ${r.status}):\n${r.stderr}`);
+  return { value: JSON.parse(r.stdout) as T, skip: false };
+}

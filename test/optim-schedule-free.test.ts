@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
-import { AdamWScheduleFree, AdamWScheduleFreeOptions } from '../src/optim/index.js';
+import { AdamWScheduleFree, AdamWScheduleFreeOptions, SGDScheduleFree, SGDScheduleFreeOptions } from '../src/optim/index.js';
 import { Problem, assertClose, backward, disposeAll, jsGrad, makeParams, problem, values } from './optim-helpers.js';
 
 interface Trajectory { x: number[][]; y: number[][]; z: number[][] }
@@ -168,5 +168,72 @@ test('AdamWScheduleFree: invalid options are rejected with the option named', ()
   assert.throws(() => new AdamWScheduleFree([p], { warmupSteps: 1.5 }), /invalid warmupSteps 1\.5/);
   assert.throws(() => new AdamWScheduleFree([p], { weightDecay: -1 }), /invalid weightDecay value -1/);
   assert.throws(() => new AdamWScheduleFree([p], { eps: -1 }), /invalid epsilon value -1/);
+  p.dispose();
+});
+
+/** Schedule-Free SGD as the paper states it: y = (1-m) z + m x, z -= lr (g(y) + wd y), x averages z. */
+function referenceSGDScheduleFree(pb: Problem, options: SGDScheduleFreeOptions, steps: number): Trajectory {
+  const { lr: baseLr = 1, momentum: m = 0.9, weightDecay = 0, warmupSteps = 0, rPower = 0, weightLrPower = 2 } = options;
+  const z = pb.w0.map((w) => [...w]);
+  const x = pb.w0.map((w) => [...w]);
+  const yOf = (i: number) => z[i].map((zj, j) => (1 - m) * zj + m * x[i][j]);
+  let lrMax = -1;
+  let weightSum = 0;
+  for (let k = 0; k < steps; k++) {
+    const lr = baseLr * (k < warmupSteps ? (k + 1) / warmupSteps : 1);
+    lrMax = Math.max(lrMax, lr);
+    const weight = (k + 1) ** rPower * lrMax ** weightLrPower;
+    weightSum += weight;
+    const c = weightSum === 0 ? 0 : weight / weightSum;
+    z.forEach((_, i) => {
+      const y = yOf(i);
+      const g = jsGrad(y, pb.a[i], pb.c[i]);
+      z[i] = z[i].map((zj, j) => zj - lr * (g[j] + weightDecay * y[j]));
+      x[i] = x[i].map((xj, j) => (1 - c) * xj + c * z[i][j]);
+    });
+  }
+  return { x, y: z.map((_, i) => yOf(i)), z };
+}
+
+const sgdCases: [string, SGDScheduleFreeOptions][] = [
+  ['lr 0.1', { lr: 0.1 }],
+  ['lr 0.2, momentum 0.7, warmup 3, weight decay', { lr: 0.2, momentum: 0.7, warmupSteps: 3, weightDecay: 0.05 }],
+  ['rPower 1, weightLrPower 0', { lr: 0.05, rPower: 1, weightLrPower: 0 }],
+];
+for (const [name, options] of sgdCases) {
+  test(`SGDScheduleFree (${name}): train mode holds y, eval() gives the average x (to 1e-10)`, () => {
+    const pb = problem();
+    const params = makeParams(pb);
+    const opt = new SGDScheduleFree(params, options);
+    opt.train();
+    for (let k = 0; k < 10; k++) {
+      opt.zeroGrad();
+      backward(params, pb);
+      opt.step();
+    }
+    const ref = referenceSGDScheduleFree(pb, options, 10);
+    assertClose(values(params), ref.y, 1e-10, `${name}: y`);
+    opt.eval();
+    assertClose(values(params), ref.x, 1e-10, `${name}: x`);
+    assertClose([(opt.stateDict().state.get(1)!.z as torch.Tensor).toFlatArray()], [ref.z[1]], 1e-10, `${name}: z`);
+    opt.train();
+    assertClose(values(params), ref.y, 1e-10, `${name}: back to y`);
+    assert.throws(() => { opt.eval(); opt.step(); }, /SGDScheduleFree: step\(\) called in eval mode/);
+    opt.dispose();
+    disposeAll(params);
+  });
+}
+
+test('SGDScheduleFree: upstream defaults, state-dict keys, option errors', () => {
+  const p = torch.keep(torch.zeros([1], { requiresGrad: true }));
+  const opt = new SGDScheduleFree([p]);
+  const { params: _, ...group } = opt.stateDict().param_groups[0];
+  assert.deepEqual(group, { lr: 1, momentum: 0.9, weight_decay: 0, warmup_steps: 0, r: 0, weight_lr_power: 2, k: 0, train_mode: false, weight_sum: 0, lr_max: -1, scheduled_lr: 0 });
+  opt.dispose();
+  assert.throws(() => new SGDScheduleFree([p], { momentum: 0 }), /SGDScheduleFree: invalid momentum 0: expected 0 < momentum < 1/);
+  assert.throws(() => new SGDScheduleFree([p], { momentum: 1 }), /invalid momentum 1/);
+  assert.throws(() => new SGDScheduleFree([p], { lr: -1 }), /SGDScheduleFree: invalid learning rate -1/);
+  assert.throws(() => new SGDScheduleFree([p], { weightDecay: -1 }), /invalid weightDecay value -1/);
+  assert.throws(() => new SGDScheduleFree([p], { warmupSteps: -1 }), /invalid warmupSteps -1/);
   p.dispose();
 });

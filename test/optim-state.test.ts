@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
-import { Adam, AdamW, AdamWScheduleFree, Optimizer, OptimizerStateDict, SGD } from '../src/optim/index.js';
+import {
+  Adadelta, Adagrad, Adam, AdamW, AdamWScheduleFree, Adamax, NAdam, Optimizer, OptimizerStateDict, RAdam, RMSprop, SGD, SGDScheduleFree,
+} from '../src/optim/index.js';
 import { Problem, Tensor, backward, disposeAll, makeParams, problem, values } from './optim-helpers.js';
 
 type Make = (params: Tensor[]) => Optimizer;
@@ -14,6 +16,17 @@ const kinds: [string, Make][] = [
   ['SGD (nesterov)', (p) => new SGD(p, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 })],
   ['Adam (amsgrad)', (p) => new Adam(p, { lr: 0.05, amsgrad: true })],
   ['AdamW', (p) => new AdamW(p, { lr: 0.05, weightDecay: 0.1 })],
+  ['RMSprop (centered, momentum)', (p) => new RMSprop(p, { lr: 0.05, centered: true, momentum: 0.9, weightDecay: 0.01 })],
+  ['Adagrad', (p) => new Adagrad(p, { lr: 0.1, lrDecay: 0.01, initialAccumulatorValue: 0.1 })],
+  ['Adamax', (p) => new Adamax(p, { lr: 0.05, weightDecay: 0.01 })],
+  ['NAdam', (p) => new NAdam(p, { lr: 0.05, weightDecay: 0.01 })],
+  ['RAdam (decoupled)', (p) => new RAdam(p, { lr: 0.05, weightDecay: 0.1, decoupledWeightDecay: true })],
+  ['Adadelta', (p) => new Adadelta(p, { weightDecay: 0.01 })],
+  ['SGDScheduleFree', (p) => {
+    const opt = new SGDScheduleFree(p, { lr: 0.05, warmupSteps: 2, weightDecay: 0.01 });
+    opt.train();
+    return opt;
+  }],
   ['AdamWScheduleFree', (p) => {
     const opt = new AdamWScheduleFree(p, { lr: 0.05, warmupSteps: 3 });
     opt.train();
@@ -156,7 +169,7 @@ for (const [name, make] of kinds) {
       opt.zeroGrad(t % 2 === 0);
       backward(params, pb);
       opt.step();
-      if (opt instanceof AdamWScheduleFree && t % 10 === 0) {
+      if ((opt instanceof AdamWScheduleFree || opt instanceof SGDScheduleFree) && t % 10 === 0) {
         opt.eval();
         opt.train();
       }

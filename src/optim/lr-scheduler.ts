@@ -1,12 +1,15 @@
 // Learning-rate schedulers with torch.optim.lr_scheduler's behaviour. Each
 // computes the lr of step `lastEpoch` in closed form (the values PyTorch's
 // recursive forms give when nothing else changes the lr) and writes it into
-// the optimizer's parameter groups.
+// the optimizer's parameter groups. The chainable ones also have PyTorch's
+// recursive form (lr from the group's current lr), which ChainedScheduler
+// composes. This file holds the base class and LambdaLR, LinearLR,
+// CosineAnnealingLR; the other families are in lr-scheduler-*.ts.
 import { BaseHyper, Optimizer, ParamGroup } from './optimizer.js';
 import { check, checkNumber, isFiniteNumber } from './util.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyOptimizer = Optimizer<any>;
+export type AnyOptimizer = Optimizer<any>;
 
 /** A JSON-like snapshot of a scheduler's fields (everything but the optimizer and functions). */
 export type SchedulerStateDict = Record<string, unknown>;
@@ -44,6 +47,27 @@ export abstract class LRScheduler {
     this.lastLr = lrs;
   }
 
+  /**
+   * PyTorch's recursive (chainable) form: the lr of step `epoch` computed from
+   * the groups' current lrs `current`. Schedulers that set absolute lrs
+   * (LambdaLR, the cyclic ones) keep their closed form, as in PyTorch.
+   */
+  protected chainedLrs(epoch: number, current: number[]): number[] {
+    void current;
+    return this.computeLrs(epoch);
+  }
+
+  /** Sets the lrs of step `epoch` with the chainable form (ChainedScheduler's way of stepping). @internal */
+  applyChained(epoch: number): void {
+    const lrs = this.chainedLrs(epoch, this.groups.map((g) => g.lr));
+    this.lastEpoch = epoch;
+    this.groups.forEach((group, i) => { group.lr = lrs[i]; });
+    this.lastLr = lrs;
+  }
+
+  /** One step inside a ChainedScheduler: the chainable form of the next step. @internal */
+  stepChained(): void { this.applyChained(this.lastEpoch + 1); }
+
   /** The lr of every group set by the last step. */
   getLastLr(): number[] { return [...this.lastLr]; }
 
@@ -66,6 +90,16 @@ export abstract class LRScheduler {
     }
   }
 }
+
+/** One value per parameter group: a single number is repeated, a list must have one entry per group. */
+export function perGroup(value: number | number[], n: number, name: string, where: string): number[] {
+  if (!Array.isArray(value)) return Array.from({ length: n }, () => value);
+  check(value.length === n, where, `expected ${n} values of ${name} (one per parameter group), got ${value.length}`);
+  return [...value];
+}
+
+/** Python's modulo (the result has the sign of the divisor). */
+export const pyMod = (a: number, b: number): number => ((a % b) + b) % b;
 
 /** Numbers, strings, booleans, null, and arrays / plain objects of these: what a scheduler state dict holds. */
 function isPlainData(value: unknown): boolean {
@@ -116,6 +150,13 @@ export class LinearLR extends LRScheduler {
     const t = Math.min(this.totalIters, epoch) / this.totalIters;
     return this.baseLrs.map((base) => base * (this.startFactor + (this.endFactor - this.startFactor) * t));
   }
+
+  protected override chainedLrs(epoch: number, current: number[]): number[] {
+    if (epoch === 0) return current.map((lr) => lr * this.startFactor);
+    if (epoch > this.totalIters) return current;
+    const d = this.endFactor - this.startFactor;
+    return current.map((lr) => lr * (1 + d / (this.totalIters * this.startFactor + (epoch - 1) * d)));
+  }
 }
 
 export interface CosineAnnealingLROptions { tMax: number; etaMin?: number }
@@ -138,182 +179,15 @@ export class CosineAnnealingLR extends LRScheduler {
     const c = (1 + Math.cos((Math.PI * epoch) / this.tMax)) / 2;
     return this.baseLrs.map((base) => this.etaMin + (base - this.etaMin) * c);
   }
-}
 
-export interface SequentialLROptions { schedulers: LRScheduler[]; milestones: number[] }
-
-/**
- * Runs schedulers one after another: schedulers[i] from milestones[i-1] on,
- * restarted at its step 0 there. Warmup then cosine:
- * `new SequentialLR(opt, { schedulers: [new LinearLR(opt, { startFactor: 0.01, totalIters: w }),
- *   new CosineAnnealingLR(opt, { tMax: total - w })], milestones: [w] })`.
- */
-export class SequentialLR extends LRScheduler {
-  readonly schedulers: LRScheduler[];
-  milestones: number[];
-
-  constructor(optimizer: AnyOptimizer, options: SequentialLROptions) {
-    super(optimizer);
-    const { schedulers, milestones } = options;
-    check(Array.isArray(schedulers) && schedulers.length >= 1, 'SequentialLR', 'expects at least one scheduler');
-    schedulers.forEach((s, i) => check(s.optimizer === optimizer, 'SequentialLR',
-      `scheduler ${i} (${s.constructor.name}) belongs to a different optimizer`));
-    check(Array.isArray(milestones) && milestones.length === schedulers.length - 1, 'SequentialLR',
-      `expects ${schedulers.length - 1} milestones for ${schedulers.length} schedulers, got ${JSON.stringify(milestones)}`);
-    check(milestones.every((m, i) => Number.isInteger(m) && m > 0 && (i === 0 || m > milestones[i - 1])), 'SequentialLR',
-      `milestones must be increasing positive integers, got ${JSON.stringify(milestones)}`);
-    this.schedulers = schedulers;
-    this.milestones = [...milestones];
-    // Constructing the children moved the lr: start over from the first one's step 0.
-    for (const group of this.groups) group.lr = group.initialLr as number;
-    this.lastEpoch = 0;
-    schedulers[0].step(0);
-    this.lastLr = schedulers[0].getLastLr();
-  }
-
-  protected computeLrs(): number[] { return this.getLastLr(); }
-
-  override step(epoch?: number): void {
-    check(epoch === undefined, 'SequentialLR', 'step(epoch) is not supported; call step() once per step');
-    this.lastEpoch += 1;
-    let index = 0;
-    while (index < this.milestones.length && this.milestones[index] <= this.lastEpoch) index++;
-    const current = this.schedulers[index];
-    if (index > 0 && this.milestones[index - 1] === this.lastEpoch) current.step(0);
-    else current.step();
-    this.lastLr = current.getLastLr();
-  }
-
-  override stateDict(): SchedulerStateDict {
-    const out = super.stateDict();
-    out.schedulers = this.schedulers.map((s) => s.stateDict());
-    return out;
-  }
-
-  override loadStateDict(state: SchedulerStateDict): void {
-    const saved = state.schedulers;
-    check(Array.isArray(saved) && saved.length === this.schedulers.length, 'SequentialLR.loadStateDict',
-      `expected the states of ${this.schedulers.length} schedulers`);
-    const { schedulers: _, ...own } = state;
-    super.loadStateDict(own);
-    this.schedulers.forEach((s, i) => s.loadStateDict((saved as SchedulerStateDict[])[i]));
-  }
-}
-
-export interface OneCycleLROptions {
-  /** Peak lr, one value for all groups or one per group. */
-  maxLr: number | number[];
-  /** Length of the cycle; or give epochs and stepsPerEpoch. */
-  totalSteps?: number;
-  epochs?: number;
-  stepsPerEpoch?: number;
-  /** Fraction of the cycle spent increasing the lr (default 0.3). */
-  pctStart?: number;
-  annealStrategy?: 'cos' | 'linear';
-  /** Cycle momentum (SGD's momentum or Adam's beta1) inversely to the lr (default true, as PyTorch). */
-  cycleMomentum?: boolean;
-  baseMomentum?: number | number[];
-  maxMomentum?: number | number[];
-  /** Initial lr = maxLr / divFactor (default 25). */
-  divFactor?: number;
-  /** Final lr = initial lr / finalDivFactor (default 1e4). */
-  finalDivFactor?: number;
-  /** Three phases (up, back down, annihilate) instead of two. */
-  threePhase?: boolean;
-}
-
-interface Phase { endStep: number; startLr: string; endLr: string; startMomentum: string; endMomentum: string }
-
-/** The 1cycle policy (Smith & Topin): warm up to maxLr, then anneal far below the initial lr. */
-export class OneCycleLR extends LRScheduler {
-  totalSteps: number;
-  annealStrategy: 'cos' | 'linear';
-  cycleMomentum: boolean;
-  useBeta1: boolean;
-  phases: Phase[];
-
-  constructor(optimizer: AnyOptimizer, options: OneCycleLROptions) {
-    const where = 'OneCycleLR';
-    const totalSteps = options.totalSteps ?? (options.epochs ?? NaN) * (options.stepsPerEpoch ?? NaN);
-    check(Number.isInteger(totalSteps) && totalSteps > 0, where,
-      `totalSteps must be a positive integer (or give positive integer epochs and stepsPerEpoch), got ${totalSteps}`);
-    const pctStart = options.pctStart ?? 0.3;
-    check(isFiniteNumber(pctStart) && pctStart >= 0 && pctStart <= 1, where, `pctStart must be in [0, 1], got ${pctStart}`);
-    const anneal = options.annealStrategy ?? 'cos';
-    check(anneal === 'cos' || anneal === 'linear', where, `annealStrategy must be 'cos' or 'linear', got '${String(anneal)}'`);
-    const divFactor = options.divFactor ?? 25;
-    const finalDivFactor = options.finalDivFactor ?? 1e4;
-    checkNumber(divFactor, 'divFactor', where, 0, true);
-    checkNumber(finalDivFactor, 'finalDivFactor', where, 0, true);
-    const groups = optimizer.paramGroups;
-    const maxLrs = perGroup(options.maxLr, groups.length, 'maxLr');
-    // The group keys follow PyTorch, so state dicts carry the same names.
-    groups.forEach((group, i) => {
-      checkNumber(maxLrs[i], 'maxLr', where);
-      group.initialLr = maxLrs[i] / divFactor;
-      group.maxLr = maxLrs[i];
-      group.minLr = group.initialLr / finalDivFactor;
-    });
-    const cycleMomentum = options.cycleMomentum ?? true;
-    const useBeta1 = 'betas' in optimizer.defaults;
-    if (cycleMomentum) {
-      check('momentum' in optimizer.defaults || useBeta1, where,
-        'the optimizer has neither momentum nor betas; pass cycleMomentum: false');
-      const maxMomentums = perGroup(options.maxMomentum ?? 0.95, groups.length, 'maxMomentum');
-      const baseMomentums = perGroup(options.baseMomentum ?? 0.85, groups.length, 'baseMomentum');
-      groups.forEach((group, i) => {
-        if (useBeta1) group.betas = [maxMomentums[i], (group.betas as number[])[1]];
-        else group.momentum = maxMomentums[i];
-        group.maxMomentum = maxMomentums[i];
-        group.baseMomentum = baseMomentums[i];
-      });
+  protected override chainedLrs(epoch: number, current: number[]): number[] {
+    const { tMax, etaMin } = this;
+    if (epoch === 0) return current;
+    if (pyMod(epoch - 1 - tMax, 2 * tMax) === 0) {
+      return current.map((lr, i) => lr + ((this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / tMax))) / 2);
     }
-    super(optimizer);
-    this.totalSteps = totalSteps;
-    this.annealStrategy = anneal;
-    this.cycleMomentum = cycleMomentum;
-    this.useBeta1 = useBeta1;
-    const up = pctStart * totalSteps - 1;
-    this.phases = options.threePhase
-      ? [
-        { endStep: up, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
-        { endStep: 2 * pctStart * totalSteps - 2, startLr: 'maxLr', endLr: 'initialLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
-        { endStep: totalSteps - 1, startLr: 'initialLr', endLr: 'minLr', startMomentum: 'maxMomentum', endMomentum: 'maxMomentum' },
-      ]
-      : [
-        { endStep: up, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
-        { endStep: totalSteps - 1, startLr: 'maxLr', endLr: 'minLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
-      ];
-    this.initialStep();
-  }
-
-  private anneal(start: number, end: number, pct: number): number {
-    return this.annealStrategy === 'cos'
-      ? end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1)
-      : (end - start) * pct + start;
-  }
-
-  protected computeLrs(epoch: number): number[] {
-    check(epoch <= this.totalSteps, 'OneCycleLR', `tried to step ${epoch} times but totalSteps is ${this.totalSteps}`);
-    return this.groups.map((group) => {
-      let start = 0;
-      let index = 0;
-      // The phase containing `epoch`; past the end the last phase extrapolates (as PyTorch).
-      while (epoch > this.phases[index].endStep && index < this.phases.length - 1) start = this.phases[index++].endStep;
-      const phase = this.phases[index];
-      const pct = (epoch - start) / (phase.endStep - start);
-      if (this.cycleMomentum) {
-        const m = this.anneal(group[phase.startMomentum] as number, group[phase.endMomentum] as number, pct);
-        if (this.useBeta1) group.betas = [m, (group.betas as number[])[1]];
-        else group.momentum = m;
-      }
-      return this.anneal(group[phase.startLr] as number, group[phase.endLr] as number, pct);
-    });
+    const ratio = (1 + Math.cos((Math.PI * epoch) / tMax)) / (1 + Math.cos((Math.PI * (epoch - 1)) / tMax));
+    return current.map((lr) => ratio * (lr - etaMin) + etaMin);
   }
 }
 
-function perGroup(value: number | number[], n: number, name: string): number[] {
-  if (!Array.isArray(value)) return Array.from({ length: n }, () => value);
-  check(value.length === n, 'OneCycleLR', `expected ${n} values of ${name} (one per parameter group), got ${value.length}`);
-  return [...value];
-}

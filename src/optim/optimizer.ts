@@ -33,6 +33,8 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   protected readonly state = new Map<Tensor, ParamState>();
   /** Group keys whose state-dict name is not their snake_case form (e.g. schedule-free's rPower is 'r'). */
   protected readonly keyAliases: Record<string, string> = {};
+  /** State entries that are numbers here but may be 0-d tensors in PyTorch files (e.g. NAdam's mu_product). */
+  protected readonly scalarStateKeys: ReadonlySet<string> = new Set(['step']);
   private disposed = false;
 
   constructor(params: Iterable<Tensor> | Iterable<ParamGroupSpec<H>>, defaults: H) {
@@ -194,8 +196,8 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
       const name = String(key);
       if (typeof value === 'number') {
         out[name] = value;
-      } else if (value instanceof Tensor && name === 'step') {
-        out[name] = value.item(); // PyTorch 2 stores the step count as a 0-d tensor
+      } else if (value instanceof Tensor && this.scalarStateKeys.has(name) && value.shape.length === 0) {
+        out[name] = value.item(); // PyTorch stores step counts (and NAdam's mu_product) as 0-d tensors
       } else if (value instanceof Tensor) {
         if (!sameShape(value.shape, p.shape)) {
           throw new RangeError(`${where}: '${name}' has shape [${value.shape.join(', ')}] but the parameter has shape [${p.shape.join(', ')}]`);

@@ -11,3 +11,5 @@ export { LRScheduler, LambdaLR, LinearLR, CosineAnnealingLR, SequentialLR, OneCy
 export type { SchedulerStateDict, LinearLROptions, CosineAnnealingLROptions, SequentialLROptions, OneCycleLROptions } from './lr-scheduler.js';
 export { GradScaler } from './grad-scaler.js';
 export type { GradScalerOptions, GradScalerStateDict } from './grad-scaler.js';
+export { ReduceLROnPlateau } from './reduce-lr-on-plateau.js';
+export type { ReduceLROnPlateauOptions, ReduceLROnPlateauState } from './reduce-lr-on-plateau.js';

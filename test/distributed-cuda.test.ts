@@ -105,8 +105,8 @@ test("the Trainer's devices and ddp placement: Lightning's devices, a GPU per lo
 });
 
 test("Trainer({ devices: [i] }) on the CPU is refused with Lightning's rule", () => {
-  assert.throws(() => new Trainer({ devices: [1] }), /devices on the CPU must be a positive integer \(processes\) or 'auto', got \[1\]/);
-  assert.throws(() => new Trainer({ devices: -1 }), /devices on the CPU must be a positive integer/);
+  assert.throws(() => new Trainer({ accelerator: 'cpu', devices: [1] }), /devices on the CPU must be a positive integer \(processes\) or 'auto', got \[1\]/);
+  assert.throws(() => new Trainer({ accelerator: 'cpu', devices: -1 }), /devices on the CPU must be a positive integer/);
 });
 
 test("Trainer({ accelerator: 'cuda', devices: [last GPU] }) trains there, as the seed's devices=[1]", { skip: !hasCuda && 'needs a GPU' }, async () => {

@@ -16,7 +16,7 @@ import { SGD } from '../src/optim/index.js';
 import { launch } from '../src/distributed/index.js';
 import { ClassificationModule, Trainer } from '../src/train/index.js';
 import { DEBIAN_FASHION_MNIST_DIR } from '../src/data/mnist.js';
-import { TINY_STD, captureOutput, tinyData, tinyModel } from './helpers/tiny-training.js';
+import { TINY_STD, captureOutput, linearModel, tinyData, tinyModel } from './helpers/tiny-training.js';
 
 const script = fileURLToPath(new URL('./helpers/ddp-fit.js', import.meta.url));
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -44,6 +44,28 @@ test('2 data-parallel processes at batch 16 each train to the weights of 1 proce
     assert.ok(Math.abs(metrics.metrics.val_accuracy - single.metrics.val_accuracy) < 1e-9, 'validation metrics are reduced over the ranks');
     assert.ok(Math.abs(metrics.metrics.loss - single.metrics.loss) < 1e-4, `train loss ${metrics.metrics.loss} vs ${single.metrics.loss}`);
     trainer.dispose();
+    module.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('accumulateGradBatches 2 under ddp (no_sync until the window\'s last batch): 2 ranks at batch 8 = 1 process at batch 32', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-acc-'));
+  try {
+    await launch({ nprocs: 2, script, args: [join(dir, 'w.pt'), join(dir, 'm.json'), '8'], env: { DDP_ACCUMULATE: '2' }, stdout: quiet });
+    const parallel = torch.load(join(dir, 'w.pt')) as Map<string, Tensor>;
+    const metrics = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8'));
+    torch.manualSeed(100);
+    const module = new ClassificationModule({
+      model: linearModel(), loss: new LossXent({ nClasses: 3, offset: 0.5, temperature: 0.25 }), lipschitz: 1 / TINY_STD[0], eps: 0.05, lastLayer: 'global',
+      optimizer: (parameters) => ({ optimizer: new SGD(parameters, { lr: 0.05, momentum: 0.9 }) }),
+    });
+    const single = await new Trainer({ maxEpochs: 2, enableProgressBar: false, output: captureOutput() }).fit(module, tinyData({ batchSize: 32 }));
+    assert.equal(metrics.globalStep, single.globalStep, 'one optimizer step per window of 2 batches');
+    let worst = 0;
+    for (const [k, t] of module.model.stateDict()) worst = Math.max(worst, t.sub(parallel.get(k)!).abs().max().item());
+    assert.ok(worst < 1e-4, `largest weight difference ${worst}`);
     module.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });

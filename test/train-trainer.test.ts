@@ -178,7 +178,8 @@ test('bf16-mixed precision trains on the CPU with finite losses; gradient clippi
   assert.equal(r.globalStep, 3, 'half of 6 batches');
   assert.ok(Number.isFinite(r.metrics.loss) && Number.isFinite(r.metrics.val_loss));
   module.dispose();
-  assert.throws(() => new Trainer({ precision: '16' as never }), /precision must be one of 32, bf16-mixed, 16-mixed/);
+  assert.throws(() => new Trainer({ precision: 'fp8' as never }), /precision must be one of 32, bf16-mixed, 16-mixed, 64-true \(or Lightning's aliases.*got "fp8"/);
+  assert.throws(() => new Trainer({ precision: 'bf16-true' as never }), /precision "bf16-true" \(weights held in half precision\) is not supported; supported: '32'/);
   assert.throws(() => new Trainer({ limitTrainBatches: 1.5 }), /limitTrainBatches must be a positive batch count or a fraction/);
   assert.throws(() => new Trainer({ maxEpochs: 0 }), /maxEpochs must be a positive integer/);
 });

@@ -29,3 +29,5 @@ export { SequentialLR, ChainedScheduler } from './lr-scheduler-compose.js';
 export type { SequentialLROptions } from './lr-scheduler-compose.js';
 export { GradScaler } from './grad-scaler.js';
 export type { GradScalerOptions, GradScalerStateDict } from './grad-scaler.js';
+export { ReduceLROnPlateau } from './reduce-lr-on-plateau.js';
+export type { ReduceLROnPlateauOptions, ReduceLROnPlateauState } from './reduce-lr-on-plateau.js';

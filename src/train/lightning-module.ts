@@ -5,7 +5,7 @@
 // step and per epoch like Lightning's `self.log`.
 import { Tensor } from '../torch/index.js';
 import { Module } from '../nn/index.js';
-import type { Optimizer, LRScheduler } from '../optim/index.js';
+import type { Optimizer, LRScheduler, ReduceLROnPlateau } from '../optim/index.js';
 import type { Batch } from '../data/index.js';
 
 export interface LogOptions {
@@ -45,10 +45,26 @@ export interface LogSink {
   logMetric(name: string, metric: LoggableMetric, options: LogOptions): void;
 }
 
+/** Lightning's lr_scheduler dict. */
+export interface SchedulerConfig {
+  scheduler: LRScheduler | ReduceLROnPlateau;
+  /** Step after every optimizer step or at each epoch's end (default 'epoch', as Lightning). */
+  interval?: 'step' | 'epoch';
+  /** Step every this many intervals (default 1). */
+  frequency?: number;
+  /** The logged metric a ReduceLROnPlateau is stepped with (required for it), e.g. 'val_loss'. */
+  monitor?: string;
+  /** A missing monitored metric is an error (default true) or a skipped step (false). */
+  strict?: boolean;
+}
+
 export interface OptimizerConfig {
   optimizer: Optimizer;
-  scheduler?: LRScheduler;
-  /** When the scheduler steps: after every optimizer step or at each epoch's end (default 'epoch', as Lightning). */
+  /** A scheduler, or Lightning's scheduler config { scheduler, interval, frequency, monitor }. */
+  scheduler?: LRScheduler | ReduceLROnPlateau | SchedulerConfig;
+  /** Lightning's key for `scheduler`. */
+  lrScheduler?: LRScheduler | ReduceLROnPlateau | SchedulerConfig;
+  /** When a plain scheduler steps: after every optimizer step or at each epoch's end (default 'epoch', as Lightning). */
   schedulerInterval?: 'step' | 'epoch';
 }
 
@@ -70,6 +86,11 @@ export abstract class LightningModule extends Module {
 
   /** Evaluates one test batch; by default the same as a validation step. */
   testStep(batch: Batch, batchIndex: number): void { this.validationStep(batch, batchIndex); }
+
+  /** One batch of Trainer.predict(); by default the module's forward of batch.x. Tensors it returns are kept for the caller. */
+  predictStep(batch: Batch, _batchIndex: number): unknown {
+    return (this as unknown as { forward(x: Tensor): unknown }).forward(batch.x);
+  }
 
   abstract configureOptimizers(): OptimizerConfig;
 

@@ -2,14 +2,34 @@
 // is; 'bf16-mixed' runs forward passes under bfloat16 autocast; '16-mixed'
 // runs them under float16 autocast (CUDA only) and scales the loss with a
 // GradScaler so that small float16 gradients survive, skipping the steps
-// whose gradients overflowed.
+// whose gradients overflowed; '64-true' casts the module's floating
+// parameters and buffers and the inputs to float64 (exact checks).
 import { Tensor, autocast } from '../torch/index.js';
 import { GradScaler } from '../optim/index.js';
 import type { GradScalerStateDict, Optimizer } from '../optim/index.js';
 
-export type Precision = '32' | 'bf16-mixed' | '16-mixed';
+export type Precision = '32' | 'bf16-mixed' | '16-mixed' | '64-true';
 
-export const PRECISIONS: readonly Precision[] = ['32', 'bf16-mixed', '16-mixed'];
+export const PRECISIONS: readonly Precision[] = ['32', 'bf16-mixed', '16-mixed', '64-true'];
+
+/** What the Trainer's `precision` option takes: ours, and Lightning's aliases of them. */
+export type PrecisionInput = Precision | 32 | 64 | 16 | '32-true' | '16' | 'bf16' | '64';
+
+const ALIASES: Record<string, Precision> = {
+  '32': '32', '32-true': '32', '16': '16-mixed', '16-mixed': '16-mixed', 'bf16': 'bf16-mixed', 'bf16-mixed': 'bf16-mixed',
+  '64': '64-true', '64-true': '64-true',
+};
+
+/** Lightning's names of a precision → ours; a TypeError naming the supported values otherwise. */
+export function normalizePrecision(value: unknown): Precision {
+  const key = typeof value === 'number' ? String(value) : value;
+  if (typeof key === 'string' && key in ALIASES) return ALIASES[key];
+  const known = "'32' (32, '32-true'), '16-mixed' (16, '16'), 'bf16-mixed' ('bf16'), '64-true' (64, '64')";
+  if (key === 'bf16-true' || key === '16-true') {
+    throw new TypeError(`Trainer: precision ${JSON.stringify(value)} (weights held in half precision) is not supported; supported: ${known}`);
+  }
+  throw new TypeError(`Trainer: precision must be one of ${PRECISIONS.join(', ')} (or Lightning's aliases: ${known}), got ${JSON.stringify(value)}`);
+}
 
 export class PrecisionPlugin {
   /** Set for '16-mixed'. */
@@ -18,22 +38,36 @@ export class PrecisionPlugin {
   skippedSteps = 0;
 
   /** Throws a TypeError when `precision` is unknown or cannot run on `device`. */
-  static check(precision: Precision, device: 'cpu' | 'cuda'): void {
-    if (!PRECISIONS.includes(precision)) throw new TypeError(`Trainer: precision must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(precision)}`);
+  static check(input: PrecisionInput, device: 'cpu' | 'cuda'): void {
+    const precision = normalizePrecision(input);
     if (precision === '16-mixed' && device !== 'cuda') {
       throw new TypeError("Trainer: precision '16-mixed' runs float16 autocast, which needs a CUDA device; on CPU use 'bf16-mixed'");
     }
   }
 
-  constructor(readonly precision: Precision, readonly device: 'cpu' | 'cuda') {
+  readonly precision: Precision;
+
+  constructor(precision: PrecisionInput, readonly device: 'cpu' | 'cuda') {
     PrecisionPlugin.check(precision, device);
+    this.precision = normalizePrecision(precision);
     this.scaler = precision === '16-mixed' ? new GradScaler() : null;
   }
 
   /** Runs a forward pass (training, validation or test step) in this precision. */
   forward<T>(fn: () => T): T {
-    if (this.precision === '32') return fn();
+    if (this.precision === '32' || this.precision === '64-true') return fn();
     return autocast({ deviceType: this.device, dtype: this.precision === 'bf16-mixed' ? 'bfloat16' : 'float16' }, fn);
+  }
+
+  /** The dtype the module's floating parameters and buffers are cast to ('64-true': float64), or null. */
+  get parameterDtype(): 'float64' | null {
+    return this.precision === '64-true' ? 'float64' : null;
+  }
+
+  /** A batch input in this precision: floating inputs become float64 under '64-true' (a new tensor), else the input itself. */
+  castInput(x: Tensor): Tensor {
+    if (this.precision !== '64-true' || x.dtype === 'float64' || !['float32', 'float16', 'bfloat16'].includes(x.dtype)) return x;
+    return x.to('float64');
   }
 
   /** The tensor to call backward on: the loss, scaled under '16-mixed'. */

@@ -6,19 +6,33 @@ import type { Callback } from './callbacks/callback.js';
 import type { Logger } from './loggers/logger.js';
 import type { CheckpointMetadata } from './checkpoint.js';
 import type { ProgressOutput } from './progress.js';
-import type { Precision } from './precision.js';
+import type { PrecisionInput } from './precision.js';
 
-export type Accelerator = 'cpu' | 'cuda' | 'auto';
+/** 'gpu' is Lightning's name of 'cuda'. */
+export type Accelerator = 'cpu' | 'cuda' | 'gpu' | 'auto';
 /** 'ddp_spawn' is taken as 'ddp': Node.js cannot fork a function, so the script itself starts again per rank. */
 export type Strategy = 'auto' | 'ddp' | 'ddp_spawn';
 const STRATEGIES: readonly Strategy[] = ['auto', 'ddp', 'ddp_spawn'];
 
 export interface TrainerOptions {
+  /**
+   * Epochs to train; -1: no limit. Default as Lightning: no limit when maxSteps is given, else 1000
+   * (set it, or maxSteps, to train for less).
+   */
   maxEpochs?: number;
   /** Stop after this many optimizer steps (default: no limit). */
   maxSteps?: number;
+  /** Default 'auto' (as Lightning): CUDA when available, else the CPU. 'gpu' is taken as 'cuda'. */
   accelerator?: Accelerator;
-  precision?: Precision;
+  /** '32' (default), 'bf16-mixed', '16-mixed' (CUDA), '64-true', or Lightning's aliases (32, '32-true', 16, 'bf16', 64…). */
+  precision?: PrecisionInput;
+  /** Lightning's accumulate_grad_batches: one optimizer step every N batches, each loss divided by N (default 1). */
+  accumulateGradBatches?: number;
+  /**
+   * Lightning's val_check_interval: validate every this fraction (0, 1] of the training epoch, or every N
+   * training batches (an integer > 1). Default 1.0: once, at the epoch's end.
+   */
+  valCheckInterval?: number;
   /** Batches per epoch: an integer count, or a fraction in (0, 1] of the loader. */
   limitTrainBatches?: number;
   limitValBatches?: number;
@@ -36,8 +50,8 @@ export interface TrainerOptions {
   defaultRootDir?: string | null;
   /** Step metrics go to loggers every N steps (default 50). */
   logEveryNSteps?: number;
-  /** Validate every N epochs (default 1). */
-  checkValEveryNEpoch?: number;
+  /** Validate every N epochs (default 1); null: validate every valCheckInterval batches counted across epochs. */
+  checkValEveryNEpoch?: number | null;
   /** Seeds torch's generator at the start of fit (model initialization should be seeded by the caller). */
   seed?: number;
   /** What a NaN or infinite loss does: 'error' stops with a message naming the step (default); 'skip' skips the batch. */
@@ -78,12 +92,36 @@ export interface TrainerOptions {
 
 export function resolveAccelerator(accelerator: Accelerator): 'cpu' | 'cuda' {
   if (accelerator === 'cpu') return 'cpu';
+  if (accelerator === 'gpu') return resolveAccelerator('cuda');
   if (accelerator === 'auto') return cuda.isAvailable() ? 'cuda' : 'cpu';
   if (accelerator === 'cuda') {
     if (!cuda.isAvailable()) throw new Error("Trainer: accelerator 'cuda' asked for, but CUDA is not available (libtorch built without CUDA, or no GPU); use 'cpu' or 'auto'");
     return 'cuda';
   }
-  throw new TypeError(`Trainer: accelerator must be 'cpu', 'cuda' or 'auto', got ${JSON.stringify(accelerator)}`);
+  throw new TypeError(`Trainer: accelerator must be 'cpu', 'cuda' (or 'gpu') or 'auto', got ${JSON.stringify(accelerator)}`);
+}
+
+/** maxEpochs as Lightning resolves it: Infinity for -1 (or for unset with maxSteps given), 1000 when neither is set. */
+export function resolveMaxEpochs(o: Pick<TrainerOptions, 'maxEpochs' | 'maxSteps'>): number {
+  const value = o.maxEpochs ?? (o.maxSteps !== undefined && o.maxSteps !== -1 ? -1 : 1000);
+  if (value === -1) return Infinity;
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`Trainer: maxEpochs must be a positive integer or -1 (no limit), got ${o.maxEpochs}`);
+  return value;
+}
+
+/** Checks accumulateGradBatches, valCheckInterval and checkValEveryNEpoch. */
+export function checkLoopOptions(o: Pick<TrainerOptions, 'accumulateGradBatches' | 'valCheckInterval' | 'checkValEveryNEpoch'>): void {
+  const n = o.accumulateGradBatches;
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw new RangeError(`Trainer: accumulateGradBatches must be a positive integer, got ${n}`);
+  const v = o.valCheckInterval;
+  if (v !== undefined && !(typeof v === 'number' && v > 0 && (v <= 1 || Number.isInteger(v)))) {
+    throw new RangeError(`Trainer: valCheckInterval must be a fraction in (0, 1] of the epoch or a whole number of batches, got ${v}`);
+  }
+  const e = o.checkValEveryNEpoch;
+  if (e !== undefined && e !== null && !(Number.isInteger(e) && e >= 1)) throw new RangeError(`Trainer: checkValEveryNEpoch must be a positive integer or null, got ${e}`);
+  if (e === null && (v === undefined || (v <= 1 && !Number.isInteger(v)) || v === 1)) {
+    throw new RangeError('Trainer: checkValEveryNEpoch null counts valCheckInterval batches across epochs, so valCheckInterval must then be a whole number of batches > 1');
+  }
 }
 
 /** Lightning's `benchmark` and `deterministic`: global switches, set when the Trainer is made. */

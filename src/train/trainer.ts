@@ -9,10 +9,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Tensor, cuda, keep, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, tensor } from '../torch/index.js';
+import { Tensor, cat, cuda, keep, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, tensor } from '../torch/index.js';
 import { Module, clipGradNorm_, clipGradValue_ } from '../nn/index.js';
 import { NonFiniteValueError } from '../losses/index.js';
-import type { LRScheduler, Optimizer } from '../optim/index.js';
+import type { Optimizer } from '../optim/index.js';
 import { DataLoader } from '../data/index.js';
 import type { Batch, Shard } from '../data/index.js';
 import { DistributedDataParallel, ProcessGroup, getDefaultGroup, initProcessGroup, isInitialized, launchPeers, reduceMetrics } from '../distributed/index.js';
@@ -22,7 +22,7 @@ import { CSVLogger } from './loggers/csv-logger.js';
 import { JSONLLogger } from './loggers/jsonl-logger.js';
 import type { Logger } from './loggers/logger.js';
 import { CheckpointMetadata, disposeDeep, readCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { TrainingParts, checkpointModel, encodeTrainingState, restoreTrainingState } from './training-state.js';
+import { TrainingParts, checkpointModel, encodeTrainingState, loadModuleWeights, restoreTrainingState } from './training-state.js';
 import { LightningModule, Stage, isLoggableMetric } from './lightning-module.js';
 import { MetricCollector } from './epoch-metrics.js';
 import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
@@ -30,7 +30,10 @@ import { metricsTable } from './metrics-table.js';
 import { writeTrainingCurves } from './metric-plots.js';
 import { PrecisionPlugin } from './precision.js';
 import { fitSummary } from './fit-summary.js';
-import { applyGlobalSwitches, checkLimit, ddpPlacement, limitBatches, resolveAccelerator, resolveDevices, resolveStrategy } from './trainer-options.js';
+import { applyGlobalSwitches, checkLimit, checkLoopOptions, ddpPlacement, limitBatches, resolveAccelerator, resolveDevices, resolveMaxEpochs, resolveStrategy } from './trainer-options.js';
+import { accumulationWindow, isValCheckBatch, valCheckBatch } from './accumulation.js';
+import { AnyScheduler, SchedulerSlot } from './schedulers.js';
+import { collectPrediction, concatPredictions, resolveCkptPath } from './predict.js';
 import type { DeviceSelection } from './trainer-options.js';
 import type { TrainerOptions } from './trainer-options.js';
 export type { Accelerator, Strategy, TrainerOptions } from './trainer-options.js';
@@ -53,6 +56,8 @@ export interface DataModuleLike {
   trainDataloader(): Loader;
   valDataloader?(): Loader | null;
   testDataloader?(): Loader | null;
+  /** The loader of Trainer.predict(). */
+  predictDataloader?(): Loader | null;
   /** Input normalization, class names, dataset name, stored in checkpoint metadata. */
   checkpointMetadata?(): CheckpointMetadata;
   /** Called by a data-parallel Trainer before asking for loaders: load only this process's part of each epoch. */
@@ -60,10 +65,10 @@ export interface DataModuleLike {
 }
 
 export interface FitResult {
-  /** Epochs completed (all of them, counting those before a resume). */
+  /** Epochs completed (all of them, counting those before a resume; one cut short by maxSteps counts). */
   epochs: number;
   globalStep: number;
-  /** The last epoch's metrics (training and validation). */
+  /** The last epoch's training metrics and the latest validation metrics. */
   metrics: Record<string, number>;
   history: Record<string, number>[];
   /** 'completed', 'max_steps', 'early_stopping' / callback reason, or 'interrupted'. */
@@ -79,8 +84,22 @@ export interface FitResult {
 export class NonFiniteLossError extends Error {}
 
 export class Trainer {
+  /** Epochs to train; -1: no limit (Lightning's max_epochs). */
   readonly maxEpochs: number;
   readonly maxSteps: number;
+  /** Batches per optimizer step (Lightning's accumulate_grad_batches). */
+  readonly accumulateGradBatches: number;
+  /** Lightning's val_check_interval: a fraction of the epoch, or a batch count (default 1.0: at the epoch's end). */
+  readonly valCheckInterval: number;
+  /** Validate every N epochs (null: every valCheckInterval batches across epochs). */
+  readonly checkValEveryNEpoch: number | null;
+  /** During fit: whether there is a validation loader with batches to run. */
+  hasValidation = false;
+  /** During fit: whether a validation has run yet. */
+  validationHasRun = false;
+  /** True while the validation after an epoch's last batch runs (a checkpoint then is written at the epoch's end instead). */
+  isLastBatch = false;
+  private readonly epochLimit: number;
   /** Autocast for the forward passes, and loss scaling under '16-mixed'. */
   readonly precisionPlugin: PrecisionPlugin;
   readonly device: 'cpu' | 'cuda';
@@ -101,12 +120,18 @@ export class Trainer {
   private batchInEpoch = 0;
   /** True between an epoch's end and the next epoch's start. */
   private epochDone = false;
-  /** The latest epoch-level values (and step values of step-only metrics), by name. */
+  /** The latest epoch-level values by name: this epoch's training values, the latest validation's values. */
   callbackMetrics = new Map<string, number>();
+  /** The names in callbackMetrics computed during the current epoch (training epoch values, validations run in it). */
+  private freshMetrics = new Set<string>();
+  /** Whether the current accumulation window has gradients to step with. */
+  private windowHasGradients = false;
+  /** The last checkpoint this Trainer wrote (ckptPath 'last' falls back to it). */
+  private lastSavedPath = '';
   history: Record<string, number>[] = [];
   optimizer: Optimizer | null = null;
-  scheduler: LRScheduler | null = null;
-  private schedulerInterval: 'step' | 'epoch' = 'epoch';
+  scheduler: AnyScheduler | null = null;
+  private schedulerSlot: SchedulerSlot | null = null;
   private module: LightningModule | null = null;
   private metadata: CheckpointMetadata = {};
   private stopMessage: string | null = null;
@@ -122,11 +147,15 @@ export class Trainer {
 
   constructor(options: TrainerOptions = {}) {
     this.options = options;
-    this.maxEpochs = options.maxEpochs ?? 1;
-    if (!Number.isInteger(this.maxEpochs) || this.maxEpochs < 1) throw new RangeError(`Trainer: maxEpochs must be a positive integer, got ${options.maxEpochs}`);
-    this.maxSteps = options.maxSteps ?? Infinity;
-    if (!(this.maxSteps > 0)) throw new RangeError(`Trainer: maxSteps must be > 0, got ${options.maxSteps}`);
-    this.device = resolveAccelerator(options.accelerator ?? 'cpu');
+    this.epochLimit = resolveMaxEpochs(options);
+    this.maxEpochs = Number.isFinite(this.epochLimit) ? this.epochLimit : -1;
+    this.maxSteps = options.maxSteps === undefined || options.maxSteps === -1 ? Infinity : options.maxSteps;
+    if (!(Number.isInteger(this.maxSteps) && this.maxSteps > 0) && this.maxSteps !== Infinity) throw new RangeError(`Trainer: maxSteps must be a positive integer or -1, got ${options.maxSteps}`);
+    checkLoopOptions(options);
+    this.accumulateGradBatches = options.accumulateGradBatches ?? 1;
+    this.valCheckInterval = options.valCheckInterval ?? 1;
+    this.checkValEveryNEpoch = options.checkValEveryNEpoch === undefined ? 1 : options.checkValEveryNEpoch;
+    this.device = resolveAccelerator(options.accelerator ?? 'auto');
     this.devices = resolveDevices(this.device, options.devices, this.device === 'cuda' ? cuda.deviceCount() : 0);
     this.computeDevice = this.devices.gpus ? `cuda:${this.devices.gpus[0]}` : 'cpu';
     this.precisionPlugin = new PrecisionPlugin(options.precision ?? '32', this.device);
@@ -178,6 +207,8 @@ export class Trainer {
   private placeModule(module: Module): void {
     if (this.computeDevice.startsWith('cuda:')) cuda.setDevice(Number(this.computeDevice.slice(5)));
     module.to(this.computeDevice);
+    const dtype = this.precisionPlugin.parameterDtype;
+    if (dtype) module.to(dtype);
   }
 
   /** Starts local ranks 1 … devices − 1 running this same script; this process takes local rank 0 (NODE_RANK picks the node). */
@@ -223,8 +254,8 @@ export class Trainer {
     this.optimizer?.dispose();
     const config = module.configureOptimizers();
     this.optimizer = config.optimizer;
-    this.scheduler = config.scheduler ?? null;
-    this.schedulerInterval = config.schedulerInterval ?? 'epoch';
+    this.schedulerSlot = SchedulerSlot.from(config);
+    this.scheduler = this.schedulerSlot?.scheduler ?? null;
   }
 
   /**
@@ -274,7 +305,7 @@ export class Trainer {
           for (const group of this.optimizer.paramGroups) group.lr = lr;
           let loss: number | null;
           try {
-            loss = this.trainingStep(module, batch, step);
+            loss = this.trainingStep(module, batch, step, { first: true, step: true, divisor: 1 }).loss;
           } catch (error) {
             if (!(error instanceof NonFiniteLossError)) throw error;
             loss = null;
@@ -333,34 +364,22 @@ export class Trainer {
     const trainLoader = data.trainDataloader();
     this.trainLoader = trainLoader;
     const valLoader = data.valDataloader?.() ?? null;
+    this.hasValidation = valLoader !== null && limitBatches(valLoader.length, this.options.limitValBatches) > 0;
     if (this.group) for (const loader of [trainLoader, valLoader]) checkSharded(loader, this.group);
     const stopSignals = (this.options.handleSignals ?? true) ? this.catchInterrupt() : () => {};
     let interruptedCheckpoint: string | null = null;
     let stopReason = 'completed';
+    if (this.options.maxEpochs === undefined && this.options.maxSteps === undefined) {
+      this.print('maxEpochs was not set: training for up to 1000 epochs (as Lightning); pass maxEpochs (-1: no limit) or maxSteps');
+    }
     this.print(`training on ${this.computeDevice} (precision ${this.precision}): ${limitBatches(trainLoader.length, this.options.limitTrainBatches)} batches per epoch, ` +
-      `epochs ${this.currentEpoch + 1}–${this.maxEpochs}${this.defaultRootDir ? `, run folder ${this.defaultRootDir}` : ''}`);
+      `epochs ${this.currentEpoch + 1}–${this.maxEpochs === -1 ? '∞' : this.maxEpochs}${this.defaultRootDir ? `, run folder ${this.defaultRootDir}` : ''}`);
     try {
       for (const c of this.callbacks) await c.onFitStart(this, module);
-      while (this.currentEpoch < this.maxEpochs) {
-        const finished = await this.trainEpoch(module, trainLoader);
-        if (finished) {
-          const validate = valLoader !== null && (this.currentEpoch + 1) % (this.options.checkValEveryNEpoch ?? 1) === 0;
-          if (validate) {
-            const values = await this.evaluate(module, valLoader, 'validate', this.options.limitValBatches);
-            for (const [k, v] of values) this.callbackMetrics.set(k, v);
-            for (const c of this.callbacks) await c.onValidationEnd(this, module);
-          }
-          if (this.scheduler && this.schedulerInterval === 'epoch') this.scheduler.step();
-          this.endEpoch(start);
-          if (this.defaultRootDir && this.globalRank === 0) writeTrainingCurves(join(this.defaultRootDir, 'plots'), this.history);
-          // From here a checkpoint resumes at the next epoch's first batch.
-          this.epochDone = true;
-          for (const c of this.callbacks) await c.onTrainEpochEnd(this, module);
-          for (const l of this.loggers) l.save();
-          this.currentEpoch++;
-          this.batchInEpoch = 0;
-          this.epochDone = false;
-        }
+      while (this.currentEpoch < this.epochLimit) {
+        // 'partial': cut short by maxSteps or a stop request; its epoch end still runs, as in Lightning.
+        const outcome = await this.trainEpoch(module, trainLoader, this.hasValidation ? valLoader : null);
+        if (outcome !== 'interrupted') await this.finishEpoch(module, start);
         if (this.interruptRequested) {
           interruptedCheckpoint = join(this.defaultRootDir || '.', 'checkpoints', 'interrupted.ckpt');
           await this.saveCheckpoint(interruptedCheckpoint);
@@ -388,9 +407,34 @@ export class Trainer {
     };
   }
 
-  /** Trains one epoch; false when it stopped early (interrupt or maxSteps). */
-  private async trainEpoch(module: LightningModule, loader: Loader): Promise<boolean> {
+  /** The epoch's end after its training batches: schedulers, history, callbacks, loggers; then the next epoch. */
+  private async finishEpoch(module: LightningModule, fitStart: number): Promise<void> {
+    this.schedulerSlot?.atEpochEnd(this.currentEpoch, this.callbackMetrics, this.freshMetrics, this.validationHasRun || !this.hasValidation);
+    this.endEpoch(fitStart);
+    if (this.defaultRootDir && this.globalRank === 0) writeTrainingCurves(join(this.defaultRootDir, 'plots'), this.history);
+    // From here a checkpoint resumes at the next epoch's first batch.
+    this.epochDone = true;
+    for (const c of this.callbacks) await c.onTrainEpochEnd(this, module);
+    for (const l of this.loggers) l.save();
+    this.currentEpoch++;
+    this.batchInEpoch = 0;
+    this.epochDone = false;
+  }
+
+  private epochLabel(): string {
+    return `epoch ${this.currentEpoch + 1}${this.maxEpochs === -1 ? '' : `/${this.maxEpochs}`}`;
+  }
+
+  /**
+   * Trains one epoch, validating where valCheckInterval says; then its epoch
+   * metrics. 'partial' when maxSteps or a stop request ended it early,
+   * 'interrupted' (no epoch end) on Ctrl-C / interrupt(). The loop leaves only
+   * at accumulation-window boundaries, so an interrupted checkpoint never
+   * holds half-accumulated gradients.
+   */
+  private async trainEpoch(module: LightningModule, loader: Loader, valLoader: Loader | null): Promise<'completed' | 'partial' | 'interrupted'> {
     const collector = new MetricCollector();
+    this.freshMetrics = new Set();
     module.logSink = collector;
     module.stage = 'train';
     module.train();
@@ -400,78 +444,134 @@ export class Trainer {
     const first = this.batchInEpoch;
     if (isPositioned(loader)) loader.resumeAt(this.currentEpoch, first);
     else if (first > 0) throw new Error('Trainer: resuming needs a loader with resumeAt(epoch, batch) (the library\'s DataLoader has it)');
-    this.progress?.begin(`epoch ${this.currentEpoch + 1}/${this.maxEpochs}`, total, first);
+    const acrossEpochs = this.checkValEveryNEpoch === null;
+    const validateThisEpoch = valLoader !== null && (acrossEpochs || (this.currentEpoch + 1) % this.checkValEveryNEpoch! === 0);
+    const every = validateThisEpoch ? valCheckBatch(total, this.valCheckInterval, acrossEpochs) : Infinity;
+    this.progress?.begin(this.epochLabel(), total, first);
     const epochStart = performance.now();
     let seen = 0;
     let index = first;
     if (index < total) {
       for await (const batch of loader) {
-        const loss = this.trainingStep(module, batch, index);
+        const window = accumulationWindow(index, total, this.accumulateGradBatches);
+        const { loss, stepped } = this.trainingStep(module, batch, index, { ...window, divisor: this.accumulateGradBatches });
         seen += batch.y.shape[0];
         batch.x.dispose();
         batch.y.dispose();
         index++;
         this.batchInEpoch = index;
-        if (loss !== null) {
+        if (stepped) {
           this.globalStep++;
+          this.schedulerSlot?.afterOptimizerStep(this.globalStep, this.callbackMetrics);
           if (this.globalStep % (this.options.logEveryNSteps ?? 50) === 0) this.logMetrics(collector.stepForLoggers());
-          for (const c of this.callbacks) await c.onTrainBatchEnd(this, module, loss, index - 1);
         }
+        if (loss !== null) for (const c of this.callbacks) await c.onTrainBatchEnd(this, module, loss, index - 1);
         this.progress?.update(index, collector.stepForProgressBar());
         collector.clearStep();
         await yieldToEventLoop();
         // Ranks must stop at the same step: a Ctrl-C seen by any of them stops all.
         this.interruptRequested = this.anyRank(this.interruptRequested);
-        if (index >= total || this.globalStep >= this.maxSteps || this.interruptRequested) break;
+        const last = index >= total;
+        if (validateThisEpoch && isValCheckBatch(index - 1, this.currentEpoch * total + index - 1, every, acrossEpochs)) {
+          await this.validateInFit(module, valLoader, last);
+          module.logSink = collector;
+          module.stage = 'train';
+          module.train();
+          if (!last) this.progress?.begin(this.epochLabel(), total, index);
+        }
+        if (last) break;
+        if (window.step && (this.globalStep >= this.maxSteps || this.interruptRequested || this.stopMessage !== null)) break;
       }
     }
     this.progress?.end();
     module.logSink = null;
-    if (index < total) {
+    if (index < total && this.interruptRequested) {
       collector.resetMetrics();
-      return false;
+      return 'interrupted';
     }
     module.onTrainEpochEnd(this.currentEpoch);
+    const seconds = (performance.now() - epochStart) / 1000;
     const epochValues = this.reduced(collector);
-    this.callbackMetrics = new Map(epochValues);
-    this.callbackMetrics.set('epoch_seconds', (performance.now() - epochStart) / 1000);
-    this.callbackMetrics.set('images_per_second', (seen * this.worldSize) / Math.max(1e-9, (performance.now() - epochStart) / 1000));
+    epochValues.set('epoch_seconds', seconds);
+    epochValues.set('images_per_second', (seen * this.worldSize) / Math.max(1e-9, seconds));
+    for (const [k, v] of epochValues) {
+      this.callbackMetrics.set(k, v);
+      this.freshMetrics.add(k);
+    }
+    epochValues.delete('epoch_seconds');
+    epochValues.delete('images_per_second');
     this.logMetrics({ ...collector.epochForLoggers(epochValues), epoch: this.currentEpoch });
     collector.resetMetrics();
-    return true;
+    return index < total ? 'partial' : 'completed';
   }
 
-  /** One optimizer step in a scope; returns the loss value, or null when the batch was skipped. */
-  private trainingStep(module: LightningModule, batch: Batch, index: number): number | null {
+  /** A validation during fit: its values join callbackMetrics and go to the loggers, then onValidationEnd. */
+  private async validateInFit(module: LightningModule, valLoader: Loader, last: boolean): Promise<void> {
+    this.isLastBatch = last;
+    try {
+      const values = await this.evaluate(module, valLoader, 'validate', this.options.limitValBatches);
+      for (const [k, v] of values) {
+        this.callbackMetrics.set(k, v);
+        this.freshMetrics.add(k);
+      }
+      this.validationHasRun = true;
+      if (values.size > 0) this.logMetrics({ ...Object.fromEntries(values), epoch: this.currentEpoch });
+      for (const c of this.callbacks) await c.onValidationEnd(this, module);
+    } finally {
+      this.isLastBatch = false;
+    }
+  }
+
+  /**
+   * Forward and backward of one batch in a scope, the loss divided by
+   * `divisor` (accumulation); at the window's first batch the gradients are
+   * zeroed, at its last the optimizer steps (clipping the accumulated
+   * gradients). Returns the loss value (null when the batch was skipped) and whether it stepped.
+   */
+  private trainingStep(module: LightningModule, batch: Batch, index: number, window: { first: boolean; step: boolean; divisor: number }): { loss: number | null; stepped: boolean } {
     const optimizer = this.optimizer!;
     return scope(() => {
+      if (window.first) {
+        optimizer.zeroGrad();
+        this.windowHasGradients = false;
+      }
       const onDevice = this.toDevice(batch);
       module.currentBatchSize = onDevice.y.shape[0];
-      let loss: Tensor;
-      this.ddp?.preForward();
-      try {
-        loss = this.precisionPlugin.forward(() => module.trainingStep(onDevice, index));
-      } catch (error) {
-        // The library's losses refuse NaN logits: that is the same diverged step as a NaN loss.
-        if (error instanceof NonFiniteValueError) return this.nonFiniteLoss(index, `NaN (${error.message})`);
-        throw error;
-      }
-      if (!(loss instanceof Tensor) || loss.numel() !== 1) throw new TypeError('trainingStep must return the loss as a one-element tensor');
-      const value = loss.item();
-      // All ranks skip (or stop) together, or the others would wait for this one's gradients.
-      if (this.anyRank(!Number.isFinite(value))) return this.nonFiniteLoss(index, String(value));
-      optimizer.zeroGrad();
-      const backwardOn = this.precisionPlugin.lossForBackward(loss);
-      if (this.ddp) {
-        this.ddp.postForward(loss);
-        this.ddp.backward(backwardOn);
-      } else {
-        backwardOn.backward();
+      const pass = (): number | null => {
+        let loss: Tensor;
+        this.ddp?.preForward();
+        try {
+          loss = this.precisionPlugin.forward(() => module.trainingStep(onDevice, index));
+        } catch (error) {
+          // The library's losses refuse NaN logits: that is the same diverged step as a NaN loss.
+          if (error instanceof NonFiniteValueError) return this.nonFiniteLoss(index, `NaN (${error.message})`);
+          throw error;
+        }
+        if (!(loss instanceof Tensor) || loss.numel() !== 1) throw new TypeError('trainingStep must return the loss as a one-element tensor');
+        const value = loss.item();
+        // All ranks skip (or stop) together, or the others would wait for this one's gradients.
+        if (this.anyRank(!Number.isFinite(value))) return this.nonFiniteLoss(index, String(value));
+        const backwardOn = this.precisionPlugin.lossForBackward(window.divisor === 1 ? loss : loss.div(window.divisor));
+        if (this.ddp) {
+          this.ddp.postForward(loss);
+          this.ddp.backward(backwardOn);
+        } else {
+          backwardOn.backward();
+        }
+        return value;
+      };
+      // Under DDP only the window's last backward averages the gradients over the ranks (no_sync before it).
+      const value = this.ddp && !window.step ? this.ddp.noSync(pass) : pass();
+      if (value !== null) this.windowHasGradients = true;
+      if (!window.step || !this.windowHasGradients) return { loss: value, stepped: false };
+      if (this.ddp && value === null) {
+        // The averaging backward was skipped: the gradients accumulated so far differ per rank, so no rank steps with them.
+        this.print(`warning: dropped the accumulated gradients of epoch ${this.currentEpoch}, batches ≤ ${index}: the window's last batch was skipped`);
+        return { loss: null, stepped: false };
       }
       this.clipGradients(module, optimizer);
       this.precisionPlugin.optimizerStep(optimizer);
-      if (this.scheduler && this.schedulerInterval === 'step') this.scheduler.step();
-      return value;
+      return { loss: value, stepped: true };
     });
   }
 
@@ -496,10 +596,10 @@ export class Trainer {
   }
 
   private toDevice(batch: Batch): Batch {
-    if (this.computeDevice === 'cpu') return batch;
-    // Asynchronous when the loader pinned the batch; a pageable batch is copied synchronously either way.
     const device = this.computeDevice;
-    return { x: batch.x.to({ device, nonBlocking: true }), y: batch.y.to({ device, nonBlocking: true }) };
+    // Asynchronous when the loader pinned the batch; a pageable batch is copied synchronously either way.
+    const moved = device === 'cpu' ? batch : { ...batch, x: batch.x.to({ device, nonBlocking: true }), y: batch.y?.to({ device, nonBlocking: true }) };
+    return { ...moved, x: this.precisionPlugin.castInput(moved.x) };
   }
 
   // ---- evaluation ------------------------------------------------------------------
@@ -550,13 +650,16 @@ export class Trainer {
     return scope(() => group.allReduce(tensor([flag ? 1 : 0]), 'max').item() > 0);
   }
 
-  /** Runs the validation loop alone; prints and returns its metrics. */
-  async validate(module: LightningModule, data: DataModuleLike | Loader, options: { stage?: 'validate' | 'test' } = {}): Promise<Record<string, number>> {
+  /**
+   * Runs the validation loop alone; prints and returns its metrics. `ckptPath`
+   * first loads a checkpoint's weights: 'best' (the ModelCheckpoint's best), 'last', or a file.
+   */
+  async validate(module: LightningModule, data: DataModuleLike | Loader, options: { stage?: 'validate' | 'test'; ckptPath?: string } = {}): Promise<Record<string, number>> {
     const stage = options.stage ?? 'validate';
     const loader = isLoader(data) ? data : stage === 'test' ? (data.testDataloader?.() ?? data.valDataloader?.() ?? null) : (data.valDataloader?.() ?? null);
     if (loader === null) throw new Error(`Trainer.${stage}: the data module has no ${stage === 'test' ? 'test or validation' : 'validation'} loader`);
-    this.placeModule(module);
     try {
+      this.prepareForEvaluation(module, options.ckptPath, `Trainer.${stage}`);
       const values = await this.evaluate(module, loader, stage, stage === 'test' ? this.options.limitTestBatches : this.options.limitValBatches);
       const result = Object.fromEntries(values);
       this.print(metricsTable(stage === 'test' ? 'Test metric' : 'Validate metric', result));
@@ -567,20 +670,77 @@ export class Trainer {
   }
 
   /** Runs the test loop (module.testStep); prints and returns its metrics. */
-  test(module: LightningModule, data: DataModuleLike | Loader): Promise<Record<string, number>> {
-    return this.validate(module, data, { stage: 'test' });
+  test(module: LightningModule, data: DataModuleLike | Loader, options: { ckptPath?: string } = {}): Promise<Record<string, number>> {
+    return this.validate(module, data, { stage: 'test', ckptPath: options.ckptPath });
+  }
+
+  /**
+   * Lightning's predict: module.predictStep (default: forward of batch.x) on
+   * every batch of the loader (or the data module's predictDataloader), in
+   * eval mode without gradients. Returns the per-batch outputs, as Lightning
+   * does, or with `concat` one tensor of them joined along dimension 0.
+   */
+  predict(module: LightningModule, data: DataModuleLike | Loader, options: { ckptPath?: string; concat: true }): Promise<Tensor>;
+  predict(module: LightningModule, data: DataModuleLike | Loader, options?: { ckptPath?: string; concat?: false }): Promise<unknown[]>;
+  async predict(module: LightningModule, data: DataModuleLike | Loader, options: { ckptPath?: string; concat?: boolean } = {}): Promise<unknown[] | Tensor> {
+    if (!(module instanceof LightningModule)) throw new TypeError('Trainer.predict: expected a LightningModule');
+    const loader = isLoader(data) ? data : (data.predictDataloader?.() ?? null);
+    if (loader === null) throw new Error('Trainer.predict: the data module has no predict loader (implement predictDataloader(), or pass a loader)');
+    const outputs: unknown[] = [];
+    try {
+      this.prepareForEvaluation(module, options.ckptPath, 'Trainer.predict');
+      const sink = module.logSink;
+      module.logSink = null;
+      module.eval();
+      this.progress?.begin('predicting', loader.length);
+      let index = 0;
+      for await (const batch of loader) {
+        try {
+          outputs.push(noGrad(() => scope(() => {
+            const onDevice = this.toDevice(batch);
+            module.currentBatchSize = onDevice.x.shape[0];
+            return collectPrediction(this.precisionPlugin.forward(() => module.predictStep(onDevice, index)), batch);
+          })));
+        } finally {
+          batch.x.dispose();
+          batch.y?.dispose();
+        }
+        index++;
+        this.progress?.update(index, {});
+        await yieldToEventLoop();
+      }
+      this.progress?.end();
+      module.logSink = sink;
+    } catch (error) {
+      disposeDeep(outputs);
+      throw error;
+    } finally {
+      if (!isLoader(data)) await loader.close?.();
+    }
+    return options.concat ? concatPredictions(outputs, cat) : outputs;
+  }
+
+  /** Places the module (and its precision) and loads the weights of `ckptPath` when given. */
+  private prepareForEvaluation(module: LightningModule, ckptPath: string | undefined, where: string): void {
+    this.placeModule(module);
+    if (ckptPath === undefined) return;
+    const path = resolveCkptPath(ckptPath, this.callbacks, this.lastSavedPath, where);
+    loadModuleWeights(path, module);
+    this.print(`${where}: loaded the weights of ${path}`);
   }
 
   // ---- epoch bookkeeping -------------------------------------------------------------
+  /** The epoch's row of the history and its printed line: the values computed in this epoch (validation only where it ran). */
   private endEpoch(fitStart: number): void {
-    const row: Record<string, number> = { epoch: this.currentEpoch + 1, step: this.globalStep, ...Object.fromEntries(this.callbackMetrics) };
+    // Training values first, then validation values (the order of the epoch line and the history's columns).
+    const entries = [...this.callbackMetrics].filter(([k]) => this.freshMetrics.has(k));
+    const fresh = Object.fromEntries([...entries.filter(([k]) => !k.startsWith('val_')), ...entries.filter(([k]) => k.startsWith('val_'))]);
+    const row: Record<string, number> = { epoch: this.currentEpoch + 1, step: this.globalStep, ...fresh };
     row.seconds = (performance.now() - fitStart) / 1000;
     this.history.push(row);
-    const shown = Object.fromEntries([...this.callbackMetrics].filter(([k]) => k !== 'epoch_seconds' && k !== 'images_per_second'));
-    this.print(`epoch ${this.currentEpoch + 1}/${this.maxEpochs} · step ${this.globalStep} · ${formatMetrics(shown)} · ` +
-      `${(this.callbackMetrics.get('epoch_seconds') ?? 0).toFixed(1)} s (${(this.callbackMetrics.get('images_per_second') ?? 0).toFixed(1)} img/s)`);
-    const valMetrics = Object.fromEntries([...this.callbackMetrics].filter(([k]) => k.startsWith('val_')));
-    if (Object.keys(valMetrics).length > 0) this.logMetrics({ ...valMetrics, epoch: this.currentEpoch });
+    const shown = Object.fromEntries(Object.entries(fresh).filter(([k]) => k !== 'epoch_seconds' && k !== 'images_per_second'));
+    this.print(`${this.epochLabel()} · step ${this.globalStep} · ${formatMetrics(shown)} · ` +
+      `${(fresh.epoch_seconds ?? 0).toFixed(1)} s (${(fresh.images_per_second ?? 0).toFixed(1)} img/s)`);
   }
 
   private printFinalTable(): void {
@@ -609,6 +769,7 @@ export class Trainer {
     const metadata: CheckpointMetadata = { ...this.metadata, epoch: this.currentEpoch, global_step: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics) };
     try {
       saveCheckpoint(path, checkpointModel(module).model, metadata, entries);
+      this.lastSavedPath = path;
     } finally {
       for (const t of owned) t.dispose();
     }

@@ -6,10 +6,12 @@
 import { Tensor, getRngState, setRngState } from '../torch/index.js';
 import type { Saveable } from '../torch/index.js';
 import { Module } from '../nn/index.js';
-import type { LRScheduler, Optimizer } from '../optim/index.js';
+import type { Optimizer } from '../optim/index.js';
 import type { Callback, JsonValue } from './callbacks/callback.js';
 import type { LightningModule } from './lightning-module.js';
 import type { PrecisionPlugin } from './precision.js';
+import type { AnyScheduler } from './schedulers.js';
+import { disposeDeep, readCheckpoint } from './checkpoint.js';
 
 /** Where the loop stands: the epoch and batch to continue from, and the optimizer steps taken. */
 export interface LoopPosition { epoch: number; batchInEpoch: number; globalStep: number }
@@ -24,7 +26,7 @@ export interface LoopRecord {
 /** The live objects whose state is saved and restored. */
 export interface TrainingParts {
   optimizer: Optimizer;
-  scheduler: LRScheduler | null;
+  scheduler: AnyScheduler | null;
   precision: PrecisionPlugin;
   callbacks: readonly Callback[];
 }
@@ -81,7 +83,7 @@ export function restoreTrainingState(path: string, module: LightningModule, stat
   parts.optimizer.loadStateDict(training.get('optimizer') as Map<string, unknown>);
   const json = (key: string, fallback: string): unknown => JSON.parse(String(training.get(key) ?? fallback));
   const scheduler = json('scheduler', 'null');
-  if (parts.scheduler && scheduler) parts.scheduler.loadStateDict(scheduler as Parameters<LRScheduler['loadStateDict']>[0]);
+  if (parts.scheduler && scheduler) parts.scheduler.loadStateDict(scheduler as never);
   parts.precision.loadStateDict(json('grad_scaler', 'null') as Parameters<PrecisionPlugin['loadStateDict']>[0]);
   const rng = training.get('rng_state');
   if (rng instanceof Tensor) setRngState(rng);
@@ -93,4 +95,27 @@ export function restoreTrainingState(path: string, module: LightningModule, stat
     history: json('history', '[]') as Record<string, number>[],
     callbackMetrics: new Map(Object.entries(metrics).map(([k, v]) => [k, Number(v)])),
   };
+}
+
+/**
+ * Loads the weights of a checkpoint file into the module (for validate / test
+ * / predict with a ckptPath): its network, and the module's other state when
+ * the file is a training checkpoint that carries it.
+ */
+export function loadModuleWeights(path: string, module: LightningModule): void {
+  const { state, training } = readCheckpoint(path);
+  try {
+    const { model, prefix } = checkpointModel(module);
+    const extra = training?.get('module_extra_state');
+    if (prefix && !(extra instanceof Map)) {
+      model.loadStateDict(state);
+      return;
+    }
+    const full = new Map<string, Tensor>([...state].map(([k, t]) => [prefix + k, t]));
+    if (extra instanceof Map) for (const [k, t] of extra) full.set(String(k), t as Tensor);
+    module.loadStateDict(full);
+  } finally {
+    for (const t of state.values()) t.dispose();
+    disposeDeep(training);
+  }
 }

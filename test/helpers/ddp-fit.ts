@@ -4,18 +4,21 @@
 // plainly with DDP_DEVICES=N, the Trainer starts the other ranks itself.
 // DDP_LR_FIND=1 adds a LearningRateFinder; every rank then prints its
 // suggestion, its module's lr and a checksum of its trained weights.
+// DDP_ACCUMULATE=N sets accumulateGradBatches and trains a plain linear classifier instead (linearModel()),
+// whose result does not depend on how many forward passes it took.
 import { writeFileSync } from 'node:fs';
 import * as torch from '../../src/torch/index.js';
 import { LossXent } from '../../src/losses/index.js';
 import { SGD } from '../../src/optim/index.js';
 import { ClassificationModule, LearningRateFinder, Trainer } from '../../src/train/index.js';
-import { TINY_STD, tinyData, tinyModel } from './tiny-training.js';
+import { TINY_STD, linearModel, tinyData, tinyModel } from './tiny-training.js';
 
 const [weightsPath, metricsPath, batch, interruptAt] = process.argv.slice(2);
 const finder = process.env.DDP_LR_FIND ? new LearningRateFinder({ numTrainingSteps: 20, maxLr: 0.5 }) : null;
 torch.manualSeed(Number(process.env.RANK ?? 0) + 100); // different initial weights per rank: rank 0's are broadcast
 const module = new ClassificationModule({
-  model: tinyModel(), loss: new LossXent({ nClasses: 3, offset: 0.5, temperature: 0.25 }), lipschitz: 1 / TINY_STD[0], eps: 0.05,
+  model: process.env.DDP_ACCUMULATE ? linearModel() : tinyModel(), loss: new LossXent({ nClasses: 3, offset: 0.5, temperature: 0.25 }), lipschitz: 1 / TINY_STD[0], eps: 0.05,
+  lastLayer: process.env.DDP_ACCUMULATE ? 'global' : 'auto',
   optimizer: (parameters, lr) => ({ optimizer: new SGD(parameters, { lr: finder ? lr : 0.05, momentum: 0.9 }) }),
 });
 class Stop extends (await import('../../src/train/index.js')).Callback {
@@ -23,7 +26,7 @@ class Stop extends (await import('../../src/train/index.js')).Callback {
     if (interruptAt && trainer.globalStep === Number(interruptAt) && trainer.globalRank === 1) trainer.interrupt();
   }
 }
-const trainer = new Trainer({ strategy: 'ddp', devices: Number(process.env.DDP_DEVICES ?? process.env.WORLD_SIZE), maxEpochs: 2, enableProgressBar: false, callbacks: [new Stop(), ...(finder ? [finder] : [])] });
+const trainer = new Trainer({ strategy: 'ddp', devices: Number(process.env.DDP_DEVICES ?? process.env.WORLD_SIZE), maxEpochs: 2, accumulateGradBatches: Number(process.env.DDP_ACCUMULATE ?? 1), enableProgressBar: false, callbacks: [new Stop(), ...(finder ? [finder] : [])] });
 const result = await trainer.fit(module, tinyData({ batchSize: Number(batch) }));
 if (trainer.globalRank === 0) {
   torch.save(module.model.stateDict(), weightsPath);

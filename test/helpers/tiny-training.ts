@@ -4,6 +4,8 @@
 import { arrayImageDataset, ArrayImageDataset, DataLoader, Compose, ToTensor, Normalize } from '../../src/data/index.js';
 import type { Shard } from '../../src/data/index.js';
 import { buildModel, FactoryModel } from '../../src/models/index.js';
+import { Linear, Module } from '../../src/nn/index.js';
+import type { Tensor } from '../../src/torch/index.js';
 import type { DataModuleLike } from '../../src/train/index.js';
 
 export const TINY_MEAN = [0.5];
@@ -42,6 +44,19 @@ export function tinyModel(): FactoryModel {
       norm: null,
     },
   });
+}
+
+/**
+ * A linear classifier of the flattened 8×8 image: unlike the orthogonal
+ * layers (whose parametrization keeps state across forward passes), its
+ * training depends only on the gradients, so accumulated and large batches match.
+ */
+export function linearModel(): Module {
+  class Flat extends Module {
+    readonly layer = this.registerModule('layer', new Linear(64, 3));
+    forward(x: Tensor): Tensor { return this.layer.forward(x.flatten(1)); }
+  }
+  return new Flat();
 }
 
 export function tinyData(opts: { train?: number; val?: number; batchSize?: number; seed?: number; workers?: number } = {}): DataModuleLike {

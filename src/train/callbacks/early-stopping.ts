@@ -1,5 +1,8 @@
 // Stops training when a monitored metric has not improved for `patience`
-// consecutive validation checks, or becomes NaN/Inf.
+// consecutive checks, or becomes NaN/Inf. As Lightning, it checks at each
+// training epoch's end when validation runs once per epoch, and else after
+// every validation (checkValEveryNEpoch > 1, or valCheckInterval < 1 epoch),
+// so that its patience counts validations.
 import { Callback, JsonValue, checkMode, improves, monitored } from './callback.js';
 import type { LightningModule } from '../lightning-module.js';
 import type { Trainer } from '../trainer.js';
@@ -13,6 +16,8 @@ export interface EarlyStoppingOptions {
   minDelta?: number;
   /** Stop at once when the metric is NaN or infinite (default true). */
   checkFinite?: boolean;
+  /** Check at training epoch ends (true) or after validations (false); default as Lightning (see above). */
+  checkOnTrainEpochEnd?: boolean;
 }
 
 export class EarlyStopping extends Callback {
@@ -21,6 +26,7 @@ export class EarlyStopping extends Callback {
   readonly patience: number;
   readonly minDelta: number;
   readonly checkFinite: boolean;
+  private readonly checkOnTrainEpochEndOption: boolean | undefined;
   best: number | null = null;
   wait = 0;
   /** The epoch at which it stopped training, if it did. */
@@ -37,9 +43,23 @@ export class EarlyStopping extends Callback {
     if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError(`EarlyStopping: patience must be a non-negative integer, got ${options.patience}`);
     this.minDelta = Math.abs(options.minDelta ?? 0);
     this.checkFinite = options.checkFinite ?? true;
+    this.checkOnTrainEpochEndOption = options.checkOnTrainEpochEnd;
+  }
+
+  /** Lightning's default: at epoch ends when validation runs exactly once per epoch. */
+  checksOnTrainEpochEnd(trainer: Trainer): boolean {
+    return this.checkOnTrainEpochEndOption ?? (trainer.valCheckInterval === 1 && trainer.checkValEveryNEpoch === 1);
   }
 
   override onTrainEpochEnd(trainer: Trainer, _module: LightningModule): void {
+    if (this.checksOnTrainEpochEnd(trainer)) this.check(trainer);
+  }
+
+  override onValidationEnd(trainer: Trainer, _module: LightningModule): void {
+    if (!this.checksOnTrainEpochEnd(trainer)) this.check(trainer);
+  }
+
+  private check(trainer: Trainer): void {
     const value = monitored('EarlyStopping', trainer.callbackMetrics, this.monitor);
     if (this.checkFinite && !Number.isFinite(value)) {
       this.stop(trainer, `${this.monitor} = ${value} is not finite`);
@@ -47,7 +67,7 @@ export class EarlyStopping extends Callback {
       this.best = value;
       this.wait = 0;
     } else if (++this.wait >= this.patience) {
-      this.stop(trainer, `${this.monitor} did not improve by more than ${this.minDelta} in the last ${this.wait} epochs (best ${this.best})`);
+      this.stop(trainer, `${this.monitor} did not improve by more than ${this.minDelta} in the last ${this.wait} checks (best ${this.best})`);
     }
   }
 

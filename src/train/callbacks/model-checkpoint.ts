@@ -1,7 +1,11 @@
 // Saves training checkpoints during fit, like Lightning's ModelCheckpoint:
 // the k best according to a monitored metric (files falling out of the top k
 // are deleted), or simply the latest when nothing is monitored, plus
-// optionally `last.ckpt`. Files are written atomically by the Trainer.
+// optionally `last.ckpt`. Files are written atomically by the Trainer. As
+// Lightning, it saves at each training epoch's end when validation runs once
+// per epoch (or never), and else after validations: a mid-epoch one saves at
+// once, the one closing an epoch at that epoch's end (so the file resumes at
+// the next epoch).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Callback, JsonValue, checkMode, improves, monitored } from './callback.js';
@@ -23,6 +27,8 @@ export interface ModelCheckpointOptions {
   saveLast?: boolean;
   /** Save every N epochs (default 1). */
   everyNEpochs?: number;
+  /** Save at training epoch ends (true) or after validations (false); default as Lightning (see above). */
+  saveOnTrainEpochEnd?: boolean;
 }
 
 export class ModelCheckpoint extends Callback {
@@ -34,6 +40,9 @@ export class ModelCheckpoint extends Callback {
   readonly filename: string;
   readonly autoInsertMetricName: boolean;
   private readonly dirOption: string | undefined;
+  private readonly saveOnTrainEpochEndOption: boolean | undefined;
+  /** A validation closed the epoch: save at its end. */
+  private pending = false;
   /** Saved files still kept, with their scores (NaN when nothing is monitored). */
   bestK = new Map<string, number>();
   bestModelPath = '';
@@ -50,6 +59,7 @@ export class ModelCheckpoint extends Callback {
     this.saveTopK = options.saveTopK ?? 1;
     if (!Number.isInteger(this.saveTopK) || this.saveTopK < -1) throw new RangeError(`ModelCheckpoint: saveTopK must be an integer ≥ -1, got ${options.saveTopK}`);
     this.saveLast = options.saveLast ?? false;
+    this.saveOnTrainEpochEndOption = options.saveOnTrainEpochEnd;
     this.everyNEpochs = options.everyNEpochs ?? 1;
     if (!Number.isInteger(this.everyNEpochs) || this.everyNEpochs < 1) throw new RangeError(`ModelCheckpoint: everyNEpochs must be a positive integer, got ${options.everyNEpochs}`);
   }
@@ -73,7 +83,27 @@ export class ModelCheckpoint extends Callback {
     return join(this.dirpath(trainer), `${name}.ckpt`);
   }
 
+  /** Lightning's default: at epoch ends unless validation runs every few epochs or several times per epoch. */
+  savesOnTrainEpochEnd(trainer: Trainer): boolean {
+    if (this.saveOnTrainEpochEndOption !== undefined) return this.saveOnTrainEpochEndOption;
+    if (trainer.checkValEveryNEpoch !== 1) return false;
+    if (!trainer.hasValidation) return true;
+    return trainer.valCheckInterval === 1;
+  }
+
+  override async onValidationEnd(trainer: Trainer, _module: LightningModule): Promise<void> {
+    if (this.savesOnTrainEpochEnd(trainer)) return;
+    if (trainer.isLastBatch) this.pending = true;
+    else await this.save(trainer);
+  }
+
   override async onTrainEpochEnd(trainer: Trainer, _module: LightningModule): Promise<void> {
+    if (!this.savesOnTrainEpochEnd(trainer) && !this.pending) return;
+    this.pending = false;
+    await this.save(trainer);
+  }
+
+  private async save(trainer: Trainer): Promise<void> {
     if ((trainer.currentEpoch + 1) % this.everyNEpochs !== 0) return;
     if (this.saveTopK !== 0) await this.saveBest(trainer);
     if (this.saveLast) {
@@ -83,6 +113,11 @@ export class ModelCheckpoint extends Callback {
   }
 
   private async saveBest(trainer: Trainer): Promise<void> {
+    if (this.monitor !== null && !trainer.callbackMetrics.has(this.monitor) && !trainer.validationHasRun) {
+      // As Lightning: before any validation a validation metric is only missing for now.
+      trainer.print(`warning: ModelCheckpoint: the monitored metric '${this.monitor}' is not available before the first validation; no checkpoint saved`);
+      return;
+    }
     const score = this.monitor === null ? NaN : monitored('ModelCheckpoint', trainer.callbackMetrics, this.monitor);
     if (this.monitor !== null && this.saveTopK !== -1 && this.bestK.size >= this.saveTopK) {
       const worst = this.worst();

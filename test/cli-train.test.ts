@@ -131,6 +131,8 @@ test('orthogonium train and eval refuse bad command lines with exit code 2 and a
       [['train', '--eps', '1/0'], /--eps: '1\/0'/],
       [['train', '--limit-train-batches', '2.5'], /positive batch count or a fraction in \(0, 1\]/],
       [['train', '--matmul-precision', 'low'], /unknown matmulPrecision 'low'; expected one of highest, high, medium/],
+      [['train', '--precision', '16-true'], /unknown precision '16-true'; expected one of 32, bf16-mixed, 16-mixed, 64-true/],
+      [['train', '--device', 'tpu'], /unknown device 'tpu'; expected one of cpu, cuda, gpu, auto/],
       [['train', '--config', join(dir, 'missing.json')], /cannot read the config file .*missing\.json: ENOENT/],
       [['train', '--config', join(dir, 'bad.json')], /bad\.json: not valid JSON/],
       [['train', '--config', join(dir, 'unknown.json')], /unknown field 'learningRate'/],

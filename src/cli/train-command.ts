@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 export const TRAIN_USAGE = `orthogonium train [--setting non_robust|mildly_robust|robust] [--dataset cifar10|cifar100|fashion-mnist|mnist|folder:<path>]
         [--data-dir DIR] [--download] [--model <preset>|--model-config FILE] [--config FILE] [--epochs N] [--batch-size N] [--lr X] [--lr-find]
-        [--weight-decay X] [--precision 32|bf16-mixed|16-mixed] [--device cpu|cuda|auto] [--matmul-precision highest|high|medium]
+        [--weight-decay X] [--precision 32|bf16-mixed|16-mixed|64-true] [--device cpu|cuda|gpu|auto] [--matmul-precision highest|high|medium]
         [--no-cudnn-benchmark] [--workers N] [--limit-train-batches N]
         [--limit-val-batches N] [--eps 36/255] [--certify-eps 36/255,72/255,108/255] [--gradient-clip X] [--on-nan error|skip]
         [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]
@@ -33,8 +33,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--lr': { key: 'lr', kind: 'positive-number' },
   '--lr-find': { key: 'lrFind', kind: 'bool' },
   '--weight-decay': { key: 'weightDecay', kind: 'non-negative-number' },
-  '--precision': { key: 'precision', kind: 'string', choices: ['32', 'bf16-mixed', '16-mixed'] },
-  '--device': { key: 'device', kind: 'string', choices: ['cpu', 'cuda', 'auto'] },
+  '--precision': { key: 'precision', kind: 'string', choices: ['32', 'bf16-mixed', '16-mixed', '64-true'] },
+  '--device': { key: 'device', kind: 'string', choices: ['cpu', 'cuda', 'gpu', 'auto'] },
   '--matmul-precision': { key: 'matmulPrecision', kind: 'string', choices: ['highest', 'high', 'medium'] },
   '--no-cudnn-benchmark': { key: 'noCudnnBenchmark', kind: 'bool' },
   '--workers': { key: 'workers', kind: 'non-negative-int' },

@@ -95,7 +95,7 @@ export function validateRunConfig(c: RunConfig, where = 'run config'): RunConfig
   if (!(typeof c.eps === 'number' && c.eps > 0)) fail('eps', 'a radius > 0');
   if (!Array.isArray(c.certifyEps) || c.certifyEps.length === 0 || c.certifyEps.some((e) => !(typeof e === 'number' && e > 0))) fail('certifyEps', 'a non-empty list of radii > 0');
   if (!PRECISIONS.includes(c.precision)) fail('precision', PRECISIONS.map((p) => `'${p}'`).join(', '));
-  if (!['cpu', 'cuda', 'auto'].includes(c.device)) fail('device', "'cpu', 'cuda' or 'auto'");
+  if (!['cpu', 'cuda', 'gpu', 'auto'].includes(c.device)) fail('device', "'cpu', 'cuda' ('gpu') or 'auto'");
   if (!['highest', 'high', 'medium'].includes(c.matmulPrecision)) fail('matmulPrecision', "'highest', 'high' or 'medium'");
   if (typeof c.cudnnBenchmark !== 'boolean') fail('cudnnBenchmark', 'true or false');
   if (typeof c.lrFind !== 'boolean') fail('lrFind', 'true or false');

@@ -1,9 +1,11 @@
-// Trainer.predict's outputs, and the checkpoint a validate / test / predict
-// run loads (Lightning's ckpt_path: 'best', 'last' or a file).
-import { Tensor, keep } from '../torch/index.js';
+// Trainer.predict's loop and outputs, and the checkpoint a validate / test /
+// predict run loads (Lightning's ckpt_path: 'best', 'last' or a file).
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Tensor, keep, noGrad, scope } from '../torch/index.js';
 import type { Batch } from '../data/index.js';
 import type { Callback } from './callbacks/callback.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
+import { disposeDeep } from './checkpoint.js';
 
 /**
  * What predictStep returned, kept out of the batch's scope: its tensors
@@ -17,6 +19,34 @@ export function collectPrediction(value: unknown, batch: Batch): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, collectPrediction(v, batch)]));
   }
   return value;
+}
+
+/**
+ * Runs `step` on every batch without gradients, each in a scope of its own
+ * (the batch freed after it), keeping what it returns; `afterBatch` sees each
+ * index. On an error the outputs so far are freed.
+ */
+export async function predictBatches(batches: AsyncIterable<Batch>, step: (batch: Batch, index: number) => unknown,
+  afterBatch: (index: number) => void): Promise<unknown[]> {
+  const outputs: unknown[] = [];
+  try {
+    let index = 0;
+    for await (const batch of batches) {
+      try {
+        outputs.push(noGrad(() => scope(() => collectPrediction(step(batch, index), batch))));
+      } finally {
+        batch.x.dispose();
+        batch.y?.dispose();
+      }
+      index++;
+      afterBatch(index);
+      await yieldToEventLoop();
+    }
+    return outputs;
+  } catch (error) {
+    disposeDeep(outputs);
+    throw error;
+  }
 }
 
 /** The per-batch outputs joined along dimension 0 (they must all be tensors); the parts are freed. */

@@ -33,7 +33,8 @@ import { fitSummary } from './fit-summary.js';
 import { applyGlobalSwitches, checkLimit, checkLoopOptions, ddpPlacement, limitBatches, resolveAccelerator, resolveDevices, resolveMaxEpochs, resolveStrategy } from './trainer-options.js';
 import { accumulationWindow, isValCheckBatch, valCheckBatch } from './accumulation.js';
 import { AnyScheduler, SchedulerSlot } from './schedulers.js';
-import { collectPrediction, concatPredictions, resolveCkptPath } from './predict.js';
+import { concatPredictions, predictBatches, resolveCkptPath } from './predict.js';
+import { catchInterrupt } from './interrupt.js';
 import type { DeviceSelection } from './trainer-options.js';
 import type { TrainerOptions } from './trainer-options.js';
 export type { Accelerator, Strategy, TrainerOptions } from './trainer-options.js';
@@ -366,7 +367,8 @@ export class Trainer {
     const valLoader = data.valDataloader?.() ?? null;
     this.hasValidation = valLoader !== null && limitBatches(valLoader.length, this.options.limitValBatches) > 0;
     if (this.group) for (const loader of [trainLoader, valLoader]) checkSharded(loader, this.group);
-    const stopSignals = (this.options.handleSignals ?? true) ? this.catchInterrupt() : () => {};
+    const stopSignals = (this.options.handleSignals ?? true)
+      ? catchInterrupt(this.out, () => this.interruptRequested, () => { this.interruptRequested = true; }) : () => {};
     let interruptedCheckpoint: string | null = null;
     let stopReason = 'completed';
     if (this.options.maxEpochs === undefined && this.options.maxSteps === undefined) {
@@ -686,35 +688,21 @@ export class Trainer {
     if (!(module instanceof LightningModule)) throw new TypeError('Trainer.predict: expected a LightningModule');
     const loader = isLoader(data) ? data : (data.predictDataloader?.() ?? null);
     if (loader === null) throw new Error('Trainer.predict: the data module has no predict loader (implement predictDataloader(), or pass a loader)');
-    const outputs: unknown[] = [];
+    const sink = module.logSink;
+    let outputs: unknown[];
     try {
       this.prepareForEvaluation(module, options.ckptPath, 'Trainer.predict');
-      const sink = module.logSink;
       module.logSink = null;
       module.eval();
       this.progress?.begin('predicting', loader.length);
-      let index = 0;
-      for await (const batch of loader) {
-        try {
-          outputs.push(noGrad(() => scope(() => {
-            const onDevice = this.toDevice(batch);
-            module.currentBatchSize = onDevice.x.shape[0];
-            return collectPrediction(this.precisionPlugin.forward(() => module.predictStep(onDevice, index)), batch);
-          })));
-        } finally {
-          batch.x.dispose();
-          batch.y?.dispose();
-        }
-        index++;
-        this.progress?.update(index, {});
-        await yieldToEventLoop();
-      }
+      outputs = await predictBatches(loader, (batch, index) => {
+        const onDevice = this.toDevice(batch);
+        module.currentBatchSize = onDevice.x.shape[0];
+        return this.precisionPlugin.forward(() => module.predictStep(onDevice, index));
+      }, (index) => this.progress?.update(index, {}));
       this.progress?.end();
-      module.logSink = sink;
-    } catch (error) {
-      disposeDeep(outputs);
-      throw error;
     } finally {
+      module.logSink = sink;
       if (!isLoader(data)) await loader.close?.();
     }
     return options.concat ? concatPredictions(outputs, cat) : outputs;
@@ -802,24 +790,6 @@ export class Trainer {
   }
 
   [Symbol.dispose](): void { this.dispose(); }
-
-  // ---- signals -----------------------------------------------------------------------
-  /** The first Ctrl-C asks for a clean stop after the current step; a second one exits at once. Returns the uninstaller. */
-  private catchInterrupt(): () => void {
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (this.interruptRequested) {
-        process.exit(signal === 'SIGINT' ? 130 : 143);
-      }
-      this.interruptRequested = true;
-      this.out.write(`\n${signal}: finishing the current step, then writing a checkpoint (press Ctrl-C again to quit at once)\n`);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    return () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    };
-  }
 }
 
 const isPositioned = (loader: Loader): loader is PositionedLoader => typeof (loader as Partial<PositionedLoader>).resumeAt === 'function';

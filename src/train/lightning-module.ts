@@ -7,6 +7,7 @@ import { Tensor } from '../torch/index.js';
 import { Module } from '../nn/index.js';
 import type { Optimizer, LRScheduler, ReduceLROnPlateau } from '../optim/index.js';
 import type { Batch } from '../data/index.js';
+import type { Callback, JsonValue } from './callbacks/callback.js';
 
 export interface LogOptions {
   /** Report the value at this step (default: true in training, false in validation/test). */
@@ -70,7 +71,15 @@ export interface OptimizerConfig {
 
 export type Stage = 'train' | 'validate' | 'test';
 
+/** The stage setup()/teardown() receive, as Lightning's: 'fit', 'validate', 'test' or 'predict'. */
+export type TrainerFn = 'fit' | 'validate' | 'test' | 'predict';
+
+/** What onSaveCheckpoint fills and onLoadCheckpoint gets back: JSON-able values, stored in the checkpoint's training state. */
+export type CheckpointHookState = { [key: string]: JsonValue };
+
 export abstract class LightningModule extends Module {
+  /** What saveHyperparameters() recorded (Lightning's hparams): stored in checkpoints' metadata and given to loggers at fit start. */
+  hparams: Record<string, JsonValue> = {};
   /** Set by the Trainer during fit/validate/test. */
   logSink: LogSink | null = null;
   /** The size of the batch being processed, used as the default weight of logged values. */
@@ -81,11 +90,11 @@ export abstract class LightningModule extends Module {
   /** Returns the loss to minimize for one training batch. */
   abstract trainingStep(batch: Batch, batchIndex: number): Tensor;
 
-  /** Evaluates one validation batch and logs its metrics. */
-  validationStep(_batch: Batch, _batchIndex: number): void {}
+  /** Evaluates one validation batch and logs its metrics; what it returns goes to onValidationBatchEnd. */
+  validationStep(_batch: Batch, _batchIndex: number): unknown { return undefined; }
 
   /** Evaluates one test batch; by default the same as a validation step. */
-  testStep(batch: Batch, batchIndex: number): void { this.validationStep(batch, batchIndex); }
+  testStep(batch: Batch, batchIndex: number): unknown { return this.validationStep(batch, batchIndex); }
 
   /** One batch of Trainer.predict(); by default the module's forward of batch.x. Tensors it returns are kept for the caller. */
   predictStep(batch: Batch, _batchIndex: number): unknown {
@@ -97,11 +106,59 @@ export abstract class LightningModule extends Module {
   /** The configuration that rebuilds this module's network, stored in checkpoints (null if it cannot be rebuilt). */
   modelConfig(): unknown { return null; }
 
-  /** Hooks, in Lightning's order. */
+  /**
+   * Lightning's save_hyperparameters: records JSON-able values (numbers,
+   * strings, booleans, null, arrays and plain objects of them) as `hparams`.
+   */
+  saveHyperparameters(params: Record<string, unknown>): void {
+    if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new TypeError('saveHyperparameters: expected an object of values');
+    let copy: Record<string, JsonValue>;
+    try {
+      copy = JSON.parse(JSON.stringify(params)) as Record<string, JsonValue>;
+    } catch (error) {
+      throw new TypeError(`saveHyperparameters: the values must be JSON-able (${(error as Error).message})`);
+    }
+    for (const [key, value] of Object.entries(params)) {
+      if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || (typeof value === 'number' && !Number.isFinite(value))) {
+        throw new TypeError(`saveHyperparameters: '${key}' is ${String(value)}, which JSON cannot hold`);
+      }
+    }
+    this.hparams = { ...this.hparams, ...copy };
+  }
+
+  /**
+   * Hooks, in Lightning's order (see the README's Training section). Callbacks
+   * see most of them first, then the module.
+   */
+  /** Before fit / validate / test / predict, once the module is placed on its device. */
+  setup(_stage: TrainerFn): void {}
+  /** After fit / validate / test / predict. */
+  teardown(_stage: TrainerFn): void {}
+  /** Callbacks the module brings (Lightning's configure_callbacks): they replace the Trainer's callbacks of the same class. */
+  configureCallbacks(): Callback[] { return []; }
+  onFitStart(): void {}
+  onFitEnd(): void {}
   onTrainEpochStart(_epoch: number): void {}
   onTrainEpochEnd(_epoch: number): void {}
+  /** Before a training batch; returning -1 skips the rest of the epoch (as Lightning). */
+  onTrainBatchStart(_batch: Batch, _batchIndex: number): number | void {}
+  /** After a trained batch (not one skipped for a non-finite loss); `loss` is its loss value. */
+  onTrainBatchEnd(_loss: number, _batch: Batch, _batchIndex: number): void {}
+  /** With the loss about to be backpropagated (divided by accumulateGradBatches). */
+  onBeforeBackward(_loss: Tensor): void {}
+  onAfterBackward(): void {}
+  /** Before each optimizer step, with the gradients unscaled under '16-mixed' and not yet clipped. */
+  onBeforeOptimizerStep(_optimizer: Optimizer): void {}
   onValidationEpochStart(): void {}
   onValidationEpochEnd(): void {}
+  /** After a validation batch; `outputs` is what validationStep returned. */
+  onValidationBatchEnd(_outputs: unknown, _batch: Batch, _batchIndex: number): void {}
+  onTestEpochStart(): void {}
+  onTestEpochEnd(): void {}
+  onTestBatchEnd(_outputs: unknown, _batch: Batch, _batchIndex: number): void {}
+  /** Adds JSON-able values to a training checkpoint being written; onLoadCheckpoint gets them back on resume. */
+  onSaveCheckpoint(_checkpoint: CheckpointHookState): void {}
+  onLoadCheckpoint(_checkpoint: CheckpointHookState): void {}
 
   /**
    * Records a scalar (a number or a one-element tensor, read at once), or a

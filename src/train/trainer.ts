@@ -23,7 +23,8 @@ import { JSONLLogger } from './loggers/jsonl-logger.js';
 import type { Logger } from './loggers/logger.js';
 import { CheckpointMetadata, disposeDeep, readCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { TrainingParts, checkpointModel, encodeTrainingState, loadModuleWeights, restoreTrainingState } from './training-state.js';
-import { LightningModule, Stage, isLoggableMetric } from './lightning-module.js';
+import { LightningModule, Stage, TrainerFn, isLoggableMetric } from './lightning-module.js';
+import { attachModelCallbacks, loadHookState, saveHookState } from './hooks.js';
 import { MetricCollector } from './epoch-metrics.js';
 import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
 import { metricsTable } from './metrics-table.js';
@@ -339,9 +340,25 @@ export class Trainer {
     }
   }
 
+  /** setup(stage) or teardown(stage): the callbacks', then the module's. */
+  private async stageHook(module: LightningModule, which: 'setup' | 'teardown', stage: TrainerFn): Promise<void> {
+    for (const c of this.callbacks) await c[which](this, module, stage);
+    module[which](stage);
+  }
+
   // ---- fit --------------------------------------------------------------------
   async fit(module: LightningModule, data: DataModuleLike, options: { ckptPath?: string } = {}): Promise<FitResult> {
     if (!(module instanceof LightningModule)) throw new TypeError('Trainer.fit: expected a LightningModule');
+    try {
+      return await this.runFit(module, data, options);
+    } catch (error) {
+      // Lightning's on_exception: every callback hears of the failure, then it propagates.
+      for (const c of this.callbacks) await c.onException(this, module, error);
+      throw error;
+    }
+  }
+
+  private async runFit(module: LightningModule, data: DataModuleLike, options: { ckptPath?: string }): Promise<FitResult> {
     const start = performance.now();
     this.module = module;
     this.metadata = { ...(data.checkpointMetadata?.() ?? {}), ...(this.options.checkpointMetadata ?? {}) };
@@ -352,6 +369,8 @@ export class Trainer {
       data.distribute?.({ rank: group.rank, worldSize: group.worldSize });
     }
     this.placeModule(module);
+    attachModelCallbacks(this.callbacks, module);
+    await this.stageHook(module, 'setup', 'fit');
     this.configureOptimizers(module);
     if (options.ckptPath) this.restore(options.ckptPath);
     if (this.group) {
@@ -361,6 +380,7 @@ export class Trainer {
       this.ddp = new DistributedDataParallel(module, { ...ddpOptions, group: this.group });
     }
     for (const l of this.loggers) l.resume(this.globalStep);
+    if (Object.keys(module.hparams).length > 0) for (const l of this.loggers) l.logHyperparams(module.hparams);
     if (this.options.enableModelSummary ?? true) this.print(fitSummary(module));
     const trainLoader = data.trainDataloader();
     this.trainLoader = trainLoader;
@@ -378,6 +398,7 @@ export class Trainer {
       `epochs ${this.currentEpoch + 1}–${this.maxEpochs === -1 ? '∞' : this.maxEpochs}${this.defaultRootDir ? `, run folder ${this.defaultRootDir}` : ''}`);
     try {
       for (const c of this.callbacks) await c.onFitStart(this, module);
+      module.onFitStart();
       while (this.currentEpoch < this.epochLimit) {
         // 'partial': cut short by maxSteps or a stop request; its epoch end still runs, as in Lightning.
         const outcome = await this.trainEpoch(module, trainLoader, this.hasValidation ? valLoader : null);
@@ -394,6 +415,7 @@ export class Trainer {
       }
       module.eval();
       for (const c of this.callbacks) await c.onFitEnd(this, module);
+      module.onFitEnd();
       if (stopReason !== 'interrupted') this.printFinalTable();
     } finally {
       stopSignals();
@@ -403,6 +425,7 @@ export class Trainer {
       await valLoader?.close?.();
       this.trainLoader = null;
     }
+    await this.stageHook(module, 'teardown', 'fit');
     return {
       epochs: this.currentEpoch, globalStep: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics), history: this.history,
       stopReason, interrupted: stopReason === 'interrupted', interruptedCheckpoint, seconds: (performance.now() - start) / 1000, skippedBatches: this.skipped,
@@ -440,8 +463,9 @@ export class Trainer {
     module.logSink = collector;
     module.stage = 'train';
     module.train();
-    module.onTrainEpochStart(this.currentEpoch);
+    // Lightning's order: the callbacks, then the module.
     for (const c of this.callbacks) await c.onTrainEpochStart(this, module);
+    module.onTrainEpochStart(this.currentEpoch);
     const total = limitBatches(loader.length, this.options.limitTrainBatches);
     const first = this.batchInEpoch;
     if (isPositioned(loader)) loader.resumeAt(this.currentEpoch, first);
@@ -455,19 +479,33 @@ export class Trainer {
     let index = first;
     if (index < total) {
       for await (const batch of loader) {
-        const window = accumulationWindow(index, total, this.accumulateGradBatches);
-        const { loss, stepped } = this.trainingStep(module, batch, index, { ...window, divisor: this.accumulateGradBatches });
-        seen += batch.y.shape[0];
-        batch.x.dispose();
-        batch.y.dispose();
-        index++;
-        this.batchInEpoch = index;
-        if (stepped) {
-          this.globalStep++;
-          this.schedulerSlot?.afterOptimizerStep(this.globalStep, this.callbackMetrics);
-          if (this.globalStep % (this.options.logEveryNSteps ?? 50) === 0) this.logMetrics(collector.stepForLoggers());
+        let skipRest = false;
+        try {
+          for (const c of this.callbacks) await c.onTrainBatchStart(this, module, batch, index);
+          // Lightning: on_train_batch_start returning -1 skips the rest of the epoch (its end still runs).
+          skipRest = module.onTrainBatchStart(batch, index) === -1;
+          if (!skipRest) {
+            const window = accumulationWindow(index, total, this.accumulateGradBatches);
+            const { loss, stepped } = this.trainingStep(module, batch, index, { ...window, divisor: this.accumulateGradBatches });
+            seen += batch.y.shape[0];
+            index++;
+            this.batchInEpoch = index;
+            if (stepped) {
+              this.globalStep++;
+              this.schedulerSlot?.afterOptimizerStep(this.globalStep, this.callbackMetrics);
+              if (this.globalStep % (this.options.logEveryNSteps ?? 50) === 0) this.logMetrics(collector.stepForLoggers());
+            }
+            if (loss !== null) {
+              for (const c of this.callbacks) await c.onTrainBatchEnd(this, module, loss, index - 1, batch);
+              module.onTrainBatchEnd(loss, batch, index - 1);
+            }
+          }
+        } finally {
+          batch.x.dispose();
+          batch.y.dispose();
         }
-        if (loss !== null) for (const c of this.callbacks) await c.onTrainBatchEnd(this, module, loss, index - 1);
+        if (skipRest) break;
+        const window = accumulationWindow(index - 1, total, this.accumulateGradBatches);
         this.progress?.update(index, collector.stepForProgressBar());
         collector.clearStep();
         await yieldToEventLoop();
@@ -553,13 +591,18 @@ export class Trainer {
         const value = loss.item();
         // All ranks skip (or stop) together, or the others would wait for this one's gradients.
         if (this.anyRank(!Number.isFinite(value))) return this.nonFiniteLoss(index, String(value));
-        const backwardOn = this.precisionPlugin.lossForBackward(window.divisor === 1 ? loss : loss.div(window.divisor));
+        const divided = window.divisor === 1 ? loss : loss.div(window.divisor);
+        for (const c of this.callbacks) c.onBeforeBackward(this, module, divided);
+        module.onBeforeBackward(divided);
+        const backwardOn = this.precisionPlugin.lossForBackward(divided);
         if (this.ddp) {
           this.ddp.postForward(loss);
           this.ddp.backward(backwardOn);
         } else {
           backwardOn.backward();
         }
+        for (const c of this.callbacks) c.onAfterBackward(this, module);
+        module.onAfterBackward();
         return value;
       };
       // Under DDP only the window's last backward averages the gradients over the ranks (no_sync before it).
@@ -571,6 +614,10 @@ export class Trainer {
         this.print(`warning: dropped the accumulated gradients of epoch ${this.currentEpoch}, batches ≤ ${index}: the window's last batch was skipped`);
         return { loss: null, stepped: false };
       }
+      // As Lightning: the gradients are unscaled, then on_before_optimizer_step, then clipping.
+      this.precisionPlugin.unscaleGradients(optimizer);
+      for (const c of this.callbacks) c.onBeforeOptimizerStep(this, module, optimizer);
+      module.onBeforeOptimizerStep(optimizer);
       this.clipGradients(module, optimizer);
       this.precisionPlugin.optimizerStep(optimizer);
       return { loss: value, stepped: true };
@@ -591,8 +638,7 @@ export class Trainer {
 
   private clipGradients(module: Module, optimizer: Optimizer): void {
     const clip = this.options.gradientClipVal;
-    if (clip === undefined) return;
-    this.precisionPlugin.unscaleGradients(optimizer);  // clip the true gradients, not the loss-scaled ones
+    if (clip === undefined) return;  // the gradients were unscaled before (trainingStep): the true ones are clipped
     if ((this.options.gradientClipAlgorithm ?? 'norm') === 'norm') clipGradNorm_(module.parameters(), clip);
     else clipGradValue_(module.parameters(), clip);
   }
@@ -610,7 +656,9 @@ export class Trainer {
     module.logSink = collector;
     module.stage = stage;
     module.eval();
-    module.onValidationEpochStart();
+    const testing = stage === 'test';
+    if (testing) module.onTestEpochStart();
+    else module.onValidationEpochStart();
     const total = limitBatches(loader.length, limit);
     this.progress?.begin(stage === 'test' ? 'testing' : 'validating', total);
     let index = 0;
@@ -619,8 +667,15 @@ export class Trainer {
         noGrad(() => scope(() => {
           const onDevice = this.toDevice(batch);
           module.currentBatchSize = onDevice.y.shape[0];
-          const run = () => (stage === 'test' ? module.testStep(onDevice, index) : module.validationStep(onDevice, index));
-          this.precisionPlugin.forward(run);
+          const run = () => (testing ? module.testStep(onDevice, index) : module.validationStep(onDevice, index));
+          const outputs = this.precisionPlugin.forward(run);
+          if (testing) {
+            for (const c of this.callbacks) c.onTestBatchEnd(this, module, outputs, onDevice, index);
+            module.onTestBatchEnd(outputs, onDevice, index);
+          } else {
+            for (const c of this.callbacks) c.onValidationBatchEnd(this, module, outputs, onDevice, index);
+            module.onValidationBatchEnd(outputs, onDevice, index);
+          }
         }));
         batch.x.dispose();
         batch.y.dispose();
@@ -631,7 +686,8 @@ export class Trainer {
       }
     }
     this.progress?.end();
-    module.onValidationEpochEnd();
+    if (testing) module.onTestEpochEnd();
+    else module.onValidationEpochEnd();
     module.logSink = null;
     const values = this.reduced(collector);
     collector.resetMetrics();
@@ -662,7 +718,9 @@ export class Trainer {
     if (loader === null) throw new Error(`Trainer.${stage}: the data module has no ${stage === 'test' ? 'test or validation' : 'validation'} loader`);
     try {
       this.prepareForEvaluation(module, options.ckptPath, `Trainer.${stage}`);
+      await this.stageHook(module, 'setup', stage);
       const values = await this.evaluate(module, loader, stage, stage === 'test' ? this.options.limitTestBatches : this.options.limitValBatches);
+      await this.stageHook(module, 'teardown', stage);
       const result = Object.fromEntries(values);
       this.print(metricsTable(stage === 'test' ? 'Test metric' : 'Validate metric', result));
       return result;
@@ -692,6 +750,7 @@ export class Trainer {
     let outputs: unknown[];
     try {
       this.prepareForEvaluation(module, options.ckptPath, 'Trainer.predict');
+      await this.stageHook(module, 'setup', 'predict');
       module.logSink = null;
       module.eval();
       this.progress?.begin('predicting', loader.length);
@@ -701,6 +760,7 @@ export class Trainer {
         return this.precisionPlugin.forward(() => module.predictStep(onDevice, index));
       }, (index) => this.progress?.update(index, {}));
       this.progress?.end();
+      await this.stageHook(module, 'teardown', 'predict');
     } finally {
       module.logSink = sink;
       if (!isLoader(data)) await loader.close?.();
@@ -753,8 +813,12 @@ export class Trainer {
       batchInEpoch: this.epochDone ? 0 : this.batchInEpoch,
       globalStep: this.globalStep,
     };
+    const hookState = saveHookState(this, module, this.callbacks);
     const { entries, owned } = encodeTrainingState(module, this.trainingParts(), { position, history: this.history, callbackMetrics: this.callbackMetrics });
+    entries.set('hook_state', hookState);
     const metadata: CheckpointMetadata = { ...this.metadata, epoch: this.currentEpoch, global_step: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics) };
+    // Lightning's checkpoint["hyper_parameters"].
+    if (Object.keys(module.hparams).length > 0) metadata.hyper_parameters = module.hparams;
     try {
       saveCheckpoint(path, checkpointModel(module).model, metadata, entries);
       this.lastSavedPath = path;
@@ -768,6 +832,7 @@ export class Trainer {
     const { state, training } = readCheckpoint(path);
     try {
       const record = restoreTrainingState(path, this.module!, state, training, this.trainingParts());
+      loadHookState(this, this.module!, this.callbacks, training?.get('hook_state'));
       this.history = record.history;
       this.callbackMetrics = record.callbackMetrics;
       this.currentEpoch = record.position.epoch;

@@ -2,7 +2,10 @@
 // optional; a callback with state (best score, patience…) saves it in the
 // training checkpoint through stateDict/loadStateDict so a resumed run
 // behaves as if it had never stopped.
-import type { LightningModule } from '../lightning-module.js';
+import type { Tensor } from '../../torch/index.js';
+import type { Optimizer } from '../../optim/index.js';
+import type { Batch } from '../../data/index.js';
+import type { CheckpointHookState, LightningModule, TrainerFn } from '../lightning-module.js';
 import type { Trainer } from '../trainer.js';
 
 export type JsonValue = number | string | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -11,10 +14,32 @@ export abstract class Callback {
   /** The key of this callback's state in checkpoints (class name by default; set it when using two of a kind). */
   get stateKey(): string { return this.constructor.name; }
 
+  /** Before the module's setup(stage). */
+  setup(_trainer: Trainer, _module: LightningModule, _stage: TrainerFn): void | Promise<void> {}
+  teardown(_trainer: Trainer, _module: LightningModule, _stage: TrainerFn): void | Promise<void> {}
   onFitStart(_trainer: Trainer, _module: LightningModule): void | Promise<void> {}
   onTrainEpochStart(_trainer: Trainer, _module: LightningModule): void | Promise<void> {}
-  /** After each optimizer step; `loss` is the step's loss value. */
-  onTrainBatchEnd(_trainer: Trainer, _module: LightningModule, _loss: number, _batchIndex: number): void | Promise<void> {}
+  onTrainBatchStart(_trainer: Trainer, _module: LightningModule, _batch: Batch, _batchIndex: number): void | Promise<void> {}
+  /**
+   * After each trained batch (not one skipped for a non-finite loss); `loss` is
+   * its loss value. (Lightning passes (outputs, batch, batchIdx); here the
+   * batch comes last so that existing callbacks keep working.)
+   */
+  onTrainBatchEnd(_trainer: Trainer, _module: LightningModule, _loss: number, _batchIndex: number, _batch: Batch): void | Promise<void> {}
+  /** With the loss about to be backpropagated; runs inside the step, so it cannot be async. */
+  onBeforeBackward(_trainer: Trainer, _module: LightningModule, _loss: Tensor): void {}
+  onAfterBackward(_trainer: Trainer, _module: LightningModule): void {}
+  /** Before each optimizer step (gradients unscaled, not yet clipped). */
+  onBeforeOptimizerStep(_trainer: Trainer, _module: LightningModule, _optimizer: Optimizer): void {}
+  /** After a validation batch (inside its no-grad scope, so not async). */
+  onValidationBatchEnd(_trainer: Trainer, _module: LightningModule, _outputs: unknown, _batch: Batch, _batchIndex: number): void {}
+  onTestBatchEnd(_trainer: Trainer, _module: LightningModule, _outputs: unknown, _batch: Batch, _batchIndex: number): void {}
+  /** Adds JSON-able values to a training checkpoint being written (before the module's onSaveCheckpoint). */
+  onSaveCheckpoint(_trainer: Trainer, _module: LightningModule, _checkpoint: CheckpointHookState): void {}
+  /** On resume, with what the onSaveCheckpoint hooks stored (after the module's onLoadCheckpoint). */
+  onLoadCheckpoint(_trainer: Trainer, _module: LightningModule, _checkpoint: CheckpointHookState): void {}
+  /** When fit() fails with an error (then the error is rethrown). */
+  onException(_trainer: Trainer, _module: LightningModule, _error: unknown): void | Promise<void> {}
   /** After the validation loop, with trainer.callbackMetrics holding its epoch values. */
   onValidationEnd(_trainer: Trainer, _module: LightningModule): void | Promise<void> {}
   /** After training and validation of an epoch, with every epoch metric in trainer.callbackMetrics. */

@@ -2,9 +2,15 @@
 // columns `step` then every metric name seen (sorted), empty where a row did
 // not log that metric.
 import { FileLogger, MetricRow } from './logger.js';
+import { toYaml } from './yaml.js';
 
 export class CSVLogger extends FileLogger {
   constructor(dir: string) { super(dir, 'metrics.csv'); }
+
+  /** hparams.yaml, as Lightning's CSVLogger. */
+  protected override hyperparamsFile(params: Record<string, unknown>): { name: string; text: string } {
+    return { name: 'hparams.yaml', text: toYaml(params) };
+  }
 
   protected serialize(rows: MetricRow[]): string {
     const names = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].sort();

@@ -36,10 +36,16 @@ export abstract class FileLogger implements Logger {
   /** Reads rows back from the file (for resume); loggers without it start afresh. */
   protected parse?(text: string): MetricRow[];
 
+  /** Where logHyperparams writes, and how (hparams.json here; CSV and TensorBoard write Lightning's hparams.yaml). */
+  protected hyperparamsFile(params: Record<string, unknown>): { name: string; text: string } {
+    return { name: 'hparams.json', text: JSON.stringify(params, null, 2) + '\n' };
+  }
+
   logHyperparams(params: Record<string, unknown>): void {
     this.hyperparams = { ...this.hyperparams, ...params };
     mkdirSync(this.dir, { recursive: true });
-    writeFileAtomic(join(this.dir, 'hparams.json'), Buffer.from(JSON.stringify(this.hyperparams, null, 2) + '\n'));
+    const { name, text } = this.hyperparamsFile(this.hyperparams);
+    writeFileAtomic(join(this.dir, name), Buffer.from(text));
   }
 
   logMetrics(metrics: Record<string, number>, step: number): void {

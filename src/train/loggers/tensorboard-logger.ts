@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { FileLogger, MetricRow } from './logger.js';
+import { toYaml } from './yaml.js';
 import { decodeEvent, encodeEvent, frameRecord, readRecords } from './tfrecord.js';
 
 export class TensorBoardLogger extends FileLogger {
@@ -13,6 +14,11 @@ export class TensorBoardLogger extends FileLogger {
 
   constructor(dir: string) {
     super(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}`);
+  }
+
+  /** hparams.yaml, as Lightning's TensorBoardLogger. */
+  protected override hyperparamsFile(params: Record<string, unknown>): { name: string; text: string } {
+    return { name: 'hparams.yaml', text: toYaml(params) };
   }
 
   override logMetrics(metrics: Record<string, number>, step: number): void {

@@ -3,7 +3,7 @@
 // value, checksums, protobuf fields), resume, and progress output modes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CSVLogger, JSONLLogger, TensorBoardLogger, readTensorBoardScalars } from '../src/train/index.js';
@@ -118,6 +118,41 @@ test('the final metrics table and the training-curve plots', () => {
   try {
     const files = writeTrainingCurves(dir, history);
     assert.deepEqual([...readFileSync(files.png).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('name / version: Lightning\'s saveDir/name/version_N folders; a second logger does not overwrite the first', () => {
+  const dir = tempDir();
+  try {
+    const first = new CSVLogger(dir, { name: 'exp' });
+    assert.equal(first.dir, join(dir, 'exp', 'version_0'));
+    assert.equal(first.logDir, first.dir);
+    assert.equal(first.name, 'exp');
+    assert.equal(first.version, 0);
+    first.logMetrics({ loss: 1 }, 1);
+    first.logHyperparams({ lr: 0.1 });
+    first.save();
+    const second = new CSVLogger(dir, { name: 'exp' });
+    assert.equal(second.version, 1);
+    second.logMetrics({ loss: 2 }, 1);
+    second.save();
+    assert.equal(readFileSync(join(dir, 'exp', 'version_0', 'metrics.csv'), 'utf8'), 'step,loss\n1,1\n');
+    assert.equal(readFileSync(join(dir, 'exp', 'version_0', 'hparams.yaml'), 'utf8'), 'lr: 0.1\n');
+    assert.equal(readFileSync(join(dir, 'exp', 'version_1', 'metrics.csv'), 'utf8'), 'step,loss\n1,2\n');
+    // Gaps are not reused: the next is one past the highest.
+    mkdirSync(join(dir, 'exp', 'version_7'));
+    assert.equal(new JSONLLogger(dir, { name: 'exp' }).dir, join(dir, 'exp', 'version_8'));
+    assert.equal(new TensorBoardLogger(dir, { name: '' }).dir, join(dir, 'version_0'));
+    assert.equal(new CSVLogger(dir, { version: 3 }).dir, join(dir, 'version_3'));
+    assert.equal(new CSVLogger(dir, { name: 'exp', version: 'final' }).dir, join(dir, 'exp', 'final'));
+    // The default stays the bare folder.
+    const bare = new CSVLogger(dir);
+    assert.equal(bare.dir, dir);
+    assert.equal(bare.version, null);
+    assert.throws(() => new CSVLogger(dir, { version: -1 }), /CSVLogger: version must be an integer ≥ 0 or a non-empty string, got -1/);
+    assert.throws(() => new JSONLLogger(dir, { name: 3 as unknown as string }), /JSONLLogger: name must be a string, got 3/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -18,7 +18,7 @@ export type { EarlyStoppingOptions } from './callbacks/early-stopping.js';
 export { LearningRateMonitor } from './callbacks/lr-monitor.js';
 export { LearningRateFinder, suggestLr, lrFinderSvg } from './callbacks/lr-finder.js';
 export type { LearningRateFinderOptions, LrFinderResult } from './callbacks/lr-finder.js';
-export type { Logger, MetricRow } from './loggers/logger.js';
+export type { Logger, MetricRow, LoggerFolderOptions } from './loggers/logger.js';
 export { CSVLogger } from './loggers/csv-logger.js';
 export { JSONLLogger } from './loggers/jsonl-logger.js';
 export { TensorBoardLogger, readTensorBoardScalars } from './loggers/tensorboard-logger.js';

@@ -1,11 +1,12 @@
 // metrics.csv in Lightning's CSVLogger layout: one row per logging call,
 // columns `step` then every metric name seen (sorted), empty where a row did
 // not log that metric.
-import { FileLogger, MetricRow } from './logger.js';
+import { FileLogger, LoggerFolderOptions, MetricRow } from './logger.js';
 import { toYaml } from './yaml.js';
 
 export class CSVLogger extends FileLogger {
-  constructor(dir: string) { super(dir, 'metrics.csv'); }
+  /** Writes in `dir`, or with `name` / `version` in Lightning's `dir/name/version_N`. */
+  constructor(dir: string, options: LoggerFolderOptions = {}) { super(dir, 'metrics.csv', options); }
 
   /** hparams.yaml, as Lightning's CSVLogger. */
   protected override hyperparamsFile(params: Record<string, unknown>): { name: string; text: string } {

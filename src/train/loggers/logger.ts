@@ -2,7 +2,7 @@
 // persist them. Rows are kept in memory and the file is rewritten atomically
 // on save(), so an interrupted run never leaves a torn log; on resume a
 // logger reloads its rows up to the checkpoint's step.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 
@@ -20,14 +20,52 @@ export interface Logger {
   finalize(): void;
 }
 
+/** Lightning's logger folder options: `<saveDir>/<name>/<version>` (used when either is given; else the logger writes in saveDir itself). */
+export interface LoggerFolderOptions {
+  /** The experiment's folder under saveDir ('' for none), as Lightning's `name`. */
+  name?: string;
+  /** A number gives `version_<n>`, a string that folder; when absent, the next free `version_<n>` (0, 1, …). */
+  version?: number | string;
+}
+
+/** The folder a logger writes to: saveDir alone, or Lightning's saveDir/name/version_N layout when name or version is given. */
+export function loggerFolder(where: string, saveDir: string, options: LoggerFolderOptions = {}): { dir: string; name: string | null; version: number | string | null } {
+  if (typeof saveDir !== 'string' || saveDir.length === 0) throw new TypeError(`${where}: a folder is required`);
+  if (options === null || typeof options !== 'object') throw new TypeError(`${where}: options must be an object`);
+  const { name, version } = options;
+  if (name === undefined && version === undefined) return { dir: saveDir, name: null, version: null };
+  if (name !== undefined && typeof name !== 'string') throw new TypeError(`${where}: name must be a string, got ${JSON.stringify(name)}`);
+  if (version !== undefined && !(typeof version === 'string' && version.length > 0) && !(Number.isInteger(version) && (version as number) >= 0)) {
+    throw new TypeError(`${where}: version must be an integer ≥ 0 or a non-empty string, got ${JSON.stringify(version)}`);
+  }
+  const root = join(saveDir, name ?? '');
+  let resolved = version;
+  if (resolved === undefined) {
+    const taken = existsSync(root) ? readdirSync(root).map((n) => /^version_(\d+)$/.exec(n)).filter((m) => m !== null).map((m) => Number(m![1])) : [];
+    resolved = taken.length === 0 ? 0 : Math.max(...taken) + 1;
+  }
+  return { dir: join(root, typeof resolved === 'number' ? `version_${resolved}` : resolved), name: name ?? '', version: resolved };
+}
+
 /** Rows in memory, written as one file by `render`. */
 export abstract class FileLogger implements Logger {
   protected rows: MetricRow[] = [];
   protected hyperparams: Record<string, unknown> = {};
+  /** The folder this logger writes to (Lightning's log_dir). */
+  readonly dir: string;
+  /** Lightning's name and version: null when the logger writes in its folder directly. */
+  readonly name: string | null;
+  readonly version: number | string | null;
 
-  constructor(readonly dir: string, readonly fileName: string) {
-    if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(`${this.constructor.name}: a folder is required`);
+  constructor(saveDir: string, readonly fileName: string, options: LoggerFolderOptions = {}) {
+    const folder = loggerFolder(new.target.name, saveDir, options);
+    this.dir = folder.dir;
+    this.name = folder.name;
+    this.version = folder.version;
   }
+
+  /** Lightning's log_dir. */
+  get logDir(): string { return this.dir; }
 
   get path(): string { return join(this.dir, this.fileName); }
 

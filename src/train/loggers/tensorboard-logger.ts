@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { FileLogger, MetricRow } from './logger.js';
+import { FileLogger, LoggerFolderOptions, MetricRow } from './logger.js';
 import { toYaml } from './yaml.js';
 import { decodeEvent, encodeEvent, frameRecord, readRecords } from './tfrecord.js';
 
@@ -12,8 +12,9 @@ export class TensorBoardLogger extends FileLogger {
   private readonly startTime = Date.now() / 1000;
   private readonly wallTimes: number[] = [];
 
-  constructor(dir: string) {
-    super(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}`);
+  /** Writes in `dir`, or with `name` / `version` in Lightning's `dir/name/version_N`. */
+  constructor(dir: string, options: LoggerFolderOptions = {}) {
+    super(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}`, options);
   }
 
   /** hparams.yaml, as Lightning's TensorBoardLogger. */

@@ -802,8 +802,11 @@ export class Trainer {
     return { optimizer: this.optimizer!, scheduler: this.scheduler, precision: this.precisionPlugin, callbacks: this.callbacks };
   }
 
-  /** Writes a training checkpoint (atomically) of the state at this point of the loop. */
-  async saveCheckpoint(path: string): Promise<void> {
+  /**
+   * Writes a training checkpoint (atomically) of the state at this point of
+   * the loop; with `weightsOnly` the model and metadata only (Lightning's weights_only).
+   */
+  async saveCheckpoint(path: string, options: { weightsOnly?: boolean } = {}): Promise<void> {
     if (this.globalRank !== 0) return; // one writer in data-parallel runs
     const module = this.module;
     if (!module || !this.optimizer) throw new Error('Trainer.saveCheckpoint: nothing to save before fit() has started');
@@ -813,12 +816,17 @@ export class Trainer {
       batchInEpoch: this.epochDone ? 0 : this.batchInEpoch,
       globalStep: this.globalStep,
     };
-    const hookState = saveHookState(this, module, this.callbacks);
-    const { entries, owned } = encodeTrainingState(module, this.trainingParts(), { position, history: this.history, callbackMetrics: this.callbackMetrics });
-    entries.set('hook_state', hookState);
     const metadata: CheckpointMetadata = { ...this.metadata, epoch: this.currentEpoch, global_step: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics) };
     // Lightning's checkpoint["hyper_parameters"].
     if (Object.keys(module.hparams).length > 0) metadata.hyper_parameters = module.hparams;
+    if (options.weightsOnly) {
+      saveCheckpoint(path, checkpointModel(module).model, metadata);
+      this.lastSavedPath = path;
+      return;
+    }
+    const hookState = saveHookState(this, module, this.callbacks);
+    const { entries, owned } = encodeTrainingState(module, this.trainingParts(), { position, history: this.history, callbackMetrics: this.callbackMetrics });
+    entries.set('hook_state', hookState);
     try {
       saveCheckpoint(path, checkpointModel(module).model, metadata, entries);
       this.lastSavedPath = path;

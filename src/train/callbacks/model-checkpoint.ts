@@ -9,16 +9,25 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Callback, JsonValue, checkMode, improves, monitored } from './callback.js';
+import { formatCheckpointName } from './checkpoint-name.js';
 import type { LightningModule } from '../lightning-module.js';
 import type { Trainer } from '../trainer.js';
 
 export interface ModelCheckpointOptions {
   /** Folder of the files (default: `<trainer.defaultRootDir>/checkpoints`). */
   dirpath?: string;
-  /** File name template without extension; {epoch}, {step} and any {metric} become `name=value`, as in Lightning (default '{epoch}-{step}'). */
+  /**
+   * File name template without extension, as Lightning's: {epoch}, {step} and
+   * any logged {metric}, with an optional Python format spec ({epoch:02d},
+   * {val_loss:.2f}); without a spec a metric has 4 decimals (default '{epoch}-{step}').
+   */
   filename?: string;
-  /** Write `{val_vra}` as `val_vra=0.4512` (default true) or as the bare value. */
+  /** Write `{val_vra}` as `val_vra=0.4512` (default true; a '/' in the name becomes '_') or as the bare value. */
   autoInsertMetricName?: boolean;
+  /** Save every N optimizer steps (at the batch's end) instead of at epoch ends / validations (Lightning's every_n_train_steps). */
+  everyNTrainSteps?: number;
+  /** Write the model and metadata only, without the training state (such files cannot resume training). */
+  saveWeightsOnly?: boolean;
   monitor?: string;
   mode?: 'min' | 'max';
   /** How many best files to keep (default 1; -1 keeps all, 0 none). */
@@ -39,6 +48,11 @@ export class ModelCheckpoint extends Callback {
   readonly everyNEpochs: number;
   readonly filename: string;
   readonly autoInsertMetricName: boolean;
+  /** 0 when saving by epochs. */
+  readonly everyNTrainSteps: number;
+  readonly saveWeightsOnly: boolean;
+  /** The step of the last save by everyNTrainSteps (batches of an accumulation window share a step). */
+  private lastStepSaved = -1;
   private readonly dirOption: string | undefined;
   private readonly saveOnTrainEpochEndOption: boolean | undefined;
   /** A validation closed the epoch: save at its end. */
@@ -60,28 +74,29 @@ export class ModelCheckpoint extends Callback {
     if (!Number.isInteger(this.saveTopK) || this.saveTopK < -1) throw new RangeError(`ModelCheckpoint: saveTopK must be an integer ≥ -1, got ${options.saveTopK}`);
     this.saveLast = options.saveLast ?? false;
     this.saveOnTrainEpochEndOption = options.saveOnTrainEpochEnd;
+    if (options.everyNTrainSteps !== undefined && options.everyNEpochs !== undefined && options.everyNTrainSteps > 0 && options.everyNEpochs > 0) {
+      throw new RangeError('ModelCheckpoint: everyNTrainSteps and everyNEpochs are mutually exclusive (as Lightning); pass one of them');
+    }
+    this.everyNTrainSteps = options.everyNTrainSteps ?? 0;
+    if (!Number.isInteger(this.everyNTrainSteps) || this.everyNTrainSteps < 0) throw new RangeError(`ModelCheckpoint: everyNTrainSteps must be an integer ≥ 0, got ${options.everyNTrainSteps}`);
     this.everyNEpochs = options.everyNEpochs ?? 1;
     if (!Number.isInteger(this.everyNEpochs) || this.everyNEpochs < 1) throw new RangeError(`ModelCheckpoint: everyNEpochs must be a positive integer, got ${options.everyNEpochs}`);
+    this.saveWeightsOnly = options.saveWeightsOnly ?? false;
+    if (typeof this.saveWeightsOnly !== 'boolean') throw new TypeError(`ModelCheckpoint: saveWeightsOnly must be a boolean, got ${JSON.stringify(options.saveWeightsOnly)}`);
+    if (typeof this.filename !== 'string' || this.filename.length === 0) throw new TypeError(`ModelCheckpoint: filename must be a non-empty string, got ${JSON.stringify(options.filename)}`);
   }
 
   dirpath(trainer: Trainer): string {
     return this.dirOption ?? join(trainer.defaultRootDir, 'checkpoints');
   }
 
-  private fileFor(trainer: Trainer): string {
-    const name = this.filename.replace(/\{([^}]+)\}/g, (_, key: string) => {
-      let text: string;
-      if (key === 'epoch') text = String(trainer.currentEpoch);
-      else if (key === 'step') text = String(trainer.globalStep);
-      else {
-        const value = trainer.callbackMetrics.get(key);
-        if (value === undefined) throw new Error(`ModelCheckpoint: the file name template uses '{${key}}', which was not logged`);
-        text = value.toFixed(4);
-      }
-      return this.autoInsertMetricName ? `${key}=${text}` : text;
-    });
-    return join(this.dirpath(trainer), `${name}.ckpt`);
+  /** The file a save now would write: the template filled with epoch, step and the logged metrics. */
+  formatCheckpointName(trainer: Trainer): string {
+    const values = new Map([...trainer.callbackMetrics, ['epoch', trainer.currentEpoch], ['step', trainer.globalStep]]);
+    return join(this.dirpath(trainer), `${formatCheckpointName(this.filename, values, this.autoInsertMetricName)}.ckpt`);
   }
+
+  private fileFor(trainer: Trainer): string { return this.formatCheckpointName(trainer); }
 
   /** Lightning's default: at epoch ends unless validation runs every few epochs or several times per epoch. */
   savesOnTrainEpochEnd(trainer: Trainer): boolean {
@@ -91,13 +106,21 @@ export class ModelCheckpoint extends Callback {
     return trainer.valCheckInterval === 1;
   }
 
+  override async onTrainBatchEnd(trainer: Trainer, _module: LightningModule): Promise<void> {
+    if (this.everyNTrainSteps === 0 || trainer.globalStep === this.lastStepSaved || trainer.globalStep % this.everyNTrainSteps !== 0) return;
+    this.lastStepSaved = trainer.globalStep;
+    await this.saveNow(trainer);
+  }
+
   override async onValidationEnd(trainer: Trainer, _module: LightningModule): Promise<void> {
+    if (this.everyNTrainSteps > 0) return;
     if (this.savesOnTrainEpochEnd(trainer)) return;
     if (trainer.isLastBatch) this.pending = true;
     else await this.save(trainer);
   }
 
   override async onTrainEpochEnd(trainer: Trainer, _module: LightningModule): Promise<void> {
+    if (this.everyNTrainSteps > 0) return;
     if (!this.savesOnTrainEpochEnd(trainer) && !this.pending) return;
     this.pending = false;
     await this.save(trainer);
@@ -105,10 +128,14 @@ export class ModelCheckpoint extends Callback {
 
   private async save(trainer: Trainer): Promise<void> {
     if ((trainer.currentEpoch + 1) % this.everyNEpochs !== 0) return;
+    await this.saveNow(trainer);
+  }
+
+  private async saveNow(trainer: Trainer): Promise<void> {
     if (this.saveTopK !== 0) await this.saveBest(trainer);
     if (this.saveLast) {
       this.lastModelPath = join(this.dirpath(trainer), 'last.ckpt');
-      await trainer.saveCheckpoint(this.lastModelPath);
+      await trainer.saveCheckpoint(this.lastModelPath, { weightsOnly: this.saveWeightsOnly });
     }
   }
 
@@ -131,7 +158,7 @@ export class ModelCheckpoint extends Callback {
       : (this.saveTopK !== -1 && this.bestK.size > this.saveTopK ? [this.worst()![0]] : []);
     for (const p of evicted) this.bestK.delete(p);
     this.updateBest();
-    await trainer.saveCheckpoint(path);
+    await trainer.saveCheckpoint(path, { weightsOnly: this.saveWeightsOnly });
     for (const p of evicted) if (p !== path) rmSync(p, { force: true });
   }
 

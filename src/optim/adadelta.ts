@@ -1,7 +1,5 @@
 // Adadelta (Zeiler 2012), exactly as torch.optim.Adadelta: the step is
 // sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g, scaled by lr (default 1).
-import { zerosLike } from '../torch/creation.js';
-import { keep } from '../torch/scope.js';
 import { Tensor } from '../torch/tensor.js';
 import { Optimizer, ParamGroup, ParamGroupSpec } from './optimizer.js';
 import { check, checkNumber, isFiniteNumber } from './util.js';
@@ -38,13 +36,7 @@ export class Adadelta extends Optimizer<AdadeltaHyper> {
     for (const p of group.params) {
       let g = p.grad;
       if (g === null) continue;
-      const state = this.stateOf(p);
-      if (state.step === undefined) {
-        state.step = 0;
-        state.square_avg = keep(zerosLike(p));
-        state.acc_delta = keep(zerosLike(p));
-      }
-      state.step = (state.step as number) + 1;
+      const { state } = this.advanceState(p, ['square_avg', 'acc_delta']);
       if (maximize) g = g.neg();
       if (weightDecay !== 0) g = g.add(p, weightDecay);
       const squareAvg = (state.square_avg as Tensor).mul_(rho).addcmul_(g, g, 1 - rho);

@@ -4,7 +4,7 @@ import { zerosLike } from '../torch/creation.js';
 import { keep } from '../torch/scope.js';
 import { Tensor } from '../torch/tensor.js';
 import { Optimizer, ParamGroup, ParamGroupSpec } from './optimizer.js';
-import { checkBetas, checkNumber } from './util.js';
+import { checkAdamFamily } from './util.js';
 
 export interface AdamHyper {
   lr: number;
@@ -35,10 +35,7 @@ export class Adam extends Optimizer<AdamHyper> {
   }
 
   protected validate(h: AdamHyper): void {
-    checkNumber(h.lr, 'learning rate', this.name);
-    checkNumber(h.eps, 'epsilon value', this.name);
-    checkBetas(h.betas, this.name);
-    checkNumber(h.weightDecay, 'weightDecay value', this.name);
+    checkAdamFamily(h, this.name);
   }
 
   protected updateGroup(group: ParamGroup<AdamHyper>): void {
@@ -48,15 +45,8 @@ export class Adam extends Optimizer<AdamHyper> {
       let g = p.grad;
       if (g === null) continue;
       if (maximize) g = g.neg();
-      const state = this.stateOf(p);
-      if (state.step === undefined) {
-        state.step = 0;
-        state.exp_avg = keep(zerosLike(p));
-        state.exp_avg_sq = keep(zerosLike(p));
-      }
+      const { state, step } = this.advanceState(p, ['exp_avg', 'exp_avg_sq']);
       if (amsgrad && !(state.max_exp_avg_sq instanceof Tensor)) state.max_exp_avg_sq = keep(zerosLike(p));
-      const step = (state.step as number) + 1;
-      state.step = step;
 
       if (weightDecay !== 0) {
         if (this.decoupled) p.mul_(1 - lr * weightDecay);

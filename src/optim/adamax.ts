@@ -1,11 +1,9 @@
 // Adamax (Kingma & Ba 2015, the infinity-norm variant of Adam), exactly as
 // torch.optim.Adamax: exp_inf = max(beta2 exp_inf, |g| + eps), step
 // lr / (1 - beta1^t) * exp_avg / exp_inf.
-import { zerosLike } from '../torch/creation.js';
-import { keep } from '../torch/scope.js';
 import { Tensor } from '../torch/tensor.js';
 import { Optimizer, ParamGroup, ParamGroupSpec } from './optimizer.js';
-import { checkBetas, checkNumber } from './util.js';
+import { checkAdamFamily } from './util.js';
 
 export interface AdamaxHyper {
   lr: number;
@@ -28,10 +26,7 @@ export class Adamax extends Optimizer<AdamaxHyper> {
   }
 
   protected validate(h: AdamaxHyper): void {
-    checkNumber(h.lr, 'learning rate', this.name);
-    checkNumber(h.eps, 'epsilon value', this.name);
-    checkBetas(h.betas, this.name);
-    checkNumber(h.weightDecay, 'weightDecay value', this.name);
+    checkAdamFamily(h, this.name);
   }
 
   protected updateGroup(group: ParamGroup<AdamaxHyper>): void {
@@ -40,14 +35,7 @@ export class Adamax extends Optimizer<AdamaxHyper> {
     for (const p of group.params) {
       let g = p.grad;
       if (g === null) continue;
-      const state = this.stateOf(p);
-      if (state.step === undefined) {
-        state.step = 0;
-        state.exp_avg = keep(zerosLike(p));
-        state.exp_inf = keep(zerosLike(p));
-      }
-      const step = (state.step as number) + 1;
-      state.step = step;
+      const { state, step } = this.advanceState(p, ['exp_avg', 'exp_inf']);
       if (maximize) g = g.neg();
       if (weightDecay !== 0) g = g.add(p, weightDecay);
       const expAvg = (state.exp_avg as Tensor).mul_(beta1).add_(g, 1 - beta1);

@@ -6,11 +6,9 @@
 // As 1.13, the momentum term's bias correction uses mu_product * mu_t *
 // mu_{t+1} (mu_t counted twice); PyTorch 2 uses mu_product * mu_{t+1}, so
 // trajectories differ slightly from PyTorch 2's NAdam.
-import { zerosLike } from '../torch/creation.js';
-import { keep } from '../torch/scope.js';
 import { Tensor } from '../torch/tensor.js';
 import { Optimizer, ParamGroup, ParamGroupSpec } from './optimizer.js';
-import { checkBetas, checkNumber } from './util.js';
+import { checkAdamFamily, checkNumber } from './util.js';
 
 export interface NAdamHyper {
   lr: number;
@@ -35,10 +33,7 @@ export class NAdam extends Optimizer<NAdamHyper> {
   }
 
   protected validate(h: NAdamHyper): void {
-    checkNumber(h.lr, 'learning rate', this.name);
-    checkNumber(h.eps, 'epsilon value', this.name);
-    checkBetas(h.betas, this.name);
-    checkNumber(h.weightDecay, 'weightDecay value', this.name);
+    checkAdamFamily(h, this.name);
     checkNumber(h.momentumDecay, 'momentumDecay value', this.name);
   }
 
@@ -48,15 +43,8 @@ export class NAdam extends Optimizer<NAdamHyper> {
     for (const p of group.params) {
       let g = p.grad;
       if (g === null) continue;
-      const state = this.stateOf(p);
-      if (state.step === undefined) {
-        state.step = 0;
-        state.mu_product = 1;
-        state.exp_avg = keep(zerosLike(p));
-        state.exp_avg_sq = keep(zerosLike(p));
-      }
-      const step = (state.step as number) + 1;
-      state.step = step;
+      const { state, step } = this.advanceState(p, ['exp_avg', 'exp_avg_sq']);
+      if (state.mu_product === undefined) state.mu_product = 1;
       const biasCorrection2 = 1 - beta2 ** step;
       if (weightDecay !== 0) g = g.add(p, weightDecay);
       const mu = beta1 * (1 - 0.5 * 0.96 ** (step * momentumDecay));

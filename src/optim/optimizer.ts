@@ -1,6 +1,7 @@
 // The Optimizer base class: parameter groups, per-parameter state, zeroGrad,
 // and state dicts in PyTorch's layout. Subclasses only write `updateGroup`.
 import { noGrad } from '../torch/autograd.js';
+import { zerosLike } from '../torch/creation.js';
 import { keep, scope } from '../torch/scope.js';
 import { Tensor } from '../torch/tensor.js';
 import { asEntries, camelToSnake, snakeToCamel, sameShape } from './util.js';
@@ -115,6 +116,22 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
       this.state.set(p, s);
     }
     return s;
+  }
+
+  /**
+   * The state of `p` advanced by one step: on its first step, `step` starts at
+   * 0 and each named buffer at zeros like `p` (kept); then `step` is
+   * incremented. Returns the state and the new step count.
+   */
+  protected advanceState(p: Tensor, buffers: readonly string[]): { state: ParamState; step: number } {
+    const state = this.stateOf(p);
+    if (state.step === undefined) {
+      state.step = 0;
+      for (const name of buffers) state[name] = keep(zerosLike(p));
+    }
+    const step = (state.step as number) + 1;
+    state.step = step;
+    return { state, step };
   }
 
   /** The state as PyTorch lays it out. The tensors are the optimizer's own: do not dispose them; loadStateDict copies. */

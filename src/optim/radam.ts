@@ -4,11 +4,9 @@
 // gradient) as in 1.13; decoupledWeightDecay: true multiplies the parameters
 // by 1 - lr weightDecay instead, as PyTorch 2's decoupled_weight_decay. No
 // maximize (PyTorch 1.13 has none).
-import { zerosLike } from '../torch/creation.js';
-import { keep } from '../torch/scope.js';
 import { Tensor } from '../torch/tensor.js';
 import { Optimizer, ParamGroup, ParamGroupSpec } from './optimizer.js';
-import { checkBetas, checkNumber } from './util.js';
+import { checkAdamFamily } from './util.js';
 
 export interface RAdamHyper {
   lr: number;
@@ -31,10 +29,7 @@ export class RAdam extends Optimizer<RAdamHyper> {
   }
 
   protected validate(h: RAdamHyper): void {
-    checkNumber(h.lr, 'learning rate', this.name);
-    checkNumber(h.eps, 'epsilon value', this.name);
-    checkBetas(h.betas, this.name);
-    checkNumber(h.weightDecay, 'weightDecay value', this.name);
+    checkAdamFamily(h, this.name);
   }
 
   protected updateGroup(group: ParamGroup<RAdamHyper>): void {
@@ -44,14 +39,7 @@ export class RAdam extends Optimizer<RAdamHyper> {
     for (const p of group.params) {
       let g = p.grad;
       if (g === null) continue;
-      const state = this.stateOf(p);
-      if (state.step === undefined) {
-        state.step = 0;
-        state.exp_avg = keep(zerosLike(p));
-        state.exp_avg_sq = keep(zerosLike(p));
-      }
-      const step = (state.step as number) + 1;
-      state.step = step;
+      const { state, step } = this.advanceState(p, ['exp_avg', 'exp_avg_sq']);
       const biasCorrection1 = 1 - beta1 ** step;
       const biasCorrection2 = 1 - beta2 ** step;
       if (weightDecay !== 0) {

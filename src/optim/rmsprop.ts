@@ -45,15 +45,10 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
     for (const p of group.params) {
       let g = p.grad;
       if (g === null) continue;
-      const state = this.stateOf(p);
-      if (state.step === undefined) {
-        state.step = 0;
-        state.square_avg = keep(zerosLike(p));
-      }
+      const { state } = this.advanceState(p, ['square_avg']);
       // Created when first needed, so momentum or centering turned on later (e.g. by CyclicLR) works.
       if (momentum > 0 && !(state.momentum_buffer instanceof Tensor)) state.momentum_buffer = keep(zerosLike(p));
       if (centered && !(state.grad_avg instanceof Tensor)) state.grad_avg = keep(zerosLike(p));
-      state.step = (state.step as number) + 1;
 
       if (maximize) g = g.neg();
       if (weightDecay !== 0) g = g.add(p, weightDecay);

@@ -22,6 +22,14 @@ export function checkBetas(betas: unknown, where: string): void {
   });
 }
 
+/** The options the Adam family shares: lr, eps, betas and weightDecay, with PyTorch's messages. */
+export function checkAdamFamily(h: { lr: number; eps: number; betas: [number, number]; weightDecay: number }, where: string): void {
+  checkNumber(h.lr, 'learning rate', where);
+  checkNumber(h.eps, 'epsilon value', where);
+  checkBetas(h.betas, where);
+  checkNumber(h.weightDecay, 'weightDecay value', where);
+}
+
 export const camelToSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 export const snakeToCamel = (key: string): string => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 

@@ -50,19 +50,12 @@ export class SequentialLR extends LRScheduler {
     this.lastLr = current.getLastLr();
   }
 
-  override stateDict(): SchedulerStateDict {
-    const out = super.stateDict();
-    out.schedulers = this.schedulers.map((s) => s.stateDict());
-    return out;
-  }
+  override stateDict(): SchedulerStateDict { return { ...super.stateDict(), schedulers: this.schedulers.map((s) => s.stateDict()) }; }
 
   override loadStateDict(state: SchedulerStateDict): void {
-    const saved = state.schedulers;
-    check(Array.isArray(saved) && saved.length === this.schedulers.length, 'SequentialLR.loadStateDict',
-      `expected the states of ${this.schedulers.length} schedulers`);
-    const { schedulers: _, ...own } = state;
+    const { own, children } = splitChildStates(state, this.schedulers.length, 'SequentialLR.loadStateDict');
     super.loadStateDict(own);
-    this.schedulers.forEach((s, i) => s.loadStateDict((saved as SchedulerStateDict[])[i]));
+    this.schedulers.forEach((s, i) => s.loadStateDict(children[i]));
   }
 }
 
@@ -102,20 +95,20 @@ export class ChainedScheduler extends LRScheduler {
     this.lastLr = this.groups.map((g) => g.lr);
   }
 
-  override stateDict(): SchedulerStateDict {
-    const out = super.stateDict();
-    out.schedulers = this.schedulers.map((s) => s.stateDict());
-    return out;
-  }
+  override stateDict(): SchedulerStateDict { return { ...super.stateDict(), schedulers: this.schedulers.map((s) => s.stateDict()) }; }
 
   /** Restores the children and writes the saved lrs into the groups (the chain is recursive: it continues from them). */
   override loadStateDict(state: SchedulerStateDict): void {
-    const saved = state.schedulers;
-    check(Array.isArray(saved) && saved.length === this.schedulers.length, 'ChainedScheduler.loadStateDict',
-      `expected the states of ${this.schedulers.length} schedulers`);
-    const { schedulers: _, ...own } = state;
+    const { own, children } = splitChildStates(state, this.schedulers.length, 'ChainedScheduler.loadStateDict');
     super.loadStateDict(own);
-    this.schedulers.forEach((s, i) => s.loadStateDict((saved as SchedulerStateDict[])[i]));
+    this.schedulers.forEach((s, i) => s.loadStateDict(children[i]));
     this.groups.forEach((group, i) => { group.lr = this.lastLr[i]; });
   }
+}
+
+/** A composite scheduler's saved state, split into its own part and its children's (checked against their number). */
+function splitChildStates(state: SchedulerStateDict, count: number, where: string): { own: SchedulerStateDict; children: SchedulerStateDict[] } {
+  const { schedulers: children, ...own } = state;
+  check(Array.isArray(children) && children.length === count, where, `expected the states of ${count} schedulers`);
+  return { own, children: children as SchedulerStateDict[] };
 }

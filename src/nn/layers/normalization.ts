@@ -5,6 +5,12 @@ import { F, Tensor, noGrad, ones, zeros, tensor } from '../../torch/index.js';
 import { Module } from '../module.js';
 import { checkPositive } from './linear.js';
 
+/** The per-element scale (ones) and shift (zeros) of an affine normalization, or null ones when off — PyTorch's `weight` and `bias`. */
+function registerAffine(module: Module, affine: boolean, shape: number[], dtype: 'float32' | 'float64' | undefined): void {
+  module.registerParameter('weight', affine ? ones(shape, { dtype }) : null);
+  module.registerParameter('bias', affine ? zeros(shape, { dtype }) : null);
+}
+
 export interface BatchNormOptions {
   eps?: number;
   /** Weight of the newest batch in the running statistics; null = cumulative average over all batches. Default 0.1. */
@@ -46,13 +52,7 @@ abstract class NormBase extends Module {
     this.affine = options.affine ?? defaults.affine;
     this.trackRunningStats = options.trackRunningStats ?? defaults.trackRunningStats;
     const dtype = options.dtype;
-    if (this.affine) {
-      this.registerParameter('weight', ones([numFeatures], { dtype }));
-      this.registerParameter('bias', zeros([numFeatures], { dtype }));
-    } else {
-      this.registerParameter('weight', null);
-      this.registerParameter('bias', null);
-    }
+    registerAffine(this, this.affine, [numFeatures], dtype);
     if (this.trackRunningStats) {
       this.registerBuffer('running_mean', zeros([numFeatures], { dtype }));
       this.registerBuffer('running_var', ones([numFeatures], { dtype }));
@@ -194,13 +194,7 @@ export class LayerNorm extends Module {
     this.eps = options.eps ?? 1e-5;
     checkEps('LayerNorm', this.eps);
     this.elementwiseAffine = options.elementwiseAffine ?? true;
-    if (this.elementwiseAffine) {
-      this.registerParameter('weight', ones(this.normalizedShape, { dtype: options.dtype }));
-      this.registerParameter('bias', zeros(this.normalizedShape, { dtype: options.dtype }));
-    } else {
-      this.registerParameter('weight', null);
-      this.registerParameter('bias', null);
-    }
+    registerAffine(this, this.elementwiseAffine, this.normalizedShape, options.dtype);
   }
 
   get weight(): Tensor | null { return this.getParameter('weight'); }
@@ -236,13 +230,7 @@ export class GroupNorm extends Module {
     this.eps = options.eps ?? 1e-5;
     checkEps('GroupNorm', this.eps);
     this.affine = options.affine ?? true;
-    if (this.affine) {
-      this.registerParameter('weight', ones([numChannels], { dtype: options.dtype }));
-      this.registerParameter('bias', zeros([numChannels], { dtype: options.dtype }));
-    } else {
-      this.registerParameter('weight', null);
-      this.registerParameter('bias', null);
-    }
+    registerAffine(this, this.affine, [numChannels], options.dtype);
   }
 
   get weight(): Tensor | null { return this.getParameter('weight'); }

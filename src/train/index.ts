@@ -16,6 +16,7 @@ export type { ModelCheckpointOptions } from './callbacks/model-checkpoint.js';
 export { EarlyStopping } from './callbacks/early-stopping.js';
 export type { EarlyStoppingOptions } from './callbacks/early-stopping.js';
 export { LearningRateMonitor } from './callbacks/lr-monitor.js';
+export type { LearningRateMonitorOptions } from './callbacks/lr-monitor.js';
 export { LearningRateFinder, suggestLr, lrFinderSvg } from './callbacks/lr-finder.js';
 export type { LearningRateFinderOptions, LrFinderResult } from './callbacks/lr-finder.js';
 export type { Logger, MetricRow, LoggerFolderOptions } from './loggers/logger.js';

@@ -119,6 +119,34 @@ test('a BatchNorm2d checkpoint saved by PyTorch loads and evaluates as in PyTorc
   bn.dispose();
 });
 
+test('a state dict without num_batches_tracked (pre-0.4.1 PyTorch) loads strictly, the count filled with 0', () => {
+  torch.scope(() => {
+    const source = new nn.Sequential(new nn.Linear(2, 2), new nn.BatchNorm1d(2, f64));
+    const old = source.stateDict();
+    old.delete('1.num_batches_tracked');
+    torch.noGrad(() => old.get('1.running_mean')!.fill_(0.25));
+    const model = new nn.Sequential(new nn.Linear(2, 2), new nn.BatchNorm1d(2, f64));
+    const bn = model.at(1) as nn.BatchNorm1d;
+    bn.forward(torch.tensor([[1, 10], [3, 20]], f64));
+    assert.equal(bn.numBatchesTracked!.item(), 1);
+    const result = model.loadStateDict(old);
+    assert.deepEqual(result.missingKeys, []);
+    assert.equal(bn.numBatchesTracked!.item(), 0);
+    assert.deepEqual(bn.runningMean!.toArray(), [0.25, 0.25]);
+    // Only that key has a default: a missing running_mean still fails a strict load, and is reported by a lax one.
+    old.delete('1.running_mean');
+    assert.throws(() => model.loadStateDict(old), (e: Error) => e instanceof nn.StateDictError && /missing keys: 1\.running_mean/.test(e.message) && !e.message.includes('num_batches_tracked'));
+    assert.deepEqual(model.loadStateDict(old, { strict: false }).missingKeys, ['1.running_mean']);
+    // A present count is loaded as it is.
+    const withCount = source.stateDict();
+    torch.noGrad(() => withCount.get('1.num_batches_tracked')!.fill_(7));
+    model.loadStateDict(withCount);
+    assert.equal(bn.numBatchesTracked!.item(), 7);
+    source.dispose();
+    model.dispose();
+  });
+});
+
 test('BatchNorm counts batches and updates running statistics only in training, without gradients', () => {
   torch.scope(() => {
     const bn = new nn.BatchNorm1d(2, f64);

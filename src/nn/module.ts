@@ -202,19 +202,36 @@ export abstract class Module {
   }
 
   /**
+   * How to fill this module's own parameter or buffer `name` (unprefixed) when
+   * a loaded state dict lacks it, as PyTorch modules do in _load_from_state_dict
+   * (BatchNorm: num_batches_tracked of old checkpoints); null (the default):
+   * the key is missing. A filled key counts as loaded, strict or not.
+   */
+  protected missingStateDefault(_name: string): ((target: Tensor) => void) | null {
+    return null;
+  }
+
+  /**
    * Copies values into the module's tensors (keeping their identity). With
-   * strict (default) every key must match; any shape mismatch is an error.
+   * strict (default) every key must match (see missingStateDefault); any shape
+   * mismatch is an error.
    */
   loadStateDict(state: StateDict | Record<string, Tensor>, options: { strict?: boolean } = {}): LoadResult {
     const strict = options.strict ?? true;
     const incoming = state instanceof Map ? state : new Map(Object.entries(state));
     const targets = new Map<string, Tensor>();
+    const defaults = new Map<string, (target: Tensor) => void>();
     for (const [path, m] of this.namedModules()) {
       const at = (name: string) => (path ? `${path}.${name}` : name);
-      for (const [name, p] of m._parameters) if (p) targets.set(at(name), p);
-      for (const [name, b] of m._buffers) if (b && !m._nonPersistent.has(name)) targets.set(at(name), b);
+      const add = (name: string, t: Tensor) => {
+        targets.set(at(name), t);
+        const fill = incoming.has(at(name)) ? null : m.missingStateDefault(name);
+        if (fill) defaults.set(at(name), fill);
+      };
+      for (const [name, p] of m._parameters) if (p) add(name, p);
+      for (const [name, b] of m._buffers) if (b && !m._nonPersistent.has(name)) add(name, b);
     }
-    const missing = [...targets.keys()].filter((k) => !incoming.has(k));
+    const missing = [...targets.keys()].filter((k) => !incoming.has(k) && !defaults.has(k));
     const unexpected = [...incoming.keys()].filter((k) => !targets.has(k));
     const mismatched: string[] = [];
     for (const [key, target] of targets) {
@@ -230,6 +247,7 @@ export abstract class Module {
       for (const [key, target] of targets) {
         const value = incoming.get(key);
         if (value) target.copy_(value);
+        else defaults.get(key)?.(target);
       }
     });
     for (const m of this.modules()) m.dropCaches();

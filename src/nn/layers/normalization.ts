@@ -70,6 +70,11 @@ abstract class NormBase extends Module {
   get runningVar(): Tensor | null { return this.getBuffer('running_var'); }
   get numBatchesTracked(): Tensor | null { return this.getBuffer('num_batches_tracked'); }
 
+  /** Checkpoints from before PyTorch 0.4.1 lack num_batches_tracked: it loads as 0, as PyTorch's _NormBase does. */
+  protected override missingStateDefault(name: string): ((target: Tensor) => void) | null {
+    return name === 'num_batches_tracked' ? (target) => { target.zero_(); } : null;
+  }
+
   /** Resets the running statistics to mean 0, variance 1 and no batches seen. */
   resetRunningStats(): void {
     noGrad(() => {

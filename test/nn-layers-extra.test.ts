@@ -54,6 +54,13 @@ add('Upsample_bilinear', new nn.Upsample({ scaleFactor: 1.5, mode: 'bilinear' })
   [step([1, 2, 4, 4], [1, 2, 6, 6])]);
 add('Upsample_bilinear_corners', new nn.Upsample({ size: [5, 6], mode: 'bilinear', alignCorners: true }),
   "nn.Upsample(size=(5, 6), mode='bilinear', align_corners=True)", [step([2, 1, 3, 4], [2, 1, 5, 6])]);
+add('Upsample_bicubic', new nn.Upsample({ scaleFactor: 1.5, mode: 'bicubic' }), "nn.Upsample(scale_factor=1.5, mode='bicubic')",
+  [step([2, 3, 3, 4], [2, 3, 4, 6])]);
+add('Upsample_bicubic_corners', new nn.Upsample({ size: [5, 7], mode: 'bicubic', alignCorners: true }),
+  "nn.Upsample(size=(5, 7), mode='bicubic', align_corners=True)", [step([1, 2, 3, 4], [1, 2, 5, 7])]);
+add('Upsample_area_size', new nn.Upsample({ size: [2, 3], mode: 'area' }), "nn.Upsample(size=(2, 3), mode='area')", [step([2, 3, 5, 7], [2, 3, 2, 3])]);
+add('Upsample_area_scale', new nn.Upsample({ scaleFactor: [0.5, 1.5], mode: 'area' }), "nn.Upsample(scale_factor=(0.5, 1.5), mode='area')",
+  [step([1, 2, 5, 3], [1, 2, 2, 4])]);
 add('Unflatten', new nn.Unflatten(1, [2, 3]), 'nn.Unflatten(1, (2, 3))', [step([4, 6, 2], [4, 2, 3, 2])]);
 add('AdaptiveMaxPool2d', new nn.AdaptiveMaxPool2d([2, 3]), 'nn.AdaptiveMaxPool2d((2, 3))', [step([2, 3, 5, 7], [2, 3, 2, 3])]);
 add('AdaptiveMaxPool2d_int', new nn.AdaptiveMaxPool2d(3), 'nn.AdaptiveMaxPool2d(3)', [step([1, 2, 6, 6], [1, 2, 3, 3])]);
@@ -125,8 +132,11 @@ test('bad options and inputs are rejected with messages naming the problem', () 
   assert.throws(() => new nn.Dropout2d(1.5), /Dropout2d: p must be in \[0, 1\], got 1.5/);
   assert.throws(() => new nn.Dropout2d().forward(torch.ones([2, 3])), /dropout2d: expected an input \[N, C, H, W\] or \[C, H, W\]/);
   assert.throws(() => new nn.Upsample({}), /exactly one of size and scaleFactor/);
-  assert.throws(() => new nn.Upsample({ scaleFactor: 2, alignCorners: true }), /alignCorners can only be set with mode 'bilinear'/);
-  assert.throws(() => new nn.Upsample({ scaleFactor: 2, mode: 'bicubic' as 'nearest' }), /mode must be 'nearest' or 'bilinear'/);
+  assert.throws(() => new nn.Upsample({ scaleFactor: 2, alignCorners: true }), /alignCorners can only be set with mode 'bilinear' or 'bicubic'/);
+  assert.throws(() => new nn.Upsample({ scaleFactor: 2, mode: 'area', alignCorners: false }), /Upsample: alignCorners can only be set with mode 'bilinear' or 'bicubic'/);
+  assert.throws(() => new nn.Upsample({ scaleFactor: 2, mode: 'trilinear' as 'nearest' }), /mode must be one of 'nearest', 'bilinear', 'bicubic', 'area', got 'trilinear'/);
+  assert.throws(() => F.interpolate(torch.ones([1, 1, 2, 2]), { size: 3, mode: 'lanczos' as 'nearest' }), /interpolate: mode must be one of/);
+  assert.throws(() => F.interpolate(torch.ones([1, 1, 2, 2]), { size: 3, mode: 'area', alignCorners: true }), /interpolate: alignCorners can only be set with mode 'bilinear' or 'bicubic'/);
   assert.throws(() => new nn.Upsample({ scaleFactor: -1 }), /scaleFactor must be finite and > 0/);
   assert.throws(() => new nn.Upsample({ scaleFactor: 2 }).forward(torch.ones([2, 3, 4])), /Upsample: expected 4D input/);
   assert.throws(() => new nn.Unflatten(1, [4, 2]).forward(torch.ones([2, 6])), /dim 1 of shape \[2, 6\] cannot be split into \[4, 2\]/);

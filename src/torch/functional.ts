@@ -118,10 +118,15 @@ export function maxPool2d(input: Tensor, kernelSize: Pair, options: PoolOptions 
 
 export const adaptiveAvgPool2d = (input: Tensor, outputSize: Pair): Tensor => aten('adaptive_avg_pool2d', input, pair(outputSize));
 
+export type InterpolateMode = 'nearest' | 'bilinear' | 'bicubic' | 'area';
+export const INTERPOLATE_MODES: readonly InterpolateMode[] = ['nearest', 'bilinear', 'bicubic', 'area'];
+
 export interface InterpolateOptions {
   size?: Pair;
   scaleFactor?: number | [number, number];
-  mode?: 'nearest' | 'bilinear';
+  /** 'area' is adaptive average pooling to the output size, as PyTorch. */
+  mode?: InterpolateMode;
+  /** 'bilinear' and 'bicubic' only (PyTorch's interpolating modes); default false. */
   alignCorners?: boolean;
 }
 
@@ -131,12 +136,17 @@ export function interpolate(input: Tensor, options: InterpolateOptions): Tensor 
     : Array.isArray(options.scaleFactor) ? options.scaleFactor : [options.scaleFactor, options.scaleFactor];
   if ((size === undefined) === (scale === undefined)) throw new TypeError('interpolate: give exactly one of size and scaleFactor');
   const mode = options.mode ?? 'nearest';
-  if (mode === 'nearest' && options.alignCorners !== undefined) {
-    throw new TypeError("interpolate: alignCorners can only be set with mode 'bilinear' (PyTorch's interpolating modes)");
+  if (!INTERPOLATE_MODES.includes(mode)) throw new TypeError(`interpolate: mode must be one of ${INTERPOLATE_MODES.map((m) => `'${m}'`).join(', ')}, got '${String(mode)}'`);
+  if ((mode === 'nearest' || mode === 'area') && options.alignCorners !== undefined) {
+    throw new TypeError("interpolate: alignCorners can only be set with mode 'bilinear' or 'bicubic' (PyTorch's interpolating modes)");
   }
   if (mode === 'nearest') return aten('upsample_nearest2d.vec', input, size, scale);
   if (mode === 'bilinear') return aten('upsample_bilinear2d.vec', input, size, options.alignCorners ?? false, scale);
-  throw new TypeError(`interpolate: mode must be 'nearest' or 'bilinear', got '${String(mode)}'`);
+  if (mode === 'bicubic') return aten('upsample_bicubic2d.vec', input, size, options.alignCorners ?? false, scale);
+  // 'area': PyTorch pools to floor(input size · scale) (or to size).
+  if (input.ndim !== 4 && input.ndim !== 3) throw new RangeError(`interpolate: mode 'area' expects a 3D or 4D input, got shape [${input.shape.join(', ')}]`);
+  const out = size ?? [0, 1].map((i) => Math.floor(input.shape[input.ndim - 2 + i] * scale![i])) as [number, number];
+  return adaptiveAvgPool2d(input, out);
 }
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';

@@ -1,7 +1,8 @@
 // Parameter-free layers that reshape, pad, resample or pool: Dropout2d,
 // Upsample, Unflatten, AdaptiveMaxPool2d, ZeroPad2d, PixelShuffle, PixelUnshuffle.
 import { F, Tensor } from '../../torch/index.js';
-import type { Pair } from '../../torch/functional.js';
+import { INTERPOLATE_MODES } from '../../torch/functional.js';
+import type { InterpolateMode, Pair } from '../../torch/functional.js';
 import { Module } from '../module.js';
 
 /** Zeroes whole channels with probability p in training (nn.Dropout2d). */
@@ -17,8 +18,9 @@ export class Dropout2d extends Module {
 export interface UpsampleOptions {
   size?: Pair;
   scaleFactor?: number | [number, number];
-  mode?: 'nearest' | 'bilinear';
-  /** Bilinear only; default false. */
+  /** Default 'nearest'; 'area' is adaptive average pooling to the output size. */
+  mode?: InterpolateMode;
+  /** 'bilinear' and 'bicubic' only; default false. */
   alignCorners?: boolean;
 }
 
@@ -26,15 +28,15 @@ export interface UpsampleOptions {
 export class Upsample extends Module {
   readonly size?: Pair;
   readonly scaleFactor?: number | [number, number];
-  readonly mode: 'nearest' | 'bilinear';
+  readonly mode: InterpolateMode;
   readonly alignCorners?: boolean;
   constructor(options: UpsampleOptions) {
     super();
     if ((options.size === undefined) === (options.scaleFactor === undefined)) throw new TypeError('Upsample: give exactly one of size and scaleFactor');
     this.mode = options.mode ?? 'nearest';
-    if (this.mode !== 'nearest' && this.mode !== 'bilinear') throw new TypeError(`Upsample: mode must be 'nearest' or 'bilinear', got '${String(this.mode)}'`);
-    if (this.mode === 'nearest' && options.alignCorners !== undefined) {
-      throw new TypeError("Upsample: alignCorners can only be set with mode 'bilinear'");
+    if (!INTERPOLATE_MODES.includes(this.mode)) throw new TypeError(`Upsample: mode must be one of ${INTERPOLATE_MODES.map((m) => `'${m}'`).join(', ')}, got '${String(this.mode)}'`);
+    if ((this.mode === 'nearest' || this.mode === 'area') && options.alignCorners !== undefined) {
+      throw new TypeError("Upsample: alignCorners can only be set with mode 'bilinear' or 'bicubic'");
     }
     const scales = options.scaleFactor === undefined ? [] : Array.isArray(options.scaleFactor) ? options.scaleFactor : [options.scaleFactor];
     if (scales.some((s) => !(s > 0) || !Number.isFinite(s))) throw new RangeError(`Upsample: scaleFactor must be finite and > 0, got ${JSON.stringify(options.scaleFactor)}`);

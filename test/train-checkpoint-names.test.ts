@@ -10,25 +10,14 @@ import * as torch from '../src/torch/index.js';
 import { Tensor } from '../src/torch/index.js';
 import { Linear } from '../src/nn/index.js';
 import { SGD } from '../src/optim/index.js';
-import { Compose, DataLoader, Normalize, ToTensor } from '../src/data/index.js';
 import type { Batch } from '../src/data/index.js';
 import { LightningModule, ModelCheckpoint, Trainer, readCheckpoint } from '../src/train/index.js';
-import type { DataModuleLike, OptimizerConfig, TrainerOptions } from '../src/train/index.js';
+import type { OptimizerConfig, TrainerOptions } from '../src/train/index.js';
 import { formatCheckpointName, formatNumber } from '../src/train/callbacks/checkpoint-name.js';
-import { TINY_MEAN, TINY_STD, captureOutput, tinyDataset } from './helpers/tiny-training.js';
+import { captureOutput, orderedData } from './helpers/tiny-training.js';
 
 const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `ortho-${name}-`));
 const quiet = (o: TrainerOptions = {}): TrainerOptions => ({ output: captureOutput(), enableProgressBar: false, enableModelSummary: false, logger: false, ...o });
-
-function smallData(): DataModuleLike {
-  const transform = () => new Compose([new ToTensor(), new Normalize(TINY_MEAN, TINY_STD)]);
-  const train = tinyDataset(64, 1);
-  const val = tinyDataset(48, 2);
-  return {
-    trainDataloader: () => new DataLoader(train, { batchSize: 32, transform: transform() }),
-    valDataloader: () => new DataLoader(val, { batchSize: 48, transform: transform() }),
-  };
-}
 
 class Small extends LightningModule {
   readonly layer = this.registerModule('layer', new Linear(64, 3));
@@ -69,7 +58,7 @@ test('ModelCheckpoint writes files named by the template, and saveWeightsOnly fi
     const named = new ModelCheckpoint({ dirpath: join(dir, 'named'), filename: 'net-{epoch:02d}-{val_loss:.2f}-{val/acc:.1f}', monitor: 'val_loss', saveTopK: -1 });
     const bare = new ModelCheckpoint({ dirpath: join(dir, 'bare'), filename: '{epoch:03d}', autoInsertMetricName: false, saveWeightsOnly: true, saveLast: true });
     const trainer = new Trainer(quiet({ maxEpochs: 2, callbacks: [named, bare] }));
-    await trainer.fit(new Small(), smallData());
+    await trainer.fit(new Small(), orderedData());
     trainer.dispose();
     const scores = [...named.bestK.values()];
     assert.equal(scores.length, 2);
@@ -83,7 +72,7 @@ test('ModelCheckpoint writes files named by the template, and saveWeightsOnly fi
     assert.deepEqual([...weights.state.keys()].sort(), ['layer.bias', 'layer.weight']);
     assert.equal(weights.metadata.epoch, 1);
     for (const t of weights.state.values()) t.dispose();
-    await assert.rejects(new Trainer(quiet({ maxEpochs: 3 })).fit(new Small(), smallData(), { ckptPath: join(dir, 'bare', 'last.ckpt') }), /holds a model only \(no training state\)/);
+    await assert.rejects(new Trainer(quiet({ maxEpochs: 3 })).fit(new Small(), orderedData(), { ckptPath: join(dir, 'bare', 'last.ckpt') }), /holds a model only \(no training state\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -95,14 +84,14 @@ test('everyNTrainSteps saves every N optimizer steps (not at epoch ends), and su
     torch.manualSeed(0);
     const steps = new ModelCheckpoint({ dirpath: dir, everyNTrainSteps: 3, saveTopK: -1 });
     const trainer = new Trainer(quiet({ maxEpochs: 3, callbacks: [steps] }));
-    await trainer.fit(new Small(), smallData());
+    await trainer.fit(new Small(), orderedData());
     trainer.dispose();
     assert.deepEqual(readdirSync(dir).sort(), ['epoch=1-step=3.ckpt', 'epoch=2-step=6.ckpt']);
     const mid = readCheckpoint(join(dir, 'epoch=1-step=3.ckpt'));
     assert.equal(Number(mid.training!.get('batch_in_epoch')), 1);
     for (const t of mid.state.values()) t.dispose();
     const resumed = new Trainer(quiet({ maxEpochs: 3 }));
-    const r = await resumed.fit(new Small(), smallData(), { ckptPath: join(dir, 'epoch=1-step=3.ckpt') });
+    const r = await resumed.fit(new Small(), orderedData(), { ckptPath: join(dir, 'epoch=1-step=3.ckpt') });
     resumed.dispose();
     assert.equal(r.globalStep, 6);
     assert.throws(() => new ModelCheckpoint({ everyNTrainSteps: 2, everyNEpochs: 1 }), /everyNTrainSteps and everyNEpochs are mutually exclusive/);

@@ -13,27 +13,14 @@ import { Tensor } from '../src/torch/index.js';
 import { Linear } from '../src/nn/index.js';
 import { SGD } from '../src/optim/index.js';
 import type { Optimizer } from '../src/optim/index.js';
-import { Compose, DataLoader, Normalize, ToTensor } from '../src/data/index.js';
 import type { Batch } from '../src/data/index.js';
 import { Callback, EarlyStopping, LightningModule, ModelCheckpoint, Trainer } from '../src/train/index.js';
-import type { DataModuleLike, OptimizerConfig, TrainerOptions } from '../src/train/index.js';
+import type { OptimizerConfig, TrainerOptions } from '../src/train/index.js';
 import type { CheckpointHookState, TrainerFn } from '../src/train/lightning-module.js';
-import { TINY_MEAN, TINY_STD, captureOutput, tinyDataset } from './helpers/tiny-training.js';
+import { captureOutput, orderedData } from './helpers/tiny-training.js';
 
 const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `ortho-${name}-`));
 const quiet = (o: TrainerOptions = {}): TrainerOptions => ({ output: captureOutput(), enableProgressBar: false, enableModelSummary: false, ...o });
-
-/** 2 training batches of 32 and 1 validation batch per epoch, in a fixed order. */
-function smallData(): DataModuleLike {
-  const transform = () => new Compose([new ToTensor(), new Normalize(TINY_MEAN, TINY_STD)]);
-  const train = tinyDataset(64, 1);
-  const val = tinyDataset(48, 2);
-  return {
-    trainDataloader: () => new DataLoader(train, { batchSize: 32, transform: transform() }),
-    valDataloader: () => new DataLoader(val, { batchSize: 48, transform: transform() }),
-    testDataloader: () => new DataLoader(val, { batchSize: 48, transform: transform() }),
-  };
-}
 
 /** Records every hook the module receives into a shared log. */
 class Recording extends LightningModule {
@@ -135,7 +122,7 @@ test('fit calls the module and callback hooks in Lightning\'s order (2 epochs ×
   const events: string[] = [];
   const module = new Recording(events);
   const trainer = new Trainer(quiet({ maxEpochs: 2, callbacks: [new RecordingCallback(events)] }));
-  const r = await trainer.fit(module, smallData());
+  const r = await trainer.fit(module, orderedData());
   assert.equal(r.globalStep, 4);
   const epoch = (e: number) => [
     'c.onTrainEpochStart', `m.onTrainEpochStart:${e}`,
@@ -151,7 +138,7 @@ test('fit calls the module and callback hooks in Lightning\'s order (2 epochs ×
 
   // test runs the test hooks, not the validation ones.
   events.length = 0;
-  await trainer.test(module, smallData());
+  await trainer.test(module, orderedData());
   assert.deepEqual(events, ['c.setup:test', 'm.setup:test', 'm.onTestEpochStart', 'c.onTestBatchEnd:0:test-output', 'm.onTestBatchEnd:0:test-output', 'm.onTestEpochEnd', 'c.teardown:test', 'm.teardown:test']);
   trainer.dispose();
 });
@@ -162,7 +149,7 @@ test('onTrainBatchStart returning -1 skips the rest of the epoch; the epoch end 
   const module = new Recording(events);
   module.skipFrom = 1;
   const trainer = new Trainer(quiet({ maxEpochs: 2 }));
-  const r = await trainer.fit(module, smallData());
+  const r = await trainer.fit(module, orderedData());
   assert.equal(r.globalStep, 2);  // one batch per epoch
   assert.equal(r.epochs, 2);
   assert.equal(r.history.length, 2);
@@ -180,7 +167,7 @@ test('what onSaveCheckpoint stores comes back through onLoadCheckpoint on resume
     const events: string[] = [];
     const first = new Recording(events);
     const trainer = new Trainer(quiet({ maxEpochs: 1, defaultRootDir: dir, logger: false, callbacks: [new RecordingCallback(events), new ModelCheckpoint({ saveLast: true })] }));
-    await trainer.fit(first, smallData());
+    await trainer.fit(first, orderedData());
     trainer.dispose();
     assert.deepEqual(events.filter((e) => e.includes('SaveCheckpoint')), ['c.onSaveCheckpoint', 'm.onSaveCheckpoint', 'c.onSaveCheckpoint', 'm.onSaveCheckpoint']);
 
@@ -188,7 +175,7 @@ test('what onSaveCheckpoint stores comes back through onLoadCheckpoint on resume
     const second = new Recording(later);
     const callback = new RecordingCallback(later);
     const resumed = new Trainer(quiet({ maxEpochs: 2, logger: false, callbacks: [callback] }));
-    await resumed.fit(second, smallData(), { ckptPath: join(dir, 'checkpoints', 'last.ckpt') });
+    await resumed.fit(second, orderedData(), { ckptPath: join(dir, 'checkpoints', 'last.ckpt') });
     resumed.dispose();
     const expected = { callback_note: 'from the callback', module_counter: 2, nested: { list: [1, 'two', null] } };
     assert.deepEqual(second.loaded, expected);
@@ -209,7 +196,7 @@ test('onSaveCheckpoint values that JSON cannot hold are refused with a clear err
     const events: string[] = [];
     const callback = new RecordingCallback(events);
     const trainer = new Trainer(quiet({ maxEpochs: 1, defaultRootDir: dir, logger: false, callbacks: [callback] }));
-    await assert.rejects(trainer.fit(new Bad(events), smallData()), /onSaveCheckpoint: the values added to the checkpoint must be JSON-able/);
+    await assert.rejects(trainer.fit(new Bad(events), orderedData()), /onSaveCheckpoint: the values added to the checkpoint must be JSON-able/);
     assert.equal(callback.errors.length, 1);
     assert.match(String(callback.errors[0]), /JSON-able/);
     trainer.dispose();
@@ -226,7 +213,7 @@ test('configureCallbacks replaces the Trainer\'s callbacks of the same class; Mo
   const recorder = new RecordingCallback(events);
   module.extraCallbacks = [checkpoint, mine];
   const trainer = new Trainer(quiet({ maxEpochs: 1, logger: false, callbacks: [new EarlyStopping({ monitor: 'val_loss' }), recorder] }));
-  await trainer.fit(module, smallData());
+  await trainer.fit(module, orderedData());
   assert.deepEqual(trainer.callbacks, [recorder, mine, checkpoint]);
   trainer.dispose();
   rmSync(checkpoint.dirpath(trainer), { recursive: true, force: true });

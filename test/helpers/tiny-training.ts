@@ -72,6 +72,18 @@ export function tinyData(opts: { train?: number; val?: number; batchSize?: numbe
   };
 }
 
+/** 2 training batches of 32 and 1 validation (and test) batch of 48 per epoch, in a fixed order: for exact hook and file sequences. */
+export function orderedData(): DataModuleLike {
+  const transform = () => new Compose([new ToTensor(), new Normalize(TINY_MEAN, TINY_STD)]);
+  const train = tinyDataset(64, 1);
+  const val = tinyDataset(48, 2);
+  return {
+    trainDataloader: () => new DataLoader(train, { batchSize: 32, transform: transform() }),
+    valDataloader: () => new DataLoader(val, { batchSize: 48, transform: transform() }),
+    testDataloader: () => new DataLoader(val, { batchSize: 48, transform: transform() }),
+  };
+}
+
 /** Collects what the Trainer prints. */
 export function captureOutput(): { write(text: string): boolean; text(): string; isTTY: boolean } {
   let buffer = '';

@@ -9,40 +9,48 @@ import { Problem, assertClose, backward, disposeAll, jsGrad, makeParams, problem
 
 interface Trajectory { x: number[][]; y: number[][]; z: number[][] }
 
+interface Schedule { lr: number; beta: number; warmupSteps: number; rPower: number; weightLrPower: number }
+
 /**
- * Per step k: the lr is warmed up, the average weight is (k+1)^r lrMax^p
- * over the running sum, the gradient is taken at y = (1-b1) z + b1 x, the
- * Adam-normalized step (plus decay at y) moves z, and x averages z.
+ * The schedule-free loop as the paper states it. Per step k: the lr is warmed
+ * up, the average weight is (k+1)^r lrMax^p over the running sum, the
+ * gradient g is taken at y = (1-beta) z + beta x, z moves by -lr times the
+ * method's direction (coordinate j of parameter i), and x averages z.
  */
-function referenceScheduleFree(pb: Problem, options: AdamWScheduleFreeOptions, steps: number): Trajectory {
-  const { lr: baseLr = 0.0025, betas: [b1, b2] = [0.9, 0.999], eps = 1e-8, weightDecay = 0, warmupSteps = 0, rPower = 0, weightLrPower = 2, innerMomentum = 0 } = options;
+function referenceLoop(pb: Problem, s: Schedule, steps: number,
+  direction: (i: number, j: number, g: number[], y: number[], k: number) => number): Trajectory {
   const z = pb.w0.map((w) => [...w]);
   const x = pb.w0.map((w) => [...w]);
-  const v = pb.w0.map((w) => w.map(() => 0));
-  const m = pb.w0.map((w) => w.map(() => 0));
-  const yOf = (i: number) => z[i].map((zj, j) => (1 - b1) * zj + b1 * x[i][j]);
+  const yOf = (i: number) => z[i].map((zj, j) => (1 - s.beta) * zj + s.beta * x[i][j]);
   let lrMax = -1;
   let weightSum = 0;
   for (let k = 0; k < steps; k++) {
-    const lr = baseLr * (k < warmupSteps ? (k + 1) / warmupSteps : 1);
+    const lr = s.lr * (k < s.warmupSteps ? (k + 1) / s.warmupSteps : 1);
     lrMax = Math.max(lrMax, lr);
-    const weight = (k + 1) ** rPower * lrMax ** weightLrPower;
+    const weight = (k + 1) ** s.rPower * lrMax ** s.weightLrPower;
     weightSum += weight;
     const c = weightSum === 0 ? 0 : weight / weightSum;
     z.forEach((_, i) => {
       const y = yOf(i);
       const g = jsGrad(y, pb.a[i], pb.c[i]);
-      z[i] = z[i].map((zj, j) => {
-        v[i][j] = b2 * v[i][j] + (1 - b2) * g[j] * g[j];
-        m[i][j] = innerMomentum * m[i][j] + (1 - innerMomentum) * g[j];
-        const first = innerMomentum === 0 ? g[j] : m[i][j] / (1 - innerMomentum ** (k + 1));
-        const d = first / (Math.sqrt(v[i][j] / (1 - b2 ** (k + 1))) + eps) + weightDecay * y[j];
-        return zj - lr * d;
-      });
+      z[i] = z[i].map((zj, j) => zj - lr * direction(i, j, g, y, k));
       x[i] = x[i].map((xj, j) => (1 - c) * xj + c * z[i][j]);
     });
   }
   return { x, y: z.map((_, i) => yOf(i)), z };
+}
+
+/** AdamW's direction: the Adam-normalized gradient (with the optional inner momentum), plus decay at y. */
+function referenceScheduleFree(pb: Problem, options: AdamWScheduleFreeOptions, steps: number): Trajectory {
+  const { lr = 0.0025, betas: [b1, b2] = [0.9, 0.999], eps = 1e-8, weightDecay = 0, warmupSteps = 0, rPower = 0, weightLrPower = 2, innerMomentum = 0 } = options;
+  const v = pb.w0.map((w) => w.map(() => 0));
+  const m = pb.w0.map((w) => w.map(() => 0));
+  return referenceLoop(pb, { lr, beta: b1, warmupSteps, rPower, weightLrPower }, steps, (i, j, g, y, k) => {
+    v[i][j] = b2 * v[i][j] + (1 - b2) * g[j] * g[j];
+    m[i][j] = innerMomentum * m[i][j] + (1 - innerMomentum) * g[j];
+    const first = innerMomentum === 0 ? g[j] : m[i][j] / (1 - innerMomentum ** (k + 1));
+    return first / (Math.sqrt(v[i][j] / (1 - b2 ** (k + 1))) + eps) + weightDecay * y[j];
+  });
 }
 
 function train(options: AdamWScheduleFreeOptions, steps: number, pb = problem()) {
@@ -171,28 +179,10 @@ test('AdamWScheduleFree: invalid options are rejected with the option named', ()
   p.dispose();
 });
 
-/** Schedule-Free SGD as the paper states it: y = (1-m) z + m x, z -= lr (g(y) + wd y), x averages z. */
+/** Schedule-Free SGD: z takes plain gradient steps (plus decay at y), beta = momentum. */
 function referenceSGDScheduleFree(pb: Problem, options: SGDScheduleFreeOptions, steps: number): Trajectory {
-  const { lr: baseLr = 1, momentum: m = 0.9, weightDecay = 0, warmupSteps = 0, rPower = 0, weightLrPower = 2 } = options;
-  const z = pb.w0.map((w) => [...w]);
-  const x = pb.w0.map((w) => [...w]);
-  const yOf = (i: number) => z[i].map((zj, j) => (1 - m) * zj + m * x[i][j]);
-  let lrMax = -1;
-  let weightSum = 0;
-  for (let k = 0; k < steps; k++) {
-    const lr = baseLr * (k < warmupSteps ? (k + 1) / warmupSteps : 1);
-    lrMax = Math.max(lrMax, lr);
-    const weight = (k + 1) ** rPower * lrMax ** weightLrPower;
-    weightSum += weight;
-    const c = weightSum === 0 ? 0 : weight / weightSum;
-    z.forEach((_, i) => {
-      const y = yOf(i);
-      const g = jsGrad(y, pb.a[i], pb.c[i]);
-      z[i] = z[i].map((zj, j) => zj - lr * (g[j] + weightDecay * y[j]));
-      x[i] = x[i].map((xj, j) => (1 - c) * xj + c * z[i][j]);
-    });
-  }
-  return { x, y: z.map((_, i) => yOf(i)), z };
+  const { lr = 1, momentum = 0.9, weightDecay = 0, warmupSteps = 0, rPower = 0, weightLrPower = 2 } = options;
+  return referenceLoop(pb, { lr, beta: momentum, warmupSteps, rPower, weightLrPower }, steps, (_i, j, g, y) => g[j] + weightDecay * y[j]);
 }
 
 const sgdCases: [string, SGDScheduleFreeOptions][] = [

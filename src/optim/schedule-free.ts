@@ -11,16 +11,31 @@ import { Tensor } from '../torch/tensor.js';
 import { BaseHyper, Optimizer, ParamGroup, ParamGroupSpec } from './optimizer.js';
 import { check, checkBetas, checkNumber } from './util.js';
 
-/** The bookkeeping both schedule-free optimizers keep in each group (so that state dicts carry it, as upstream). */
-interface ScheduleFreeBook extends BaseHyper {
+/** The step schedule and bookkeeping both schedule-free optimizers keep in each group (so that state dicts carry it, as upstream). */
+export interface ScheduleFreeBook extends BaseHyper {
+  /** Linear warmup of the learning rate over this many steps. */
+  warmupSteps: number;
+  /** Power r of the polynomial step weighting (k+1)^r in the average. */
+  rPower: number;
+  /** The averaging weight of a step is lr_max^weightLrPower (0: plain weighting). */
+  weightLrPower: number;
+  // Bookkeeping:
   k: number;
   trainMode: boolean;
   weightSum: number;
   lrMax: number;
+  /** The warmed-up lr used by the last step, for logging. */
   scheduledLr: number;
-  warmupSteps: number;
-  rPower: number;
-  weightLrPower: number;
+}
+
+type ScheduleOptions = Partial<Pick<ScheduleFreeBook, 'warmupSteps' | 'rPower' | 'weightLrPower'>>;
+
+/** The schedule options with upstream's defaults, and fresh bookkeeping. */
+function scheduleDefaults(o: ScheduleOptions): Omit<ScheduleFreeBook, 'lr'> {
+  return {
+    warmupSteps: o.warmupSteps ?? 0, rPower: o.rPower ?? 0, weightLrPower: o.weightLrPower ?? 2,
+    k: 0, trainMode: false, weightSum: 0, lrMax: -1, scheduledLr: 0,
+  };
 }
 
 /** train() / eval() switching and the step schedule shared by AdamWScheduleFree and SGDScheduleFree. */
@@ -84,26 +99,12 @@ abstract class ScheduleFree<H extends ScheduleFreeBook> extends Optimizer<H> {
   }
 }
 
-export interface AdamWScheduleFreeHyper {
-  lr: number;
+export interface AdamWScheduleFreeHyper extends ScheduleFreeBook {
   betas: [number, number];
   eps: number;
   weightDecay: number;
-  /** Linear warmup of the learning rate over this many steps. */
-  warmupSteps: number;
-  /** Power r of the polynomial step weighting (k+1)^r in the average. */
-  rPower: number;
-  /** The averaging weight of a step is lr_max^weightLrPower (0: plain weighting). */
-  weightLrPower: number;
   /** Optional first-moment EMA of the gradient inside the Adam step (0: none). */
   innerMomentum: number;
-  // Bookkeeping, part of the group so that state dicts carry it (as upstream):
-  k: number;
-  trainMode: boolean;
-  weightSum: number;
-  lrMax: number;
-  /** The warmed-up lr used by the last step, for logging. */
-  scheduledLr: number;
 }
 export type AdamWScheduleFreeOptions = Partial<Pick<AdamWScheduleFreeHyper,
   'lr' | 'betas' | 'eps' | 'weightDecay' | 'warmupSteps' | 'rPower' | 'weightLrPower' | 'innerMomentum'>>;
@@ -115,15 +116,8 @@ export class AdamWScheduleFree extends ScheduleFree<AdamWScheduleFreeHyper> {
       betas: options.betas ? ([...options.betas] as [number, number]) : [0.9, 0.999],
       eps: options.eps ?? 1e-8,
       weightDecay: options.weightDecay ?? 0,
-      warmupSteps: options.warmupSteps ?? 0,
-      rPower: options.rPower ?? 0,
-      weightLrPower: options.weightLrPower ?? 2,
       innerMomentum: options.innerMomentum ?? 0,
-      k: 0,
-      trainMode: false,
-      weightSum: 0,
-      lrMax: -1,
-      scheduledLr: 0,
+      ...scheduleDefaults(options),
     });
   }
 
@@ -176,19 +170,10 @@ export class AdamWScheduleFree extends ScheduleFree<AdamWScheduleFreeHyper> {
   }
 }
 
-export interface SGDScheduleFreeHyper {
-  lr: number;
+export interface SGDScheduleFreeHyper extends ScheduleFreeBook {
   /** The interpolation weight beta of y = (1 - beta) z + beta x, in (0, 1). */
   momentum: number;
   weightDecay: number;
-  warmupSteps: number;
-  rPower: number;
-  weightLrPower: number;
-  k: number;
-  trainMode: boolean;
-  weightSum: number;
-  lrMax: number;
-  scheduledLr: number;
 }
 export type SGDScheduleFreeOptions = Partial<Pick<SGDScheduleFreeHyper, 'lr' | 'momentum' | 'weightDecay' | 'warmupSteps' | 'rPower' | 'weightLrPower'>>;
 
@@ -199,14 +184,7 @@ export class SGDScheduleFree extends ScheduleFree<SGDScheduleFreeHyper> {
       lr: options.lr ?? 1.0,
       momentum: options.momentum ?? 0.9,
       weightDecay: options.weightDecay ?? 0,
-      warmupSteps: options.warmupSteps ?? 0,
-      rPower: options.rPower ?? 0,
-      weightLrPower: options.weightLrPower ?? 2,
-      k: 0,
-      trainMode: false,
-      weightSum: 0,
-      lrMax: -1,
-      scheduledLr: 0,
+      ...scheduleDefaults(options),
     });
   }
 

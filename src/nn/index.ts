@@ -4,7 +4,7 @@ export type { StateDict, LoadResult } from './module.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
 export { Linear } from './layers/linear.js';
 export type { LinearOptions } from './layers/linear.js';
-export { Conv1d, Conv2d, ConvTranspose2d, conv2dWithMode, explicitPads } from './layers/conv.js';
+export { Conv1d, Conv2d, ConvTranspose2d, checkPaddingMode, conv2dWithMode, explicitPads } from './layers/conv.js';
 export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, PaddingMode } from './layers/conv.js';
 export { BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm, GroupNorm } from './layers/normalization.js';
 export type { BatchNormOptions, InstanceNormOptions, LayerNormOptions, GroupNormOptions } from './layers/normalization.js';

@@ -30,6 +30,13 @@ export function explicitPads(padding: Pair | 'same' | 'valid', kernel: [number, 
   return [pw, pw, ph, ph];
 }
 
+/** Refuses a padding mode torch.nn's convolutions do not have, naming the layer. */
+export function checkPaddingMode(layer: string, mode: string): void {
+  if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode)) {
+    throw new TypeError(`${layer}: paddingMode must be zeros, reflect, replicate or circular, got '${mode}'`);
+  }
+}
+
 function checkGroups(layer: string, inChannels: number, outChannels: number, groups: number): void {
   checkPositive(layer, { inChannels, outChannels, groups });
   if (inChannels % groups !== 0 || outChannels % groups !== 0) {
@@ -67,9 +74,7 @@ export class Conv2d extends Module {
     this.padding = options.padding ?? 0;
     this.dilation = toPair(options.dilation ?? 1);
     this.paddingMode = options.paddingMode ?? 'zeros';
-    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
-      throw new TypeError(`Conv2d: paddingMode must be zeros, reflect, replicate or circular, got '${this.paddingMode}'`);
-    }
+    checkPaddingMode('Conv2d', this.paddingMode);
     if (this.padding === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) {
       throw new RangeError("Conv2d: padding 'same' is only supported with stride 1");
     }
@@ -198,9 +203,7 @@ export class Conv1d extends Module {
     this.padding = options.padding ?? 0;
     this.dilation = options.dilation ?? 1;
     this.paddingMode = options.paddingMode ?? 'zeros';
-    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
-      throw new TypeError(`Conv1d: paddingMode must be zeros, reflect, replicate or circular, got '${this.paddingMode}'`);
-    }
+    checkPaddingMode('Conv1d', this.paddingMode);
     if (typeof this.padding === 'string' ? this.padding !== 'same' && this.padding !== 'valid' : !Number.isInteger(this.padding) || this.padding < 0) {
       throw new RangeError(`Conv1d: padding must be a non-negative integer, 'same' or 'valid', got ${JSON.stringify(this.padding)}`);
     }
@@ -218,12 +221,8 @@ export class Conv1d extends Module {
     if (channels !== this.inChannels) throw new RangeError(`Conv1d: input has ${channels} channels, expected ${this.inChannels}`);
     const options = { bias: this.bias, stride: this.stride, dilation: this.dilation, groups: this.groups };
     if (this.paddingMode === 'zeros') return F.conv1d(x, this.weight, { ...options, padding: this.padding });
-    let pads: number[];
-    if (this.padding === 'valid') pads = [0, 0];
-    else if (this.padding === 'same') {
-      const total = this.dilation * (this.kernelSize - 1);
-      pads = [Math.floor(total / 2), total - Math.floor(total / 2)];
-    } else pads = [this.padding, this.padding];
+    // [left, right] of the length axis: the 2-d rule with a height of one.
+    const pads = explicitPads(this.padding, [1, this.kernelSize], [1, this.dilation]).slice(0, 2);
     const padded = F.pad(x, pads, this.paddingMode as PadMode);
     try {
       return F.conv1d(padded, this.weight, { ...options, padding: 0 });

@@ -3,7 +3,7 @@
 // its explicit kernel as `weight`, so it can be replaced by a plain Conv2d.
 import { Tensor, empty, scope } from '../../torch/index.js';
 import type { Pair } from '../../torch/functional.js';
-import { DerivedCache, Module, conv2dWithMode, init } from '../../nn/index.js';
+import { DerivedCache, Module, checkPaddingMode, conv2dWithMode, init } from '../../nn/index.js';
 import type { PaddingMode } from '../../nn/index.js';
 import { attachBcopWeight } from './bcop.js';
 import { composeKernels } from './kernel-ops.js';
@@ -42,9 +42,7 @@ export abstract class OrthoConv2dBase extends Module {
     this.groups = s.groups;
     this.padding = options.padding ?? 'same';
     this.paddingMode = options.paddingMode ?? 'circular';
-    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
-      throw new TypeError(`${layer}: paddingMode must be zeros, reflect, replicate or circular, got '${this.paddingMode}'`);
-    }
+    checkPaddingMode(layer, this.paddingMode);
     if ((this.paddingMode === 'reflect' || this.paddingMode === 'replicate') && !warnedPaddingModes.has(this.paddingMode)) {
       warnedPaddingModes.add(this.paddingMode);
       process.emitWarning(`${layer}: paddingMode '${this.paddingMode}' repeats border pixels, so the layer is not 1-Lipschitz ` +

@@ -811,11 +811,6 @@ export class Trainer {
     const module = this.module;
     if (!module || !this.optimizer) throw new Error('Trainer.saveCheckpoint: nothing to save before fit() has started');
     mkdirSync(dirname(path), { recursive: true });
-    const position = {
-      epoch: this.epochDone ? this.currentEpoch + 1 : this.currentEpoch,
-      batchInEpoch: this.epochDone ? 0 : this.batchInEpoch,
-      globalStep: this.globalStep,
-    };
     const metadata: CheckpointMetadata = { ...this.metadata, epoch: this.currentEpoch, global_step: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics) };
     // Lightning's checkpoint["hyper_parameters"].
     if (Object.keys(module.hparams).length > 0) metadata.hyper_parameters = module.hparams;
@@ -824,6 +819,11 @@ export class Trainer {
       this.lastSavedPath = path;
       return;
     }
+    const position = {
+      epoch: this.epochDone ? this.currentEpoch + 1 : this.currentEpoch,
+      batchInEpoch: this.epochDone ? 0 : this.batchInEpoch,
+      globalStep: this.globalStep,
+    };
     const hookState = saveHookState(this, module, this.callbacks);
     const { entries, owned } = encodeTrainingState(module, this.trainingParts(), { position, history: this.history, callbackMetrics: this.callbackMetrics });
     entries.set('hook_state', hookState);

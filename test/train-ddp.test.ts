@@ -22,33 +22,35 @@ const script = fileURLToPath(new URL('./helpers/ddp-fit.js', import.meta.url));
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const quiet = { write: () => true };
 
-test('2 data-parallel processes at batch 16 each train to the weights of 1 process at batch 32', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-'));
-  try {
-    await launch({ nprocs: 2, script, args: [join(dir, 'w.pt'), join(dir, 'm.json'), '16'], stdout: quiet });
-    const parallel = torch.load(join(dir, 'w.pt')) as Map<string, Tensor>;
-    const metrics = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8'));
+for (const manual of [false, true]) {
+  test(`2 data-parallel processes at batch 16 each train to the weights of 1 process at batch 32${manual ? ' (manual optimization: manualBackward averages)' : ''}`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-'));
+    try {
+      await launch({ nprocs: 2, script, args: [join(dir, 'w.pt'), join(dir, 'm.json'), '16'], env: manual ? { DDP_MANUAL: '1' } : {}, stdout: quiet });
+      const parallel = torch.load(join(dir, 'w.pt')) as Map<string, Tensor>;
+      const metrics = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8'));
 
-    torch.manualSeed(100); // rank 0's initial weights
-    const module = new ClassificationModule({
-      model: tinyModel(), loss: new LossXent({ nClasses: 3, offset: 0.5, temperature: 0.25 }), lipschitz: 1 / TINY_STD[0], eps: 0.05,
-      optimizer: (parameters) => ({ optimizer: new SGD(parameters, { lr: 0.05, momentum: 0.9 }) }),
-    });
-    const trainer = new Trainer({ maxEpochs: 2, enableProgressBar: false, output: captureOutput() });
-    const single = await trainer.fit(module, tinyData({ batchSize: 32 }));
-    assert.equal(metrics.globalStep, single.globalStep, 'the same number of optimizer steps');
-    let worst = 0;
-    for (const [k, t] of module.model.stateDict()) worst = Math.max(worst, t.sub(parallel.get(k)!).abs().max().item());
-    // float32: the all-reduce sums the two half-batch gradients in another order than one batch's mean.
-    assert.ok(worst < 1e-4, `largest weight difference ${worst}`);
-    assert.ok(Math.abs(metrics.metrics.val_accuracy - single.metrics.val_accuracy) < 1e-9, 'validation metrics are reduced over the ranks');
-    assert.ok(Math.abs(metrics.metrics.loss - single.metrics.loss) < 1e-4, `train loss ${metrics.metrics.loss} vs ${single.metrics.loss}`);
-    trainer.dispose();
-    module.dispose();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+      torch.manualSeed(100); // rank 0's initial weights
+      const module = new ClassificationModule({
+        model: tinyModel(), loss: new LossXent({ nClasses: 3, offset: 0.5, temperature: 0.25 }), lipschitz: 1 / TINY_STD[0], eps: 0.05,
+        optimizer: (parameters) => ({ optimizer: new SGD(parameters, { lr: 0.05, momentum: 0.9 }) }),
+      });
+      const trainer = new Trainer({ maxEpochs: 2, enableProgressBar: false, output: captureOutput() });
+      const single = await trainer.fit(module, tinyData({ batchSize: 32 }));
+      assert.equal(metrics.globalStep, single.globalStep, 'the same number of optimizer steps');
+      let worst = 0;
+      for (const [k, t] of module.model.stateDict()) worst = Math.max(worst, t.sub(parallel.get(k)!).abs().max().item());
+      // float32: the all-reduce sums the two half-batch gradients in another order than one batch's mean.
+      assert.ok(worst < 1e-4, `largest weight difference ${worst}`);
+      assert.ok(Math.abs(metrics.metrics.val_accuracy - single.metrics.val_accuracy) < 1e-9, 'validation metrics are reduced over the ranks');
+      assert.ok(Math.abs(metrics.metrics.loss - single.metrics.loss) < 1e-4, `train loss ${metrics.metrics.loss} vs ${single.metrics.loss}`);
+      trainer.dispose();
+      module.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test('accumulateGradBatches 2 under ddp (no_sync until the window\'s last batch): 2 ranks at batch 8 = 1 process at batch 32', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-acc-'));

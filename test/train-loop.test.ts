@@ -25,7 +25,7 @@ const quiet = (o: TrainerOptions = {}): TrainerOptions => ({ output: captureOutp
 class Linear64 extends LightningModule {
   readonly layer = this.registerModule('layer', new Linear(64, 3));
   validations = -1;
-  constructor(private readonly scores: number[] = [], private readonly optimizers: (m: Linear64) => OptimizerConfig = (m) => ({ optimizer: new SGD(m.parameters(), { lr: 0.1, momentum: 0.9 }) })) { super(); }
+  constructor(private readonly scores: number[] = [], private readonly makeOptimizers: (m: Linear64) => OptimizerConfig = (m) => ({ optimizer: new SGD(m.parameters(), { lr: 0.1, momentum: 0.9 }) })) { super(); }
   forward(x: Tensor): Tensor { return this.layer.forward(x.flatten(1)); }
   trainingStep(batch: Batch): Tensor {
     const loss = this.forward(batch.x).sub(batch.y.to(batch.x.dtype).unsqueeze(1)).square().mean();
@@ -37,7 +37,7 @@ class Linear64 extends LightningModule {
     this.log('val_loss', this.forward(batch.x).sub(batch.y.to(batch.x.dtype).unsqueeze(1)).square().mean());
     if (this.scores.length > 0) this.log('val_score', this.scores[this.validations]);
   }
-  configureOptimizers(): OptimizerConfig { return this.optimizers(this); }
+  configureOptimizers(): OptimizerConfig { return this.makeOptimizers(this); }
 }
 
 function linear(seed: number, scores: number[] = [], optimizers?: (m: Linear64) => OptimizerConfig): Linear64 {

@@ -54,6 +54,9 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   /** The class name, used in error messages. */
   get name(): string { return this.constructor.name; }
 
+  /** True for optimizers whose step() evaluates the closure several times (LBFGS): trainers must pass the whole training step as the closure. */
+  get requiresClosure(): boolean { return false; }
+
   /** Checks one group's hyperparameters; throws a RangeError naming the bad option. */
   protected abstract validate(hyper: H): void;
 

@@ -8,6 +8,8 @@ import { Module } from '../nn/index.js';
 import type { Optimizer, LRScheduler, ReduceLROnPlateau } from '../optim/index.js';
 import type { Batch } from '../data/index.js';
 import type { Callback, JsonValue } from './callbacks/callback.js';
+import type { ConfigureOptimizersResult } from './configured-optimizers.js';
+import { LightningOptimizer } from './lightning-optimizer.js';
 
 export interface LogOptions {
   /** Report the value at this step (default: true in training, false in validation/test). */
@@ -57,6 +59,8 @@ export interface SchedulerConfig {
   monitor?: string;
   /** A missing monitored metric is an error (default true) or a skipped step (false). */
   strict?: boolean;
+  /** The key LearningRateMonitor logs this scheduler's optimizer under (default `lr-<Optimizer>`). */
+  name?: string;
 }
 
 export interface OptimizerConfig {
@@ -70,6 +74,14 @@ export interface OptimizerConfig {
 }
 
 export type Stage = 'train' | 'validate' | 'test';
+
+/** What the Trainer gives a module during fit for manual optimization (manual-optimization.ts). */
+export interface ManualOptimizationHost {
+  optimizers(): LightningOptimizer[];
+  lrSchedulers(): Array<LRScheduler | ReduceLROnPlateau>;
+  manualBackward(loss: Tensor): void;
+  clipGradients(optimizer: Optimizer, gradientClipVal: number, gradientClipAlgorithm: 'norm' | 'value'): void;
+}
 
 /** The stage setup()/teardown() receive, as Lightning's: 'fit', 'validate', 'test' or 'predict'. */
 export type TrainerFn = 'fit' | 'validate' | 'test' | 'predict';
@@ -86,9 +98,23 @@ export abstract class LightningModule extends Module {
   currentBatchSize = 1;
   /** The stage the Trainer is running, so that log() picks Lightning's defaults. */
   stage: Stage = 'train';
+  /**
+   * Lightning's automatic_optimization. Set it to false for manual
+   * optimization: trainingStep then zeroes the gradients, calls
+   * this.manualBackward(loss) and steps this.optimizers() itself.
+   */
+  automaticOptimization = true;
+  /** Set by the Trainer fitting this module: what optimizers(), manualBackward() and the like ask. */
+  trainerHost: ManualOptimizationHost | null = null;
+  /** requiresGrad of the parameters toggleOptimizer() switched off, to restore. */
+  private toggledOff: Tensor[] = [];
 
-  /** Returns the loss to minimize for one training batch. */
-  abstract trainingStep(batch: Batch, batchIndex: number): Tensor;
+  /**
+   * Returns the loss to minimize for one training batch. Under manual
+   * optimization it steps the optimizers itself and may return the loss
+   * (shown and passed to onTrainBatchEnd) or nothing.
+   */
+  abstract trainingStep(batch: Batch, batchIndex: number): Tensor | void;
 
   /** Evaluates one validation batch and logs its metrics; what it returns goes to onValidationBatchEnd. */
   validationStep(_batch: Batch, _batchIndex: number): unknown { return undefined; }
@@ -101,7 +127,63 @@ export abstract class LightningModule extends Module {
     return (this as unknown as { forward(x: Tensor): unknown }).forward(batch.x);
   }
 
-  abstract configureOptimizers(): OptimizerConfig;
+  /**
+   * The optimizer(s) and scheduler(s), in any of Lightning's forms: an
+   * Optimizer, `{ optimizer, lrScheduler }`, a list of either, or
+   * `[optimizers, schedulers]`. Several optimizers need manual optimization.
+   */
+  abstract configureOptimizers(): ConfigureOptimizersResult;
+
+  // ---- manual optimization -------------------------------------------------------
+  private host(what: string): ManualOptimizationHost {
+    if (this.trainerHost === null) throw new Error(`${what}: available while a Trainer fits this module`);
+    return this.trainerHost;
+  }
+
+  /**
+   * The configured optimizers wrapped for manual stepping, in
+   * configureOptimizers() order. Always an array (Lightning returns a single
+   * one bare) so that the types stay exact: `const [opt] = this.optimizers()`.
+   */
+  optimizers(): LightningOptimizer[] { return this.host('optimizers()').optimizers(); }
+
+  /** The configured schedulers in order (empty when none); in manual optimization the module steps them. */
+  lrSchedulers(): Array<LRScheduler | ReduceLROnPlateau> { return this.host('lrSchedulers()').lrSchedulers(); }
+
+  /** loss.backward() as the Trainer would run it: hooks, loss scaling, data-parallel averaging. Manual optimization only. */
+  manualBackward(loss: Tensor): void {
+    if (this.automaticOptimization) throw new Error('manualBackward: only with manual optimization (set automaticOptimization = false); the Trainer runs backward itself otherwise');
+    this.host('manualBackward').manualBackward(loss);
+  }
+
+  /** Clips the gradients of an optimizer's parameters by norm (default) or value, Lightning's clip_gradients. */
+  clipGradients(optimizer: LightningOptimizer | Optimizer, gradientClipVal: number, gradientClipAlgorithm: 'norm' | 'value' = 'norm'): void {
+    if (gradientClipAlgorithm !== 'norm' && gradientClipAlgorithm !== 'value') {
+      throw new TypeError(`clipGradients: gradientClipAlgorithm must be 'norm' or 'value', got ${JSON.stringify(gradientClipAlgorithm)}`);
+    }
+    if (!(gradientClipVal > 0) || !Number.isFinite(gradientClipVal)) throw new RangeError(`clipGradients: gradientClipVal must be a finite number > 0, got ${gradientClipVal}`);
+    const raw = optimizer instanceof LightningOptimizer ? optimizer.optimizer : optimizer;
+    this.host('clipGradients').clipGradients(raw, gradientClipVal, gradientClipAlgorithm);
+  }
+
+  /**
+   * Lightning's toggle_optimizer: only `optimizer`'s parameters require
+   * gradients until untoggleOptimizer(), so a backward for one network of
+   * several (a GAN's generator) leaves the others' gradients alone.
+   */
+  toggleOptimizer(optimizer: LightningOptimizer | Optimizer): void {
+    this.untoggleOptimizer();
+    const raw = optimizer instanceof LightningOptimizer ? optimizer.optimizer : optimizer;
+    const own = new Set(raw.paramGroups.flatMap((g) => g.params));
+    this.toggledOff = this.parameters().filter((p) => p.requiresGrad && !own.has(p));
+    for (const p of this.toggledOff) p.requiresGrad_(false);
+  }
+
+  /** Restores the parameters toggleOptimizer() switched off. */
+  untoggleOptimizer(_optimizer?: LightningOptimizer | Optimizer): void {
+    for (const p of this.toggledOff) p.requiresGrad_(true);
+    this.toggledOff = [];
+  }
 
   /** The configuration that rebuilds this module's network, stored in checkpoints (null if it cannot be rebuilt). */
   modelConfig(): unknown { return null; }

@@ -36,6 +36,10 @@ export class PrecisionPlugin {
   readonly scaler: GradScaler | null;
   /** Optimizer steps skipped because the gradients held Inf/NaN (after which the scale backs off). */
   skippedSteps = 0;
+  /** Optimizers whose gradients were unscaled since the last scale update. */
+  private readonly unscaled = new Set<Optimizer>();
+  /** Whether the scaler has unscaled or stepped since its last update. */
+  private scalePending = false;
 
   /** Throws a TypeError when `precision` is unknown or cannot run on `device`. */
   static check(input: PrecisionInput, device: 'cpu' | 'cuda'): void {
@@ -75,21 +79,38 @@ export class PrecisionPlugin {
     return this.scaler ? this.scaler.scale(loss) : loss;
   }
 
-  /** Brings the gradients back to their true values before they are clipped (no-op without a scaler). */
+  /**
+   * Brings the gradients of `optimizer` back to their true values before they
+   * are clipped (no-op without a scaler, or when already done since the last scale update).
+   */
   unscaleGradients(optimizer: Optimizer): void {
-    this.scaler?.unscale_(optimizer);
+    if (!this.scaler || this.unscaled.has(optimizer)) return;
+    this.scaler.unscale_(optimizer);
+    this.unscaled.add(optimizer);
+    this.scalePending = true;
   }
 
-  /** Steps the optimizer (unless the scaler finds Inf/NaN gradients) and updates the scale. Returns whether it stepped. */
-  optimizerStep(optimizer: Optimizer): boolean {
+  /**
+   * Steps the optimizer (unless the scaler finds Inf/NaN gradients) and, unless
+   * `update` is false, updates the scale. Returns whether it stepped.
+   */
+  optimizerStep(optimizer: Optimizer, options: { update?: boolean } = {}): boolean {
     if (!this.scaler) {
       optimizer.step();
       return true;
     }
     const stepped = this.scaler.step(optimizer);
-    this.scaler.update();
+    this.scalePending = true;
     if (!stepped) this.skippedSteps++;
+    if (options.update ?? true) this.updateScale();
     return stepped;
+  }
+
+  /** Adjusts the loss scale once after the optimizer steps of an iteration (manual optimization steps several optimizers). */
+  updateScale(): void {
+    if (this.scaler && this.scalePending) this.scaler.update();
+    this.scalePending = false;
+    this.unscaled.clear();
   }
 
   /** What a checkpoint keeps: the scaler's state under '16-mixed', else null. */

@@ -10,7 +10,7 @@ export type AnyScheduler = LRScheduler | ReduceLROnPlateau;
 
 export class SchedulerSlot {
   private constructor(readonly scheduler: AnyScheduler, readonly interval: 'step' | 'epoch', readonly frequency: number,
-    readonly monitor: string | null, readonly strict: boolean) {}
+    readonly monitor: string | null, readonly strict: boolean, readonly name: string | null) {}
 
   /** The scheduler of a configureOptimizers() result (null when none), its options checked. */
   static from(config: OptimizerConfig): SchedulerSlot | null {
@@ -29,7 +29,8 @@ export class SchedulerSlot {
     if (plateau && (typeof c.monitor !== 'string' || !c.monitor)) {
       throw new TypeError(`${where}: a ReduceLROnPlateau scheduler needs 'monitor', the logged metric it is stepped with (e.g. { scheduler, monitor: 'val_loss' })`);
     }
-    return new SchedulerSlot(c.scheduler, interval, frequency, plateau ? c.monitor! : null, c.strict ?? true);
+    if (c.name !== undefined && (typeof c.name !== 'string' || !c.name)) throw new TypeError(`${where}: name must be a non-empty string, got ${JSON.stringify(c.name)}`);
+    return new SchedulerSlot(c.scheduler, interval, frequency, plateau ? c.monitor! : null, c.strict ?? true, c.name ?? null);
   }
 
   get plateau(): boolean { return this.scheduler instanceof ReduceLROnPlateau; }

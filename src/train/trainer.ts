@@ -34,6 +34,8 @@ import { fitSummary } from './fit-summary.js';
 import { applyGlobalSwitches, checkLimit, checkLoopOptions, ddpPlacement, limitBatches, resolveAccelerator, resolveDevices, resolveMaxEpochs, resolveStrategy } from './trainer-options.js';
 import { accumulationWindow, isValCheckBatch, valCheckBatch } from './accumulation.js';
 import { AnyScheduler, SchedulerSlot } from './schedulers.js';
+import { readConfiguredOptimizers } from './configured-optimizers.js';
+import { ManualOptimization } from './manual-optimization.js';
 import { concatPredictions, predictBatches, resolveCkptPath } from './predict.js';
 import { catchInterrupt } from './interrupt.js';
 import type { DeviceSelection } from './trainer-options.js';
@@ -131,9 +133,12 @@ export class Trainer {
   /** The last checkpoint this Trainer wrote (ckptPath 'last' falls back to it). */
   private lastSavedPath = '';
   history: Record<string, number>[] = [];
-  optimizer: Optimizer | null = null;
-  scheduler: AnyScheduler | null = null;
-  private schedulerSlot: SchedulerSlot | null = null;
+  /** The optimizers configureOptimizers() returned, in order (several only under manual optimization). */
+  optimizers: Optimizer[] = [];
+  /** Their schedulers, with when the Trainer steps them (under automatic optimization). */
+  private schedulerSlots: SchedulerSlot[] = [];
+  /** The module's manual-optimization host (also what this.optimizers() answers in automatic mode). */
+  private optimization: ManualOptimization | null = null;
   private module: LightningModule | null = null;
   private metadata: CheckpointMetadata = {};
   private stopMessage: string | null = null;
@@ -251,13 +256,25 @@ export class Trainer {
     this.out.write(line + '\n');
   }
 
-  /** (Re)creates the optimizer and scheduler from module.configureOptimizers(), freeing earlier ones. */
+  /** The first (usually the only) optimizer, null before fit. */
+  get optimizer(): Optimizer | null { return this.optimizers[0] ?? null; }
+
+  /** The first scheduler, null when none. */
+  get scheduler(): AnyScheduler | null { return this.schedulerSlots[0]?.scheduler ?? null; }
+
+  /** The schedulers with their configs (interval, frequency, monitor, name), in configureOptimizers() order. */
+  get lrSchedulerConfigs(): readonly SchedulerSlot[] { return this.schedulerSlots; }
+
+  /** (Re)creates the optimizers and schedulers from module.configureOptimizers(), freeing earlier ones. */
   private configureOptimizers(module: LightningModule): void {
-    this.optimizer?.dispose();
-    const config = module.configureOptimizers();
-    this.optimizer = config.optimizer;
-    this.schedulerSlot = SchedulerSlot.from(config);
-    this.scheduler = this.schedulerSlot?.scheduler ?? null;
+    for (const o of this.optimizers) o.dispose();
+    const { optimizers, schedulers } = readConfiguredOptimizers(module.configureOptimizers(), module.automaticOptimization);
+    this.optimizers = optimizers;
+    this.schedulerSlots = schedulers;
+    this.optimization = new ManualOptimization({
+      trainer: this, precision: this.precisionPlugin, callbacks: this.callbacks, ddp: () => this.ddp, countOptimizerStep: () => { this.globalStep++; },
+    }, module, optimizers, schedulers.map((slot) => slot.scheduler));
+    module.trainerHost = this.optimization;
   }
 
   /**
@@ -287,6 +304,7 @@ export class Trainer {
     record: (lr: number, loss: number | null) => boolean): Promise<void> {
     const loader = this.trainLoader;
     if (!this.optimizer || !loader) throw new Error('Trainer.lrRangeTest: runs while fit() starts (from a callback\'s onFitStart)');
+    if (!module.automaticOptimization) throw new Error('Trainer.lrRangeTest: the learning-rate range test needs automatic optimization (it steps the optimizer itself)');
     const saved = new Map([...module.stateDict()].map(([name, t]) => {
       const copy = keep(t.clone());
       t.dispose();
@@ -372,6 +390,7 @@ export class Trainer {
     attachModelCallbacks(this.callbacks, module);
     await this.stageHook(module, 'setup', 'fit');
     this.configureOptimizers(module);
+    this.checkOptimizationMode(module);
     if (options.ckptPath) this.restore(options.ckptPath);
     if (this.group) {
       // Every rank starts from rank 0's weights; backward averages the gradients over the ranks.
@@ -434,7 +453,10 @@ export class Trainer {
 
   /** The epoch's end after its training batches: schedulers, history, callbacks, loggers; then the next epoch. */
   private async finishEpoch(module: LightningModule, fitStart: number): Promise<void> {
-    this.schedulerSlot?.atEpochEnd(this.currentEpoch, this.callbackMetrics, this.freshMetrics, this.validationHasRun || !this.hasValidation);
+    // Under manual optimization the module steps its schedulers itself (Lightning ignores interval and frequency there).
+    if (module.automaticOptimization) {
+      for (const slot of this.schedulerSlots) slot.atEpochEnd(this.currentEpoch, this.callbackMetrics, this.freshMetrics, this.validationHasRun || !this.hasValidation);
+    }
     this.endEpoch(fitStart);
     if (this.defaultRootDir && this.globalRank === 0) writeTrainingCurves(join(this.defaultRootDir, 'plots'), this.history);
     // From here a checkpoint resumes at the next epoch's first batch.
@@ -444,6 +466,24 @@ export class Trainer {
     this.currentEpoch++;
     this.batchInEpoch = 0;
     this.epochDone = false;
+  }
+
+  /** Options that only automatic optimization honours are refused under manual optimization, as Lightning does. */
+  private checkOptimizationMode(module: LightningModule): void {
+    const closureOptimizer = this.optimizers.find((o) => o.requiresClosure);
+    if (closureOptimizer && this.precisionPlugin.scaler) {
+      throw new Error(`Trainer: ${closureOptimizer.name} re-evaluates the loss within a step, which loss scaling ('16-mixed') cannot follow; use precision '32' or 'bf16-mixed'`);
+    }
+    if (closureOptimizer && module.automaticOptimization && this.accumulateGradBatches !== 1) {
+      throw new Error(`Trainer: accumulateGradBatches is not supported with ${closureOptimizer.name}, which re-evaluates the loss within a step`);
+    }
+    if (module.automaticOptimization) return;
+    if (this.accumulateGradBatches !== 1) {
+      throw new Error('Trainer: accumulateGradBatches is not supported with manual optimization; accumulate in trainingStep (step the optimizer every N batches)');
+    }
+    if (this.options.gradientClipVal !== undefined) {
+      throw new Error('Trainer: gradientClipVal is not supported with manual optimization; call this.clipGradients(optimizer, value) in trainingStep');
+    }
   }
 
   private epochLabel(): string {
@@ -485,16 +525,25 @@ export class Trainer {
           // Lightning: on_train_batch_start returning -1 skips the rest of the epoch (its end still runs).
           skipRest = module.onTrainBatchStart(batch, index) === -1;
           if (!skipRest) {
-            const window = accumulationWindow(index, total, this.accumulateGradBatches);
-            const { loss, stepped } = this.trainingStep(module, batch, index, { ...window, divisor: this.accumulateGradBatches });
+            const stepsBefore = this.globalStep;
+            let loss: number | null;
+            if (module.automaticOptimization) {
+              const window = accumulationWindow(index, total, this.accumulateGradBatches);
+              const result = this.trainingStep(module, batch, index, { ...window, divisor: this.accumulateGradBatches });
+              loss = result.loss;
+              if (result.stepped) {
+                this.globalStep++;
+                for (const slot of this.schedulerSlots) slot.afterOptimizerStep(this.globalStep, this.callbackMetrics);
+              }
+            } else {
+              // The module steps (and counts) its optimizers itself; a step that returned no loss reports NaN to the hooks.
+              loss = this.optimization!.trainBatch(() => this.toDevice(batch), index) ?? NaN;
+            }
             seen += batch.y.shape[0];
             index++;
             this.batchInEpoch = index;
-            if (stepped) {
-              this.globalStep++;
-              this.schedulerSlot?.afterOptimizerStep(this.globalStep, this.callbackMetrics);
-              if (this.globalStep % (this.options.logEveryNSteps ?? 50) === 0) this.logMetrics(collector.stepForLoggers());
-            }
+            const logEvery = this.options.logEveryNSteps ?? 50;
+            if (Math.floor(this.globalStep / logEvery) > Math.floor(stepsBefore / logEvery)) this.logMetrics(collector.stepForLoggers());
             if (loss !== null) {
               for (const c of this.callbacks) await c.onTrainBatchEnd(this, module, loss, index - 1, batch);
               module.onTrainBatchEnd(loss, batch, index - 1);
@@ -578,7 +627,7 @@ export class Trainer {
       const onDevice = this.toDevice(batch);
       module.currentBatchSize = onDevice.y.shape[0];
       const pass = (): number | null => {
-        let loss: Tensor;
+        let loss: Tensor | void;
         this.ddp?.preForward();
         try {
           loss = this.precisionPlugin.forward(() => module.trainingStep(onDevice, index));
@@ -587,7 +636,9 @@ export class Trainer {
           if (error instanceof NonFiniteValueError) return this.nonFiniteLoss(index, `NaN (${error.message})`);
           throw error;
         }
-        if (!(loss instanceof Tensor) || loss.numel() !== 1) throw new TypeError('trainingStep must return the loss as a one-element tensor');
+        if (!(loss instanceof Tensor) || loss.numel() !== 1) {
+          throw new TypeError('trainingStep must return the loss as a one-element tensor (or set automaticOptimization = false and step the optimizers itself)');
+        }
         const value = loss.item();
         // All ranks skip (or stop) together, or the others would wait for this one's gradients.
         if (this.anyRank(!Number.isFinite(value))) return this.nonFiniteLoss(index, String(value));
@@ -605,6 +656,7 @@ export class Trainer {
         module.onAfterBackward();
         return value;
       };
+      if (optimizer.requiresClosure) return this.closureStep(module, optimizer, index, pass);
       // Under DDP only the window's last backward averages the gradients over the ranks (no_sync before it).
       const value = this.ddp && !window.step ? this.ddp.noSync(pass) : pass();
       if (value !== null) this.windowHasGradients = true;
@@ -622,6 +674,28 @@ export class Trainer {
       this.precisionPlugin.optimizerStep(optimizer);
       return { loss: value, stepped: true };
     });
+  }
+
+  /**
+   * The step of an optimizer that evaluates the loss several times (LBFGS):
+   * it gets the whole training step — zeroGrad, forward, backward, hooks,
+   * clipping — as its closure, as Lightning hands it over.
+   */
+  private closureStep(module: LightningModule, optimizer: Optimizer, index: number, pass: () => number | null): { loss: number | null; stepped: boolean } {
+    let first: number | null = null;
+    optimizer.step(() => {
+      optimizer.zeroGrad();
+      const value = pass();
+      if (value === null) throw new NonFiniteLossError(`${optimizer.name} re-evaluates the loss within a step, so a batch with a non-finite loss cannot be skipped (epoch ${this.currentEpoch}, batch ${index})`);
+      first ??= value;
+      for (const c of this.callbacks) c.onBeforeOptimizerStep(this, module, optimizer);
+      // Its line search and stopping tests read the loss: every rank must see the same (averaged) one, as it sees the same gradients.
+      const loss = this.group ? scope(() => this.group!.allReduce(tensor([value], { dtype: 'float64' }), 'avg').item()) : value;
+      module.onBeforeOptimizerStep(optimizer);
+      this.clipGradients(module, optimizer);
+      return loss;
+    });
+    return { loss: first, stepped: true };
   }
 
   /** A NaN/Inf loss: stop with the step named, or skip the batch (returns null) when asked to. */
@@ -799,7 +873,7 @@ export class Trainer {
   // ---- checkpoints -------------------------------------------------------------------
   /** The optimizer, scheduler, loss scaler and callbacks whose state a checkpoint carries. */
   private trainingParts(): TrainingParts {
-    return { optimizer: this.optimizer!, scheduler: this.scheduler, precision: this.precisionPlugin, callbacks: this.callbacks };
+    return { optimizers: this.optimizers, schedulers: this.schedulerSlots.map((slot) => slot.scheduler), precision: this.precisionPlugin, callbacks: this.callbacks };
   }
 
   /**
@@ -857,9 +931,11 @@ export class Trainer {
   dispose(): void {
     this.ddp?.destroy();
     this.ddp = null;
-    this.optimizer?.dispose();
-    this.optimizer = null;
-    this.scheduler = null;
+    for (const o of this.optimizers) o.dispose();
+    this.optimizers = [];
+    this.schedulerSlots = [];
+    if (this.module?.trainerHost === this.optimization) this.module!.trainerHost = null;
+    this.optimization = null;
   }
 
   [Symbol.dispose](): void { this.dispose(); }

@@ -25,8 +25,8 @@ export interface LoopRecord {
 
 /** The live objects whose state is saved and restored. */
 export interface TrainingParts {
-  optimizer: Optimizer;
-  scheduler: AnyScheduler | null;
+  optimizers: readonly Optimizer[];
+  schedulers: readonly AnyScheduler[];
   precision: PrecisionPlugin;
   callbacks: readonly Callback[];
 }
@@ -54,8 +54,9 @@ export function encodeTrainingState(module: LightningModule, parts: TrainingPart
     ['epoch', record.position.epoch],
     ['batch_in_epoch', record.position.batchInEpoch],
     ['global_step', record.position.globalStep],
-    ['optimizer', parts.optimizer.stateDict() as unknown as Saveable],
-    ['scheduler', JSON.stringify(parts.scheduler?.stateDict() ?? null)],
+    // Lightning's keys: one state per optimizer and per scheduler, in configureOptimizers() order.
+    ['optimizer_states', parts.optimizers.map((o) => o.stateDict() as unknown as Saveable)],
+    ['lr_schedulers', JSON.stringify(parts.schedulers.map((sc) => sc.stateDict()))],
     ['grad_scaler', JSON.stringify(parts.precision.stateDict())],
     ['rng_state', rng],
     ['callbacks', JSON.stringify(callbacks)],
@@ -79,11 +80,17 @@ export function restoreTrainingState(path: string, module: LightningModule, stat
   const full = new Map<string, Tensor>([...state].map(([k, t]) => [prefix + k, t]));
   const extra = training.get('module_extra_state');
   if (extra instanceof Map) for (const [k, t] of extra) full.set(String(k), t as Tensor);
-  module.loadStateDict(full);
-  parts.optimizer.loadStateDict(training.get('optimizer') as Map<string, unknown>);
   const json = (key: string, fallback: string): unknown => JSON.parse(String(training.get(key) ?? fallback));
-  const scheduler = json('scheduler', 'null');
-  if (parts.scheduler && scheduler) parts.scheduler.loadStateDict(scheduler as never);
+  // Files written before several optimizers were supported hold one 'optimizer' and one 'scheduler'.
+  const optimizerStates = (training.has('optimizer_states') ? training.get('optimizer_states') : [training.get('optimizer')]) as unknown[];
+  const schedulerStates = (training.has('lr_schedulers') ? json('lr_schedulers', '[]') : [json('scheduler', 'null')].filter((x) => x !== null)) as unknown[];
+  if (!Array.isArray(optimizerStates) || optimizerStates.length !== parts.optimizers.length) {
+    throw new Error(`${path}: the checkpoint holds the state of ${Array.isArray(optimizerStates) ? optimizerStates.length : 0} optimizer(s) but configureOptimizers() returned ${parts.optimizers.length}`);
+  }
+  module.loadStateDict(full);
+  parts.optimizers.forEach((o, i) => o.loadStateDict(optimizerStates[i] as Map<string, unknown>));
+  // As Lightning, schedulers are paired in order; one added since the checkpoint starts afresh.
+  parts.schedulers.forEach((sc, i) => { if (schedulerStates[i]) sc.loadStateDict(schedulerStates[i] as never); });
   parts.precision.loadStateDict(json('grad_scaler', 'null') as Parameters<PrecisionPlugin['loadStateDict']>[0]);
   const rng = training.get('rng_state');
   if (rng instanceof Tensor) setRngState(rng);

@@ -6,17 +6,32 @@
 // suggestion, its module's lr and a checksum of its trained weights.
 // DDP_ACCUMULATE=N sets accumulateGradBatches and trains a plain linear classifier instead (linearModel()),
 // whose result does not depend on how many forward passes it took.
+// DDP_MANUAL=1 trains with manual optimization (zeroGrad, manualBackward, step in trainingStep).
 import { writeFileSync } from 'node:fs';
 import * as torch from '../../src/torch/index.js';
 import { LossXent } from '../../src/losses/index.js';
 import { SGD } from '../../src/optim/index.js';
 import { ClassificationModule, LearningRateFinder, Trainer } from '../../src/train/index.js';
+import type { Batch } from '../../src/data/index.js';
 import { TINY_STD, linearModel, tinyData, tinyModel } from './tiny-training.js';
 
 const [weightsPath, metricsPath, batch, interruptAt] = process.argv.slice(2);
 const finder = process.env.DDP_LR_FIND ? new LearningRateFinder({ numTrainingSteps: 20, maxLr: 0.5 }) : null;
 torch.manualSeed(Number(process.env.RANK ?? 0) + 100); // different initial weights per rank: rank 0's are broadcast
-const module = new ClassificationModule({
+/** The same training step under manual optimization. */
+class ManualClassification extends ClassificationModule {
+  override automaticOptimization = false;
+  override trainingStep(batch: Batch): torch.Tensor {
+    const [opt] = this.optimizers();
+    opt.zeroGrad();
+    const loss = super.trainingStep(batch);
+    this.manualBackward(loss);
+    opt.step();
+    return loss;
+  }
+}
+const Module = process.env.DDP_MANUAL ? ManualClassification : ClassificationModule;
+const module = new Module({
   model: process.env.DDP_ACCUMULATE ? linearModel() : tinyModel(), loss: new LossXent({ nClasses: 3, offset: 0.5, temperature: 0.25 }), lipschitz: 1 / TINY_STD[0], eps: 0.05,
   lastLayer: process.env.DDP_ACCUMULATE ? 'global' : 'auto',
   optimizer: (parameters, lr) => ({ optimizer: new SGD(parameters, { lr: finder ? lr : 0.05, momentum: 0.9 }) }),

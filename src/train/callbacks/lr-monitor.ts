@@ -3,10 +3,12 @@
 // several groups, per step or per epoch. With `logMomentum` also the
 // momentum (beta1 for optimizers with betas) as `lr-<Optimizer>-momentum`
 // (`…-momentum/pg<i>`), and with `logWeightDecay` the weight decay as
-// `lr-<Optimizer>-weight_decay` (`…-weight_decay/pg<i>`), Lightning's keys.
+// `lr-<Optimizer>-weight_decay` (`…-weight_decay/pg<i>`), Lightning's keys;
+// with several optimizers, one set of keys each (see optimizerKeys).
 import { Callback } from './callback.js';
 import type { LightningModule } from '../lightning-module.js';
 import type { Trainer } from '../trainer.js';
+import type { Optimizer } from '../../optim/index.js';
 
 export interface LearningRateMonitorOptions {
   loggingInterval?: 'step' | 'epoch';
@@ -38,25 +40,24 @@ export class LearningRateMonitor extends Callback {
   }
 
   private rates(trainer: Trainer): Record<string, number> {
-    const optimizer = trainer.optimizer;
-    if (!optimizer) return {};
-    const groups = optimizer.paramGroups;
-    const base = `lr-${optimizer.name}`;
-    const key = (suffix: string, i: number) => (groups.length === 1 ? `${base}${suffix}` : `${base}${suffix}/pg${i + 1}`);
     const out: Record<string, number> = {};
-    groups.forEach((g, i) => {
-      out[key('', i)] = g.lr;
-      const group = g as unknown as { betas?: readonly number[]; momentum?: number; weightDecay?: number };
-      if (this.logMomentum) {
-        const momentum = Array.isArray(group.betas) ? group.betas[0] : group.momentum;
-        if (momentum === undefined && !this.warnedNoMomentum) {
-          this.warnedNoMomentum = true;
-          trainer.print(`warning: LearningRateMonitor: logMomentum is set but ${optimizer.name} has no momentum or betas: logging 0`);
+    for (const { optimizer, base } of optimizerKeys(trainer)) {
+      const groups = optimizer.paramGroups;
+      const key = (suffix: string, i: number) => (groups.length === 1 ? `${base}${suffix}` : `${base}${suffix}/pg${i + 1}`);
+      groups.forEach((g, i) => {
+        out[key('', i)] = g.lr;
+        const group = g as unknown as { betas?: readonly number[]; momentum?: number; weightDecay?: number };
+        if (this.logMomentum) {
+          const momentum = Array.isArray(group.betas) ? group.betas[0] : group.momentum;
+          if (momentum === undefined && !this.warnedNoMomentum) {
+            this.warnedNoMomentum = true;
+            trainer.print(`warning: LearningRateMonitor: logMomentum is set but ${optimizer.name} has no momentum or betas: logging 0`);
+          }
+          out[key('-momentum', i)] = momentum ?? 0;
         }
-        out[key('-momentum', i)] = momentum ?? 0;
-      }
-      if (this.logWeightDecay) out[key('-weight_decay', i)] = group.weightDecay ?? 0;
-    });
+        if (this.logWeightDecay) out[key('-weight_decay', i)] = group.weightDecay ?? 0;
+      });
+    }
     return out;
   }
 
@@ -67,4 +68,19 @@ export class LearningRateMonitor extends Callback {
   override onTrainEpochStart(trainer: Trainer, _module: LightningModule): void {
     if (this.loggingInterval === 'epoch') trainer.logMetrics(this.rates(trainer));
   }
+}
+
+/**
+ * Lightning's names: the scheduler config's `name` when given, else
+ * `lr-<Optimizer>`, a second optimizer of the same class `lr-<Optimizer>-1`, and so on.
+ */
+function optimizerKeys(trainer: Trainer): { optimizer: Optimizer; base: string }[] {
+  const seen = new Map<string, number>();
+  return trainer.optimizers.map((optimizer) => {
+    const named = trainer.lrSchedulerConfigs.find((slot) => slot.name !== null && (slot.scheduler as { optimizer?: unknown }).optimizer === optimizer);
+    if (named) return { optimizer, base: named.name! };
+    const count = seen.get(optimizer.name) ?? 0;
+    seen.set(optimizer.name, count + 1);
+    return { optimizer, base: count === 0 ? `lr-${optimizer.name}` : `lr-${optimizer.name}-${count}` };
+  });
 }

@@ -9,20 +9,13 @@ import { Tensor, scope } from '../torch/index.js';
 import { clipGradNorm_, clipGradValue_ } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
 import type { Batch } from '../data/index.js';
-import type { DistributedDataParallel } from '../distributed/index.js';
-import type { Callback } from './callbacks/callback.js';
 import type { LightningModule, ManualOptimizationHost } from './lightning-module.js';
 import { LightningOptimizer } from './lightning-optimizer.js';
-import type { PrecisionPlugin } from './precision.js';
+import type { OptimizationContext } from './optimization-context.js';
 import type { AnyScheduler } from './schedulers.js';
-import type { Trainer } from './trainer.js';
 
 /** What manual optimization needs from the Trainer running it. */
-export interface ManualStepContext {
-  readonly trainer: Trainer;
-  readonly precision: PrecisionPlugin;
-  readonly callbacks: readonly Callback[];
-  ddp(): DistributedDataParallel | null;
+export interface ManualStepContext extends OptimizationContext {
   /** Counts one optimizer step (Lightning's global step counts every optimizer's steps). */
   countOptimizerStep(): void;
 }

@@ -10,8 +10,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Tensor, cat, cuda, keep, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, tensor } from '../torch/index.js';
-import { Module, clipGradNorm_, clipGradValue_ } from '../nn/index.js';
-import { NonFiniteValueError } from '../losses/index.js';
+import { Module } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
 import { DataLoader } from '../data/index.js';
 import type { Batch, Shard } from '../data/index.js';
@@ -36,6 +35,7 @@ import { accumulationWindow, isValCheckBatch, valCheckBatch } from './accumulati
 import { AnyScheduler, SchedulerSlot } from './schedulers.js';
 import { readConfiguredOptimizers } from './configured-optimizers.js';
 import { ManualOptimization } from './manual-optimization.js';
+import { AutomaticOptimization, NonFiniteLossError } from './automatic-optimization.js';
 import { concatPredictions, predictBatches, resolveCkptPath } from './predict.js';
 import { catchInterrupt } from './interrupt.js';
 import type { DeviceSelection } from './trainer-options.js';
@@ -84,8 +84,7 @@ export interface FitResult {
   skippedBatches: number;
 }
 
-/** Thrown when training meets a NaN/Inf loss and onNonFiniteLoss is 'error'. */
-export class NonFiniteLossError extends Error {}
+export { NonFiniteLossError } from './automatic-optimization.js';
 
 export class Trainer {
   /** Epochs to train; -1: no limit (Lightning's max_epochs). */
@@ -128,8 +127,6 @@ export class Trainer {
   callbackMetrics = new Map<string, number>();
   /** The names in callbackMetrics computed during the current epoch (training epoch values, validations run in it). */
   private freshMetrics = new Set<string>();
-  /** Whether the current accumulation window has gradients to step with. */
-  private windowHasGradients = false;
   /** The last checkpoint this Trainer wrote (ckptPath 'last' falls back to it). */
   private lastSavedPath = '';
   history: Record<string, number>[] = [];
@@ -139,11 +136,11 @@ export class Trainer {
   private schedulerSlots: SchedulerSlot[] = [];
   /** The module's manual-optimization host (also what this.optimizers() answers in automatic mode). */
   private optimization: ManualOptimization | null = null;
+  private readonly automatic: AutomaticOptimization;
   private module: LightningModule | null = null;
   private metadata: CheckpointMetadata = {};
   private stopMessage: string | null = null;
   private interruptRequested = false;
-  private skipped = 0;
   private readonly distributed: boolean;
   /** A plain script asked for several devices: fit() starts the other ranks and this process becomes rank 0. */
   private launchPeersAtFit: boolean;
@@ -190,6 +187,12 @@ export class Trainer {
     if (quiet) this.loggers.length = 0;
     this.out = quiet ? { write: () => true } : (options.output ?? process.stdout);
     this.progress = (options.enableProgressBar ?? true) && !quiet ? new ProgressBar(this.out) : null;
+    this.automatic = new AutomaticOptimization({
+      trainer: this, precision: this.precisionPlugin, callbacks: this.callbacks, ddp: () => this.ddp, print: (line) => this.print(line),
+      anyRank: (flag) => this.anyRank(flag),
+      averageOverRanks: (value) => this.averageOverRanks(value),
+      describePosition: (index) => `epoch ${this.currentEpoch}, batch ${index} (global step ${this.globalStep + 1})`,
+    }, options);
     applyGlobalSwitches(options);  // last: a Trainer refused for another option changes nothing
   }
 
@@ -310,7 +313,7 @@ export class Trainer {
       t.dispose();
       return [name, copy];
     }));
-    const skipped = this.skipped;
+    const skipped = this.automatic.skipped;
     const scalerState = this.precisionPlugin.scaler?.stateDict();
     const sink = module.logSink;
     module.logSink = null;
@@ -325,7 +328,7 @@ export class Trainer {
           for (const group of this.optimizer.paramGroups) group.lr = lr;
           let loss: number | null;
           try {
-            loss = this.trainingStep(module, batch, step, { first: true, step: true, divisor: 1 }).loss;
+            loss = this.automatic.trainBatch(module, this.optimizer, () => this.toDevice(batch), step, { first: true, step: true, divisor: 1 }).loss;
           } catch (error) {
             if (!(error instanceof NonFiniteLossError)) throw error;
             loss = null;
@@ -333,7 +336,7 @@ export class Trainer {
             batch.x.dispose();
             batch.y.dispose();
           }
-          if (this.group) loss = scope(() => this.group!.allReduce(tensor([loss ?? NaN], { dtype: 'float64' }), 'avg').item());
+          if (this.group) loss = this.averageOverRanks(loss ?? NaN);
           if (loss !== null && !Number.isFinite(loss)) loss = null;
           step++;
           const goOn = record(lr, loss);
@@ -349,7 +352,7 @@ export class Trainer {
     } finally {
       noGrad(() => module.loadStateDict(saved));
       for (const t of saved.values()) t.dispose();
-      this.skipped = skipped;
+      this.automatic.skipped = skipped;
       // Metric objects the module updated during the test (the seed's self.train_acc) start the run empty.
       for (const value of Object.values(module)) if (isLoggableMetric(value)) value.reset();
       if (scalerState) this.precisionPlugin.scaler!.loadStateDict(scalerState);
@@ -447,7 +450,7 @@ export class Trainer {
     await this.stageHook(module, 'teardown', 'fit');
     return {
       epochs: this.currentEpoch, globalStep: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics), history: this.history,
-      stopReason, interrupted: stopReason === 'interrupted', interruptedCheckpoint, seconds: (performance.now() - start) / 1000, skippedBatches: this.skipped,
+      stopReason, interrupted: stopReason === 'interrupted', interruptedCheckpoint, seconds: (performance.now() - start) / 1000, skippedBatches: this.automatic.skipped,
     };
   }
 
@@ -529,7 +532,7 @@ export class Trainer {
             let loss: number | null;
             if (module.automaticOptimization) {
               const window = accumulationWindow(index, total, this.accumulateGradBatches);
-              const result = this.trainingStep(module, batch, index, { ...window, divisor: this.accumulateGradBatches });
+              const result = this.automatic.trainBatch(module, this.optimizer!, () => this.toDevice(batch), index, { ...window, divisor: this.accumulateGradBatches });
               loss = result.loss;
               if (result.stepped) {
                 this.globalStep++;
@@ -611,112 +614,6 @@ export class Trainer {
     }
   }
 
-  /**
-   * Forward and backward of one batch in a scope, the loss divided by
-   * `divisor` (accumulation); at the window's first batch the gradients are
-   * zeroed, at its last the optimizer steps (clipping the accumulated
-   * gradients). Returns the loss value (null when the batch was skipped) and whether it stepped.
-   */
-  private trainingStep(module: LightningModule, batch: Batch, index: number, window: { first: boolean; step: boolean; divisor: number }): { loss: number | null; stepped: boolean } {
-    const optimizer = this.optimizer!;
-    return scope(() => {
-      if (window.first) {
-        optimizer.zeroGrad();
-        this.windowHasGradients = false;
-      }
-      const onDevice = this.toDevice(batch);
-      module.currentBatchSize = onDevice.y.shape[0];
-      const pass = (): number | null => {
-        let loss: Tensor | void;
-        this.ddp?.preForward();
-        try {
-          loss = this.precisionPlugin.forward(() => module.trainingStep(onDevice, index));
-        } catch (error) {
-          // The library's losses refuse NaN logits: that is the same diverged step as a NaN loss.
-          if (error instanceof NonFiniteValueError) return this.nonFiniteLoss(index, `NaN (${error.message})`);
-          throw error;
-        }
-        if (!(loss instanceof Tensor) || loss.numel() !== 1) {
-          throw new TypeError('trainingStep must return the loss as a one-element tensor (or set automaticOptimization = false and step the optimizers itself)');
-        }
-        const value = loss.item();
-        // All ranks skip (or stop) together, or the others would wait for this one's gradients.
-        if (this.anyRank(!Number.isFinite(value))) return this.nonFiniteLoss(index, String(value));
-        const divided = window.divisor === 1 ? loss : loss.div(window.divisor);
-        for (const c of this.callbacks) c.onBeforeBackward(this, module, divided);
-        module.onBeforeBackward(divided);
-        const backwardOn = this.precisionPlugin.lossForBackward(divided);
-        if (this.ddp) {
-          this.ddp.postForward(loss);
-          this.ddp.backward(backwardOn);
-        } else {
-          backwardOn.backward();
-        }
-        for (const c of this.callbacks) c.onAfterBackward(this, module);
-        module.onAfterBackward();
-        return value;
-      };
-      if (optimizer.requiresClosure) return this.closureStep(module, optimizer, index, pass);
-      // Under DDP only the window's last backward averages the gradients over the ranks (no_sync before it).
-      const value = this.ddp && !window.step ? this.ddp.noSync(pass) : pass();
-      if (value !== null) this.windowHasGradients = true;
-      if (!window.step || !this.windowHasGradients) return { loss: value, stepped: false };
-      if (this.ddp && value === null) {
-        // The averaging backward was skipped: the gradients accumulated so far differ per rank, so no rank steps with them.
-        this.print(`warning: dropped the accumulated gradients of epoch ${this.currentEpoch}, batches ≤ ${index}: the window's last batch was skipped`);
-        return { loss: null, stepped: false };
-      }
-      // As Lightning: the gradients are unscaled, then on_before_optimizer_step, then clipping.
-      this.precisionPlugin.unscaleGradients(optimizer);
-      for (const c of this.callbacks) c.onBeforeOptimizerStep(this, module, optimizer);
-      module.onBeforeOptimizerStep(optimizer);
-      this.clipGradients(module, optimizer);
-      this.precisionPlugin.optimizerStep(optimizer);
-      return { loss: value, stepped: true };
-    });
-  }
-
-  /**
-   * The step of an optimizer that evaluates the loss several times (LBFGS):
-   * it gets the whole training step — zeroGrad, forward, backward, hooks,
-   * clipping — as its closure, as Lightning hands it over.
-   */
-  private closureStep(module: LightningModule, optimizer: Optimizer, index: number, pass: () => number | null): { loss: number | null; stepped: boolean } {
-    let first: number | null = null;
-    optimizer.step(() => {
-      optimizer.zeroGrad();
-      const value = pass();
-      if (value === null) throw new NonFiniteLossError(`${optimizer.name} re-evaluates the loss within a step, so a batch with a non-finite loss cannot be skipped (epoch ${this.currentEpoch}, batch ${index})`);
-      first ??= value;
-      for (const c of this.callbacks) c.onBeforeOptimizerStep(this, module, optimizer);
-      // Its line search and stopping tests read the loss: every rank must see the same (averaged) one, as it sees the same gradients.
-      const loss = this.group ? scope(() => this.group!.allReduce(tensor([value], { dtype: 'float64' }), 'avg').item()) : value;
-      module.onBeforeOptimizerStep(optimizer);
-      this.clipGradients(module, optimizer);
-      return loss;
-    });
-    return { loss: first, stepped: true };
-  }
-
-  /** A NaN/Inf loss: stop with the step named, or skip the batch (returns null) when asked to. */
-  private nonFiniteLoss(index: number, value: string): null {
-    const where = `epoch ${this.currentEpoch}, batch ${index} (global step ${this.globalStep + 1})`;
-    if ((this.options.onNonFiniteLoss ?? 'error') === 'error') {
-      throw new NonFiniteLossError(`the training loss is ${value} at ${where}; training stopped. Lower the learning rate, check the data, ` +
-        "or pass onNonFiniteLoss: 'skip' (--on-nan skip) to skip such batches");
-    }
-    this.skipped++;
-    this.print(`warning: skipped the batch at ${where}: the loss is ${value}`);
-    return null;
-  }
-
-  private clipGradients(module: Module, optimizer: Optimizer): void {
-    const clip = this.options.gradientClipVal;
-    if (clip === undefined) return;  // the gradients were unscaled before (trainingStep): the true ones are clipped
-    if ((this.options.gradientClipAlgorithm ?? 'norm') === 'norm') clipGradNorm_(module.parameters(), clip);
-    else clipGradValue_(module.parameters(), clip);
-  }
-
   private toDevice(batch: Batch): Batch {
     const device = this.computeDevice;
     // Asynchronous when the loader pinned the batch; a pageable batch is copied synchronously either way.
@@ -773,6 +670,12 @@ export class Trainer {
     const local = collector.epoch();
     if (!this.group) return local;
     return new Map(Object.entries(reduceMetrics(Object.fromEntries(local), collector.weights(), this.group)));
+  }
+
+  /** The mean of `value` over the ranks (`value` itself when not data-parallel). */
+  private averageOverRanks(value: number): number {
+    const group = this.group;
+    return group ? scope(() => group.allReduce(tensor([value], { dtype: 'float64' }), 'avg').item()) : value;
   }
 
   /** True on every rank when `flag` is true on any (`flag` itself when not data-parallel). */

@@ -1,7 +1,8 @@
 // A small PNG decoder (zlib from node:zlib): 8-bit greyscale, grey+alpha, RGB,
 // RGBA and palette images (1/2/4/8-bit palette or greyscale), non-interlaced.
 // Output: uint8 CHW with 1 (grey) or 3 (colour) channels; alpha is dropped.
-import { inflateSync } from 'node:zlib';
+// And an encoder for 8-bit grey, grey+alpha, RGB and RGBA images (CHW in).
+import { deflateSync, inflateSync } from 'node:zlib';
 
 export interface DecodedImage {
   data: Uint8Array;
@@ -113,4 +114,99 @@ export function decodePng(bytes: Uint8Array, where = 'PNG'): DecodedImage {
     }
   }
   return { data: out, channels, height, width };
+}
+
+// ---- encoder ---------------------------------------------------------------
+const CRC32_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32 (ISO-HDLC, the checksum of PNG chunks) of the concatenated parts. */
+function crc32(...parts: Uint8Array[]): number {
+  let crc = 0xffffffff;
+  for (const bytes of parts) for (const b of bytes) crc = CRC32_TABLE[(crc ^ b) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + body.length);
+  const view = new DataView(out.buffer);
+  const name = Uint8Array.from(type, (c) => c.charCodeAt(0));
+  view.setUint32(0, body.length);
+  out.set(name, 4);
+  out.set(body, 8);
+  view.setUint32(8 + body.length, crc32(name, body));
+  return out;
+}
+
+/** PNG colour type per channel count: grey, grey+alpha, RGB, RGBA. */
+const COLOUR_TYPES: Record<number, number> = { 1: 0, 2: 4, 3: 2, 4: 6 };
+
+/**
+ * An 8-bit PNG of a uint8 CHW image with 1 (grey), 2 (grey + alpha), 3 (RGB) or
+ * 4 (RGBA) channels: non-interlaced, each row's filter chosen by the usual
+ * minimum-sum-of-absolute-differences heuristic, deflated with node:zlib.
+ */
+export function encodePng(image: DecodedImage, where = 'encodePng'): Uint8Array {
+  const { data, channels, height, width } = image;
+  if (COLOUR_TYPES[channels] === undefined) throw new RangeError(`${where}: a PNG image has 1, 2, 3 or 4 channels, got ${channels}`);
+  for (const [name, n] of [['height', height], ['width', width]] as const) {
+    if (!Number.isInteger(n) || n < 1 || n > 0x7fffffff) throw new RangeError(`${where}: ${name} must be an integer from 1 to 2^31 - 1, got ${n}`);
+  }
+  if (!(data instanceof Uint8Array)) throw new TypeError(`${where}: data must be a Uint8Array`);
+  const plane = width * height;
+  if (data.length !== channels * plane) throw new RangeError(`${where}: ${channels}×${height}×${width} needs ${channels * plane} bytes, got ${data.length}`);
+  const stride = width * channels;
+  const raw = new Uint8Array(height * (stride + 1));
+  let prev = new Uint8Array(stride);
+  let cur = new Uint8Array(stride);
+  const candidate = new Uint8Array(stride);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) for (let c = 0; c < channels; c++) cur[x * channels + c] = data[c * plane + y * width + x];
+    let bestScore = Infinity;
+    for (let filter = 0; filter <= 4; filter++) {
+      let score = 0;
+      for (let i = 0; i < stride; i++) {
+        const a = i >= channels ? cur[i - channels] : 0;
+        const b = prev[i];
+        const c = i >= channels ? prev[i - channels] : 0;
+        let pred = 0;
+        if (filter === 1) pred = a;
+        else if (filter === 2) pred = b;
+        else if (filter === 3) pred = (a + b) >> 1;
+        else if (filter === 4) {
+          const p = a + b - c;
+          const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+          pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+        }
+        const v = (cur[i] - pred) & 0xff;
+        candidate[i] = v;
+        score += v < 128 ? v : 256 - v;
+      }
+      if (score < bestScore) {
+        bestScore = score;
+        raw[y * (stride + 1)] = filter;
+        raw.set(candidate, y * (stride + 1) + 1);
+      }
+    }
+    [prev, cur] = [cur, prev];
+  }
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header[8] = 8; // bit depth
+  header[9] = COLOUR_TYPES[channels];
+  // compression 0, filter method 0, no interlace
+  const parts = [Uint8Array.from(SIGNATURE), chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) { out.set(p, offset); offset += p.length; }
+  return out;
 }

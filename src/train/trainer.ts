@@ -19,7 +19,7 @@ import { Callback } from './callbacks/callback.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { CSVLogger } from './loggers/csv-logger.js';
 import { JSONLLogger } from './loggers/jsonl-logger.js';
-import type { Logger } from './loggers/logger.js';
+import type { Logger, LoggerStatus } from './loggers/logger.js';
 import { CheckpointMetadata, disposeDeep, readCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { TrainingParts, checkpointModel, encodeTrainingState, loadModuleWeights, restoreTrainingState } from './training-state.js';
 import { LightningModule, Stage, TrainerFn, isLoggableMetric } from './lightning-module.js';
@@ -413,6 +413,8 @@ export class Trainer {
       ? catchInterrupt(this.out, () => this.interruptRequested, () => { this.interruptRequested = true; }) : () => {};
     let interruptedCheckpoint: string | null = null;
     let stopReason = 'completed';
+    // Lightning's logger.finalize status: 'failed' after an error or an interrupt.
+    let loggerStatus: LoggerStatus = 'failed';
     if (this.options.maxEpochs === undefined && this.options.maxSteps === undefined) {
       this.print('maxEpochs was not set: training for up to 1000 epochs (as Lightning); pass maxEpochs (-1: no limit) or maxSteps');
     }
@@ -438,11 +440,14 @@ export class Trainer {
       module.eval();
       for (const c of this.callbacks) await c.onFitEnd(this, module);
       module.onFitEnd();
-      if (stopReason !== 'interrupted') this.printFinalTable();
+      if (stopReason !== 'interrupted') {
+        this.printFinalTable();
+        loggerStatus = 'success';
+      }
     } finally {
       stopSignals();
       this.progress?.end();
-      for (const l of this.loggers) l.finalize();
+      for (const l of this.loggers) l.finalize(loggerStatus);
       await trainLoader.close?.();
       await valLoader?.close?.();
       this.trainLoader = null;

@@ -8,6 +8,9 @@ import { writeFileAtomic } from '../../util/atomic-file.js';
 
 export interface MetricRow { step: number; metrics: Record<string, number> }
 
+/** How the run ended, as Lightning's logger.finalize(status): 'failed' after an error or an interrupt. */
+export type LoggerStatus = 'success' | 'failed';
+
 export interface Logger {
   /** The folder the logger writes to. */
   readonly dir: string;
@@ -17,7 +20,8 @@ export interface Logger {
   resume(step: number): void;
   /** Writes everything logged so far. */
   save(): void;
-  finalize(): void;
+  /** The run is over ('success' unless told otherwise): writes what is left. */
+  finalize(status?: LoggerStatus): void;
 }
 
 /** Lightning's logger folder options: `<saveDir>/<name>/<version>` (used when either is given; else the logger writes in saveDir itself). */
@@ -107,5 +111,5 @@ export abstract class FileLogger implements Logger {
     writeFileAtomic(this.path, typeof content === 'string' ? Buffer.from(content) : content);
   }
 
-  finalize(): void { this.save(); }
+  finalize(_status: LoggerStatus = 'success'): void { this.save(); }
 }

@@ -1,6 +1,9 @@
 // The two formats behind TensorBoard event files, written by hand: TFRecord
 // framing (length, masked CRC-32C of the length, payload, masked CRC-32C of
-// the payload) and the few protobuf fields of Event/Summary that scalars use.
+// the payload) and the protobuf fields of Event and Summary that scalars,
+// images, histograms and plugin (text, hparams) summaries use. Field numbers
+// are those of tensorboard/compat/proto/{event,summary,histogram,tensor,
+// tensor_shape}.proto.
 
 const CRC32C_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -53,10 +56,17 @@ export function readRecords(data: Uint8Array): Uint8Array[] {
   return records;
 }
 
-// ---- protobuf: just the wire types needed ----------------------------------
+// ---- protobuf writing: the wire types needed --------------------------------
 function varint(value: number | bigint): number[] {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value < 2 ** 31) {
+    const out: number[] = [];
+    let v = value;
+    while (v >= 0x80) { out.push((v & 0x7f) | 0x80); v >>>= 7; }
+    out.push(v);
+    return out;
+  }
   let v = BigInt(value);
-  if (v < 0n) v += 1n << 64n;
+  if (v < 0n) v += 1n << 64n; // negative int32/int64: ten bytes of two's complement, as protobuf
   const out: number[] = [];
   do {
     let byte = Number(v & 0x7fn);
@@ -67,31 +77,164 @@ function varint(value: number | bigint): number[] {
   return out;
 }
 
-const key = (field: number, wireType: number): number[] => varint((field << 3) | wireType);
-const lengthDelimited = (field: number, bytes: Uint8Array): number[] => [...key(field, 2), ...varint(bytes.length), ...bytes];
+const utf8 = new TextEncoder();
 
-/** An Event with wall_time and step, carrying either file_version or scalar summary values. */
-export function encodeEvent(event: { wallTime: number; step: number; fileVersion?: string; scalars?: Record<string, number> }): Uint8Array {
-  const wall = new Uint8Array(8);
-  new DataView(wall.buffer).setFloat64(0, event.wallTime, true);
-  const bytes: number[] = [...key(1, 1), ...wall, ...key(2, 0), ...varint(event.step)];
-  if (event.fileVersion !== undefined) bytes.push(...lengthDelimited(3, new TextEncoder().encode(event.fileVersion)));
-  if (event.scalars) {
-    const summary: number[] = [];
-    for (const [tag, value] of Object.entries(event.scalars)) {
-      const f = new Uint8Array(4);
-      new DataView(f.buffer).setFloat32(0, value, true);
-      const v = [...lengthDelimited(1, new TextEncoder().encode(tag)), ...key(2, 5), ...f];
-      summary.push(...lengthDelimited(1, Uint8Array.from(v)));
-    }
-    bytes.push(...lengthDelimited(5, Uint8Array.from(summary)));
+/** A protobuf message built field by field (the caller decides which proto3 defaults to leave out). */
+export class ProtoWriter {
+  private readonly parts: Uint8Array[] = [];
+  private size = 0;
+
+  private push(bytes: Uint8Array | number[]): this {
+    const b = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
+    this.parts.push(b);
+    this.size += b.length;
+    return this;
   }
-  return Uint8Array.from(bytes);
+
+  private key(field: number, wireType: number): number[] { return varint(field * 8 + wireType); }
+
+  /** int32, int64, uint64, enum (wire type 0). */
+  varint(field: number, value: number | bigint): this { return this.push([...this.key(field, 0), ...varint(value)]); }
+  bool(field: number, value: boolean): this { return this.varint(field, value ? 1 : 0); }
+  /** double (wire type 1, little-endian). */
+  double(field: number, value: number): this {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, value, true);
+    return this.push(this.key(field, 1)).push(b);
+  }
+  /** float (wire type 5, little-endian). */
+  float(field: number, value: number): this {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, value, true);
+    return this.push(this.key(field, 5)).push(b);
+  }
+  /** bytes, string, embedded message, packed repeated (wire type 2). */
+  bytes(field: number, value: Uint8Array): this { return this.push([...this.key(field, 2), ...varint(value.length)]).push(value); }
+  string(field: number, value: string): this { return this.bytes(field, utf8.encode(value)); }
+  message(field: number, value: ProtoWriter): this { return this.bytes(field, value.finish()); }
+  /** A packed repeated double; nothing when empty (as proto3). */
+  packedDoubles(field: number, values: ArrayLike<number>): this {
+    if (values.length === 0) return this;
+    const b = new Uint8Array(8 * values.length);
+    const view = new DataView(b.buffer);
+    for (let i = 0; i < values.length; i++) view.setFloat64(8 * i, values[i], true);
+    return this.bytes(field, b);
+  }
+
+  get length(): number { return this.size; }
+
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let offset = 0;
+    for (const p of this.parts) { out.set(p, offset); offset += p.length; }
+    return out;
+  }
 }
 
-interface Field { field: number; wireType: number; value: bigint | Uint8Array }
+// ---- Event and Summary ------------------------------------------------------
+/** SummaryMetadata (summary.proto): which plugin reads the value, with its plugin-specific content. */
+export interface SummaryMetadata {
+  pluginName: string;
+  /** PluginData.content: the plugin's serialized *PluginData message (empty: left out). */
+  content?: Uint8Array;
+  displayName?: string;
+  summaryDescription?: string;
+  /** DataClass: 1 scalar, 2 tensor, 3 blob sequence. */
+  dataClass?: number;
+}
 
-function* fields(bytes: Uint8Array): Generator<Field> {
+/** Summary.Image: an encoded (PNG) image; colorspace 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA. */
+export interface SummaryImage { height: number; width: number; colorspace: number; encodedImageString: Uint8Array }
+
+/** HistogramProto (histogram.proto): bucket[i] counts the values up to bucketLimit[i] (and above bucketLimit[i - 1]). */
+export interface SummaryHistogram {
+  min: number; max: number; num: number; sum: number; sumSquares: number;
+  bucketLimit: ArrayLike<number>; bucket: ArrayLike<number>;
+}
+
+/** The TensorProto fields used here: dtype (types.proto: 1 DT_FLOAT, 2 DT_DOUBLE, 7 DT_STRING), shape, string or float values. */
+export interface SummaryTensor { dtype: number; shape: number[]; stringVal?: Uint8Array[]; floatVal?: ArrayLike<number>; doubleVal?: ArrayLike<number> }
+
+/** One Summary.Value: a tag, optional metadata and at most one value (none: a metadata-only value, as the hparams plugin's). */
+export interface SummaryValue {
+  tag: string;
+  metadata?: SummaryMetadata;
+  simpleValue?: number;
+  image?: SummaryImage;
+  histo?: SummaryHistogram;
+  tensor?: SummaryTensor;
+}
+
+export interface EventInput {
+  wallTime: number;
+  step: number;
+  fileVersion?: string;
+  /** Shorthand for simple_value summary values, one per entry. */
+  scalars?: Record<string, number>;
+  values?: SummaryValue[];
+}
+
+function encodeMetadata(m: SummaryMetadata): ProtoWriter {
+  const plugin = new ProtoWriter().string(1, m.pluginName);
+  if (m.content && m.content.length > 0) plugin.bytes(2, m.content);
+  const out = new ProtoWriter().message(1, plugin);
+  if (m.displayName) out.string(2, m.displayName);
+  if (m.summaryDescription) out.string(3, m.summaryDescription);
+  if (m.dataClass) out.varint(4, m.dataClass);
+  return out;
+}
+
+function encodeValue(v: SummaryValue): ProtoWriter {
+  const kinds = (['simpleValue', 'image', 'histo', 'tensor'] as const).filter((k) => v[k] !== undefined);
+  if (kinds.length > 1) throw new Error(`summary value '${v.tag}' has both ${kinds.join(' and ')}; Summary.Value holds one`);
+  const out = new ProtoWriter().string(1, v.tag);
+  if (v.simpleValue !== undefined) out.float(2, v.simpleValue);
+  if (v.image) {
+    const i = v.image;
+    out.message(4, new ProtoWriter().varint(1, i.height).varint(2, i.width).varint(3, i.colorspace).bytes(4, i.encodedImageString));
+  }
+  if (v.histo) {
+    const h = v.histo;
+    out.message(5, new ProtoWriter().double(1, h.min).double(2, h.max).double(3, h.num).double(4, h.sum).double(5, h.sumSquares)
+      .packedDoubles(6, h.bucketLimit).packedDoubles(7, h.bucket));
+  }
+  if (v.tensor) {
+    const t = v.tensor;
+    const shape = new ProtoWriter();
+    for (const size of t.shape) shape.message(2, new ProtoWriter().varint(1, size));
+    const tensor = new ProtoWriter().varint(1, t.dtype).message(2, shape);
+    if (t.floatVal && t.floatVal.length > 0) {
+      const b = new Uint8Array(4 * t.floatVal.length);
+      const view = new DataView(b.buffer);
+      for (let i = 0; i < t.floatVal.length; i++) view.setFloat32(4 * i, t.floatVal[i], true);
+      tensor.bytes(5, b);
+    }
+    if (t.doubleVal) tensor.packedDoubles(6, t.doubleVal);
+    for (const s of t.stringVal ?? []) tensor.bytes(8, s);
+    out.message(8, tensor);
+  }
+  if (v.metadata) out.message(9, encodeMetadata(v.metadata));
+  return out;
+}
+
+/** An Event (event.proto): wall_time, step, and a file_version or a Summary of values. */
+export function encodeEvent(event: EventInput): Uint8Array {
+  const out = new ProtoWriter().double(1, event.wallTime).varint(2, event.step);
+  if (event.fileVersion !== undefined) out.string(3, event.fileVersion);
+  const values = [...Object.entries(event.scalars ?? {}).map(([tag, simpleValue]) => ({ tag, simpleValue })), ...(event.values ?? [])];
+  if (values.length > 0 || event.scalars) {
+    const summary = new ProtoWriter();
+    for (const v of values) summary.message(1, encodeValue(v));
+    out.message(5, summary);
+  }
+  return out.finish();
+}
+
+// ---- protobuf reading -------------------------------------------------------
+export interface ProtoField { field: number; wireType: number; value: bigint | Uint8Array }
+
+/** The fields of a protobuf message in order (wire types 0, 1, 2 and 5). */
+export function* protoFields(bytes: Uint8Array): Generator<ProtoField> {
   let i = 0;
   const readVarint = (): bigint => {
     let result = 0n;
@@ -120,26 +263,107 @@ function* fields(bytes: Uint8Array): Generator<Field> {
   }
 }
 
-export interface DecodedEvent { wallTime: number; step: number; fileVersion?: string; scalars: Record<string, number> }
+const textOf = (b: Uint8Array): string => new TextDecoder().decode(b);
+export const readF64 = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, true);
+const readF32 = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset, 4).getFloat32(0, true);
+
+/** A repeated double, packed (wire type 2) or not (wire type 1): appends to `into`. */
+export function readDoubles(f: ProtoField, into: number[]): void {
+  const b = f.value as Uint8Array;
+  if (f.wireType === 1) into.push(readF64(b));
+  else if (f.wireType === 2) for (let o = 0; o + 8 <= b.length; o += 8) into.push(readF64(b.subarray(o, o + 8)));
+}
+
+export interface DecodedValue {
+  tag: string;
+  metadata?: { pluginName: string; content: Uint8Array; displayName: string; summaryDescription: string; dataClass: number };
+  simpleValue?: number;
+  image?: SummaryImage;
+  histo?: { min: number; max: number; num: number; sum: number; sumSquares: number; bucketLimit: number[]; bucket: number[] };
+  tensor?: { dtype: number; shape: number[]; stringVal: Uint8Array[]; floatVal: number[]; doubleVal: number[] };
+}
+
+export interface DecodedEvent {
+  wallTime: number;
+  step: number;
+  fileVersion?: string;
+  /** The simple_value (scalar) values by tag. */
+  scalars: Record<string, number>;
+  /** Every summary value, in order. */
+  values: DecodedValue[];
+}
+
+function decodeValue(bytes: Uint8Array): DecodedValue {
+  const v: DecodedValue = { tag: '' };
+  for (const x of protoFields(bytes)) {
+    const b = x.value as Uint8Array;
+    if (x.field === 1 && x.wireType === 2) v.tag = textOf(b);
+    else if (x.field === 2 && x.wireType === 5) v.simpleValue = readF32(b);
+    else if (x.field === 4 && x.wireType === 2) {
+      const image: SummaryImage = { height: 0, width: 0, colorspace: 0, encodedImageString: new Uint8Array(0) };
+      for (const f of protoFields(b)) {
+        if (f.field === 1 && f.wireType === 0) image.height = Number(f.value);
+        else if (f.field === 2 && f.wireType === 0) image.width = Number(f.value);
+        else if (f.field === 3 && f.wireType === 0) image.colorspace = Number(f.value);
+        else if (f.field === 4 && f.wireType === 2) image.encodedImageString = f.value as Uint8Array;
+      }
+      v.image = image;
+    } else if (x.field === 5 && x.wireType === 2) {
+      const h = { min: 0, max: 0, num: 0, sum: 0, sumSquares: 0, bucketLimit: [] as number[], bucket: [] as number[] };
+      const scalarsOf = ['', 'min', 'max', 'num', 'sum', 'sumSquares'] as const;
+      for (const f of protoFields(b)) {
+        if (f.field >= 1 && f.field <= 5 && f.wireType === 1) h[scalarsOf[f.field] as 'min'] = readF64(f.value as Uint8Array);
+        else if (f.field === 6) readDoubles(f, h.bucketLimit);
+        else if (f.field === 7) readDoubles(f, h.bucket);
+      }
+      v.histo = h;
+    } else if (x.field === 8 && x.wireType === 2) {
+      const t = { dtype: 0, shape: [] as number[], stringVal: [] as Uint8Array[], floatVal: [] as number[], doubleVal: [] as number[] };
+      for (const f of protoFields(b)) {
+        if (f.field === 1 && f.wireType === 0) t.dtype = Number(f.value);
+        else if (f.field === 2 && f.wireType === 2) {
+          for (const d of protoFields(f.value as Uint8Array)) {
+            if (d.field !== 2 || d.wireType !== 2) continue;
+            let size = 0;
+            for (const s of protoFields(d.value as Uint8Array)) if (s.field === 1 && s.wireType === 0) size = Number(BigInt.asIntN(64, s.value as bigint));
+            t.shape.push(size);
+          }
+        } else if (f.field === 5 && f.wireType === 5) t.floatVal.push(readF32(f.value as Uint8Array));
+        else if (f.field === 5 && f.wireType === 2) { const p = f.value as Uint8Array; for (let o = 0; o + 4 <= p.length; o += 4) t.floatVal.push(readF32(p.subarray(o, o + 4))); }
+        else if (f.field === 6) readDoubles(f, t.doubleVal);
+        else if (f.field === 8 && f.wireType === 2) t.stringVal.push(f.value as Uint8Array);
+      }
+      v.tensor = t;
+    } else if (x.field === 9 && x.wireType === 2) {
+      const m = { pluginName: '', content: new Uint8Array(0) as Uint8Array, displayName: '', summaryDescription: '', dataClass: 0 };
+      for (const f of protoFields(b)) {
+        if (f.field === 1 && f.wireType === 2) {
+          for (const p of protoFields(f.value as Uint8Array)) {
+            if (p.field === 1 && p.wireType === 2) m.pluginName = textOf(p.value as Uint8Array);
+            else if (p.field === 2 && p.wireType === 2) m.content = p.value as Uint8Array;
+          }
+        } else if (f.field === 2 && f.wireType === 2) m.displayName = textOf(f.value as Uint8Array);
+        else if (f.field === 3 && f.wireType === 2) m.summaryDescription = textOf(f.value as Uint8Array);
+        else if (f.field === 4 && f.wireType === 0) m.dataClass = Number(f.value);
+      }
+      v.metadata = m;
+    }
+  }
+  return v;
+}
 
 export function decodeEvent(bytes: Uint8Array): DecodedEvent {
-  const event: DecodedEvent = { wallTime: 0, step: 0, scalars: {} };
-  const f64 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, true);
-  const f32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 4).getFloat32(0, true);
-  for (const f of fields(bytes)) {
-    if (f.field === 1 && f.wireType === 1) event.wallTime = f64(f.value as Uint8Array);
+  const event: DecodedEvent = { wallTime: 0, step: 0, scalars: {}, values: [] };
+  for (const f of protoFields(bytes)) {
+    if (f.field === 1 && f.wireType === 1) event.wallTime = readF64(f.value as Uint8Array);
     else if (f.field === 2 && f.wireType === 0) event.step = Number(BigInt.asIntN(64, f.value as bigint));
-    else if (f.field === 3 && f.wireType === 2) event.fileVersion = new TextDecoder().decode(f.value as Uint8Array);
+    else if (f.field === 3 && f.wireType === 2) event.fileVersion = textOf(f.value as Uint8Array);
     else if (f.field === 5 && f.wireType === 2) {
-      for (const v of fields(f.value as Uint8Array)) {
+      for (const v of protoFields(f.value as Uint8Array)) {
         if (v.field !== 1 || v.wireType !== 2) continue;
-        let tag = '';
-        let value = NaN;
-        for (const x of fields(v.value as Uint8Array)) {
-          if (x.field === 1 && x.wireType === 2) tag = new TextDecoder().decode(x.value as Uint8Array);
-          else if (x.field === 2 && x.wireType === 5) value = f32(x.value as Uint8Array);
-        }
-        event.scalars[tag] = value;
+        const value = decodeValue(v.value as Uint8Array);
+        event.values.push(value);
+        if (value.simpleValue !== undefined) event.scalars[value.tag] = value.simpleValue;
       }
     }
   }

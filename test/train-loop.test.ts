@@ -15,8 +15,9 @@ import { SGD, LambdaLR, ReduceLROnPlateau } from '../src/optim/index.js';
 import { Compose, DataLoader, Normalize, ToTensor } from '../src/data/index.js';
 import type { Batch } from '../src/data/index.js';
 import { Callback, EarlyStopping, LightningModule, ModelCheckpoint, Trainer } from '../src/train/index.js';
-import type { DataModuleLike, Logger, OptimizerConfig, TrainerOptions } from '../src/train/index.js';
+import type { DataModuleLike, OptimizerConfig, TrainerOptions } from '../src/train/index.js';
 import { TINY_MEAN, TINY_STD, captureOutput, tinyData, tinyDataset } from './helpers/tiny-training.js';
+import { MemoryLogger } from './helpers/memory-logger.js';
 
 const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `ortho-${name}-`));
 const quiet = (o: TrainerOptions = {}): TrainerOptions => ({ output: captureOutput(), enableProgressBar: false, enableModelSummary: false, ...o });
@@ -54,16 +55,6 @@ function orderedData(batchSize: number): DataModuleLike {
     trainDataloader: () => new DataLoader(train, { batchSize, transform: transform() }),
     valDataloader: () => new DataLoader(val, { batchSize: 48, transform: transform() }),
   };
-}
-
-class MemoryLogger implements Logger {
-  readonly dir = '';
-  rows: { step: number; metrics: Record<string, number> }[] = [];
-  logHyperparams(): void {}
-  logMetrics(metrics: Record<string, number>, step: number): void { this.rows.push({ step, metrics: { ...metrics } }); }
-  resume(): void {}
-  save(): void {}
-  finalize(): void {}
 }
 
 /** Records what callbacks see. */

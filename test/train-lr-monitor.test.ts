@@ -10,8 +10,9 @@ import { Adagrad, AdamW, SGD } from '../src/optim/index.js';
 import type { Optimizer } from '../src/optim/index.js';
 import type { Batch } from '../src/data/index.js';
 import { LearningRateMonitor, LightningModule, Trainer } from '../src/train/index.js';
-import type { Logger, OptimizerConfig } from '../src/train/index.js';
+import type { OptimizerConfig } from '../src/train/index.js';
 import { captureOutput, tinyData } from './helpers/tiny-training.js';
+import { MemoryLogger } from './helpers/memory-logger.js';
 
 class Two extends LightningModule {
   readonly a = this.registerModule('a', new Linear(64, 3));
@@ -22,23 +23,13 @@ class Two extends LightningModule {
   configureOptimizers(): OptimizerConfig { return { optimizer: this.make(this) }; }
 }
 
-class MemoryLogger implements Logger {
-  readonly dir = '';
-  rows: Record<string, number>[] = [];
-  logHyperparams(): void {}
-  logMetrics(metrics: Record<string, number>): void { this.rows.push({ ...metrics }); }
-  resume(): void {}
-  save(): void {}
-  finalize(): void {}
-}
-
 async function monitor(make: (m: Two) => Optimizer, options: ConstructorParameters<typeof LearningRateMonitor>[0]) {
   torch.manualSeed(0);
   const logger = new MemoryLogger();
   const output = captureOutput();
   const trainer = new Trainer({ output, enableProgressBar: false, enableModelSummary: false, accelerator: 'cpu', maxEpochs: 1, logger, callbacks: [new LearningRateMonitor(options)] });
   await trainer.fit(new Two(make), tinyData({ train: 64, val: 16, batchSize: 32 }));
-  const keys = (prefix: string) => logger.rows.filter((r) => Object.keys(r).some((k) => k.startsWith(prefix)));
+  const keys = (prefix: string) => logger.metricRows.filter((r) => Object.keys(r).some((k) => k.startsWith(prefix)));
   return { rows: keys('lr-'), text: output.text() };
 }
 

@@ -17,9 +17,10 @@ import type { Optimizer } from '../src/optim/index.js';
 import { Compose, DataLoader, Normalize, ToTensor } from '../src/data/index.js';
 import type { Batch } from '../src/data/index.js';
 import { LearningRateMonitor, LightningModule, Trainer } from '../src/train/index.js';
-import type { DataModuleLike, Logger, TrainerOptions } from '../src/train/index.js';
+import type { DataModuleLike, TrainerOptions } from '../src/train/index.js';
 import type { ConfigureOptimizersResult } from '../src/train/index.js';
 import { TINY_MEAN, TINY_STD, captureOutput, tinyDataset } from './helpers/tiny-training.js';
+import { MemoryLogger } from './helpers/memory-logger.js';
 
 const quiet = (o: TrainerOptions = {}): TrainerOptions => ({ output: captureOutput(), enableProgressBar: false, enableModelSummary: false, precision: '64-true', ...o });
 
@@ -132,16 +133,6 @@ function maxDifference(a: LightningModule, b: LightningModule): number {
   return worst;
 }
 
-class MemoryLogger implements Logger {
-  readonly dir = '';
-  rows: Record<string, number>[] = [];
-  logHyperparams(): void {}
-  logMetrics(metrics: Record<string, number>): void { this.rows.push({ ...metrics }); }
-  resume(): void {}
-  save(): void {}
-  finalize(): void {}
-}
-
 test('manual optimization with two optimizers trains as the hand-written loop; each optimizer step is a global step', async () => {
   const module = twoHeads(3);
   const reference = twoHeads(3);
@@ -179,7 +170,7 @@ test('manual optimization: the module steps lrSchedulers() itself; LearningRateM
   const trainer = new Trainer(quiet({ maxEpochs: 3, logger, callbacks: [new LearningRateMonitor()] }));
   await trainer.fit(module, orderedData());
   assert.deepEqual(trainer.optimizers.map((o) => o.paramGroups[0].lr), [0.05 / 8, 0.01 / 8], 'halved at each of the 3 epoch ends');
-  const rates = logger.rows.filter((r) => 'lr-SGD' in r);
+  const rates = logger.metricRows.filter((r) => 'lr-SGD' in r);
   assert.deepEqual(rates.map((r) => [r['lr-SGD'], r['head-b']]), [[0.05, 0.01], [0.025, 0.005], [0.0125, 0.0025]]);
   trainer.dispose();
 });
@@ -195,7 +186,7 @@ test('two optimizers of one class are logged as lr-Adam and lr-Adam-1', async ()
   const logger = new MemoryLogger();
   const trainer = new Trainer(quiet({ maxEpochs: 1, logger, callbacks: [new LearningRateMonitor()] }));
   await trainer.fit(module, orderedData());
-  const row = logger.rows.find((r) => 'lr-Adam' in r)!;
+  const row = logger.metricRows.find((r) => 'lr-Adam' in r)!;
   assert.deepEqual([row['lr-Adam'], row['lr-Adam-1']], [0.02, 0.01]);
   trainer.dispose();
 });

@@ -3,6 +3,7 @@
 // Output: uint8 CHW with 1 (grey) or 3 (colour) channels; alpha is dropped.
 // And an encoder for 8-bit grey, grey+alpha, RGB and RGBA images (CHW in).
 import { deflateSync, inflateSync } from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 
 export interface DecodedImage {
   data: Uint8Array;
@@ -117,23 +118,6 @@ export function decodePng(bytes: Uint8Array, where = 'PNG'): DecodedImage {
 }
 
 // ---- encoder ---------------------------------------------------------------
-const CRC32_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (ISO-HDLC, the checksum of PNG chunks) of the concatenated parts. */
-function crc32(...parts: Uint8Array[]): number {
-  let crc = 0xffffffff;
-  for (const bytes of parts) for (const b of bytes) crc = CRC32_TABLE[(crc ^ b) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
 function chunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);
   const view = new DataView(out.buffer);
@@ -141,7 +125,7 @@ function chunk(type: string, body: Uint8Array): Uint8Array {
   view.setUint32(0, body.length);
   out.set(name, 4);
   out.set(body, 8);
-  view.setUint32(8 + body.length, crc32(name, body));
+  view.setUint32(8 + body.length, crc32([name, body]));
   return out;
 }
 

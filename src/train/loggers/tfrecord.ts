@@ -4,22 +4,11 @@
 // images, histograms and plugin (text, hparams) summaries use. Field numbers
 // are those of tensorboard/compat/proto/{event,summary,histogram,tensor,
 // tensor_shape}.proto.
-
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
+import { crc32 } from '../../util/crc32.js';
 
 /** CRC-32C (Castagnoli), the checksum TFRecord uses. */
 export function crc32c(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const b of bytes) crc = CRC32C_TABLE[(crc ^ b) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
+  return crc32([bytes], 'castagnoli');
 }
 
 const maskedCrc = (bytes: Uint8Array): number => {

@@ -1,6 +1,6 @@
 // Optimizers and learning-rate schedulers (torch.optim counterparts).
 export { Optimizer } from './optimizer.js';
-export type { BaseHyper, HyperValue, OptimizerStateDict, ParamGroup, ParamGroupSpec, ParamState } from './optimizer.js';
+export type { BaseHyper, HyperValue, OptimizerStateDict, ParamGroup, ParamGroupSpec, ParamState, StateValue } from './optimizer.js';
 export { SGD } from './sgd.js';
 export type { SGDHyper, SGDOptions } from './sgd.js';
 export { Adam, AdamW } from './adam.js';
@@ -17,6 +17,8 @@ export { RAdam } from './radam.js';
 export type { RAdamHyper, RAdamOptions } from './radam.js';
 export { Adadelta } from './adadelta.js';
 export type { AdadeltaHyper, AdadeltaOptions } from './adadelta.js';
+export { LBFGS } from './lbfgs.js';
+export type { LBFGSHyper, LBFGSLineSearch, LBFGSLoss, LBFGSOptions } from './lbfgs.js';
 export { AdamWScheduleFree, SGDScheduleFree } from './schedule-free.js';
 export type { AdamWScheduleFreeHyper, AdamWScheduleFreeOptions, SGDScheduleFreeHyper, SGDScheduleFreeOptions } from './schedule-free.js';
 export { LRScheduler, LambdaLR, LinearLR, CosineAnnealingLR } from './lr-scheduler.js';

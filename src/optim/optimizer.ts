@@ -18,8 +18,14 @@ export type ParamGroup<H extends BaseHyper = BaseHyper> = H & { params: Tensor[]
 /** What the constructor accepts for one group: tensors plus hyperparameters overriding the defaults. */
 export type ParamGroupSpec<H> = { params: Iterable<Tensor> } & Partial<H>;
 
-/** Per-parameter state: named tensors (owned by the optimizer) and numbers such as the step count. */
-export type ParamState = Record<string, Tensor | number>;
+/**
+ * One state value: a tensor (owned by the optimizer), a number such as the
+ * step count, or a list of these (LBFGS's history; null marks an unused slot).
+ */
+export type StateValue = Tensor | number | null | StateValue[];
+
+/** Per-parameter state: named tensors, numbers and lists of them. */
+export type ParamState = Record<string, StateValue>;
 
 /** PyTorch's layout: state by parameter index, groups list their parameters as indices; keys are snake_case. */
 export interface OptimizerStateDict {
@@ -156,7 +162,8 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     const state = new Map<number, ParamState>();
     for (const [p, s] of this.state) {
       const i = index.get(p);
-      if (i !== undefined) state.set(i, { ...s });
+      // Lists are copied (an optimizer may grow or shrink its own); the tensors are shared.
+      if (i !== undefined) state.set(i, Object.fromEntries(Object.entries(s).map(([k, v]) => [k, cloneValue(v) as StateValue])));
     }
     return { state, param_groups };
   }
@@ -210,24 +217,34 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     hypers.forEach((hyper, g) => Object.assign(this.paramGroups[g], hyper));
   }
 
-  private restoreEntry(p: Tensor, entry: unknown, where: string): ParamState {
+  /** One parameter's saved state, copied onto `p`'s dtype and device; each value goes through restoreStateValue. */
+  protected restoreEntry(p: Tensor, entry: unknown, where: string): ParamState {
     const out: ParamState = {};
     for (const [key, value] of asEntries(entry, where)) {
       const name = String(key);
-      if (typeof value === 'number') {
-        out[name] = value;
-      } else if (value instanceof Tensor && this.scalarStateKeys.has(name) && value.shape.length === 0) {
-        out[name] = value.item(); // PyTorch stores step counts (and NAdam's mu_product) as 0-d tensors
-      } else if (value instanceof Tensor) {
-        if (!sameShape(value.shape, p.shape)) {
-          throw new RangeError(`${where}: '${name}' has shape [${value.shape.join(', ')}] but the parameter has shape [${p.shape.join(', ')}]`);
-        }
-        out[name] = value.to({ dtype: p.dtype, device: p.device, copy: true });
-      } else {
-        throw new TypeError(`${where}: '${name}' is neither a tensor nor a number`);
-      }
+      out[name] = this.restoreStateValue(p, name, value, where);
     }
     return out;
+  }
+
+  /**
+   * One saved state value for `p`: numbers as they are, 0-d tensors of
+   * scalarStateKeys as numbers, tensors (shaped like `p`) copied. Subclasses
+   * with other kinds of state (lists, flat buffers) override it for their keys.
+   * Runs inside a scope: tensors it creates are kept by the caller.
+   */
+  protected restoreStateValue(p: Tensor, name: string, value: unknown, where: string): StateValue {
+    if (typeof value === 'number') return value;
+    if (value instanceof Tensor && this.scalarStateKeys.has(name) && value.shape.length === 0) {
+      return value.item(); // PyTorch stores step counts (and NAdam's mu_product) as 0-d tensors
+    }
+    if (value instanceof Tensor) {
+      if (!sameShape(value.shape, p.shape)) {
+        throw new RangeError(`${where}: '${name}' has shape [${value.shape.join(', ')}] but the parameter has shape [${p.shape.join(', ')}]`);
+      }
+      return value.to({ dtype: p.dtype, device: p.device, copy: true });
+    }
+    throw new TypeError(`${where}: '${name}' is neither a tensor nor a number`);
   }
 
   private savedKey(key: string): string { return this.keyAliases[key] ?? camelToSnake(key); }
@@ -256,7 +273,11 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
 }
 
 function disposeState(s: ParamState): void {
-  for (const v of Object.values(s)) if (v instanceof Tensor) v.dispose();
+  const free = (v: StateValue): void => {
+    if (v instanceof Tensor) v.dispose();
+    else if (Array.isArray(v)) v.forEach(free);
+  };
+  Object.values(s).forEach(free);
 }
 
 function cloneValue(value: unknown): unknown {

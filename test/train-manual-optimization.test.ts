@@ -3,7 +3,8 @@
 // trains exactly as the same loop written by hand; two optimizers (a GAN's
 // pattern, with toggleOptimizer) count two global steps per batch, resume
 // exactly from a checkpoint, log one learning rate each; the options only
-// automatic optimization honours are refused with the fix named.
+// automatic optimization honours are refused with the fix named; LBFGS gets
+// the training step as its closure, automatically or from a manual step.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
 import { Tensor } from '../src/torch/index.js';
 import { Linear, clipGradNorm_ } from '../src/nn/index.js';
-import { Adam, LRScheduler, SGD, StepLR } from '../src/optim/index.js';
+import { Adam, LBFGS, LRScheduler, SGD, StepLR } from '../src/optim/index.js';
 import type { Optimizer } from '../src/optim/index.js';
 import { Compose, DataLoader, Normalize, ToTensor } from '../src/data/index.js';
 import type { Batch } from '../src/data/index.js';
@@ -301,4 +302,60 @@ test('configureOptimizers in Lightning\'s two-list form: [optimizers], [schedule
   assert.equal(trainer.lrSchedulerConfigs.length, 1);
   assert.deepEqual(trainer.optimizers.map((o) => o.paramGroups[0].lr), [0.05, 0.01 * 0.1]);
   trainer.dispose();
+});
+
+/** Least squares on the tiny problem, stepped by LBFGS: automatically, or by a manual step with a closure. */
+class LeastSquaresLBFGS extends ManualSingle {
+  override trainingStep(batch: Batch): Tensor {
+    const lossOf = () => mse(this.layer.forward(batch.x.flatten(1)), batch.y);
+    if (this.automaticOptimization) return lossOf();
+    const [opt] = this.optimizers();
+    return opt.step(() => {
+      opt.zeroGrad();
+      const loss = lossOf();
+      this.manualBackward(loss);
+      return loss;
+    })!;
+  }
+  override configureOptimizers(): ConfigureOptimizersResult {
+    return new LBFGS(this.parameters(), { maxIter: 4, historySize: 3, lineSearchFn: 'strong_wolfe' });
+  }
+}
+
+test('LBFGS in the Trainer: the training step is its closure (automatic and manual), as the hand loop with a closure', async () => {
+  torch.manualSeed(10);
+  const reference = new LeastSquaresLBFGS(false);
+  reference.to('float64');
+  const optimizer = new LBFGS(reference.parameters(), { maxIter: 4, historySize: 3, lineSearchFn: 'strong_wolfe' });
+  let evaluations = 0;
+  for (let epoch = 0; epoch < 2; epoch++) {
+    for await (const batch of orderedData().trainDataloader()) {
+      torch.scope(() => optimizer.step(() => {
+        evaluations++;
+        optimizer.zeroGrad();
+        const loss = mse(reference.layer.forward(batch.x.to('float64').flatten(1)), batch.y);
+        loss.backward();
+        return loss;
+      }));
+      batch.x.dispose();
+      batch.y.dispose();
+    }
+  }
+  assert.ok(evaluations > 6, `the line search evaluated the loss more than once per batch (${evaluations} for 6 batches)`);
+  for (const manual of [false, true]) {
+    torch.manualSeed(10);
+    const module = new LeastSquaresLBFGS(manual);
+    let closureCalls = 0;
+    module.onBeforeOptimizerStep = () => { closureCalls++; };
+    const trainer = new Trainer(quiet({ maxEpochs: 2 }));
+    const result = await trainer.fit(module, orderedData());
+    assert.ok(maxDifference(module, reference) < 1e-12, `${manual ? 'manual' : 'automatic'}: largest weight difference ${maxDifference(module, reference)}`);
+    assert.equal(result.globalStep, 6, 'one global step per LBFGS step');
+    assert.equal(closureCalls, evaluations, 'onBeforeOptimizerStep ran after each evaluation of the closure, as Lightning');
+    trainer.dispose();
+  }
+  optimizer.dispose();
+  torch.manualSeed(10);
+  await assert.rejects(new Trainer(quiet({ maxEpochs: 1, accumulateGradBatches: 2 })).fit(new LeastSquaresLBFGS(false), orderedData()),
+    /accumulateGradBatches is not supported with LBFGS/);
 });

@@ -69,6 +69,9 @@ export class LBFGS extends Optimizer<LBFGSHyper> {
     });
   }
 
+  /** Its line search evaluates the loss several times per step: a trainer hands it the whole training step as the closure. */
+  override get requiresClosure(): boolean { return true; }
+
   /** L-BFGS optimizes one flat vector: a second group (per-parameter options) is refused, as in PyTorch. */
   override addParamGroup(spec: ParamGroupSpec<LBFGSHyper>): void {
     if (this.paramGroups.length > 0) {

@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
 import { Tensor } from '../src/torch/index.js';
 import { Linear, clipGradNorm_ } from '../src/nn/index.js';
-import { Adam, LBFGS, LRScheduler, SGD, StepLR } from '../src/optim/index.js';
+import { Adam, LBFGS, LRScheduler, ReduceLROnPlateau, SGD, StepLR } from '../src/optim/index.js';
 import type { Optimizer } from '../src/optim/index.js';
 import { Compose, DataLoader, Normalize, ToTensor } from '../src/data/index.js';
 import type { Batch } from '../src/data/index.js';
-import { LearningRateMonitor, LightningModule, Trainer } from '../src/train/index.js';
+import { LearningRateMonitor, LightningModule, PrecisionPlugin, Trainer } from '../src/train/index.js';
 import type { DataModuleLike, TrainerOptions } from '../src/train/index.js';
 import type { ConfigureOptimizersResult } from '../src/train/index.js';
 import { TINY_MEAN, TINY_STD, captureOutput, tinyDataset } from './helpers/tiny-training.js';
@@ -253,7 +253,6 @@ test('one optimizer: a manual step (zeroGrad, manualBackward, step) trains to th
   const r2 = await t2.fit(automatic, orderedData());
   assert.ok(maxDifference(manual, automatic) < 1e-12);
   assert.equal(r1.globalStep, r2.globalStep);
-  assert.ok(Math.abs(r1.metrics.epoch_seconds) >= 0);
   // optimizers() also answers under automatic optimization (e.g. to read the learning rate).
   assert.equal(automatic.optimizers()[0].paramGroups[0].lr, 0.05);
   t1.dispose();
@@ -358,4 +357,89 @@ test('LBFGS in the Trainer: the training step is its closure (automatic and manu
   torch.manualSeed(10);
   await assert.rejects(new Trainer(quiet({ maxEpochs: 1, accumulateGradBatches: 2 })).fit(new LeastSquaresLBFGS(false), orderedData()),
     /accumulateGradBatches is not supported with LBFGS/);
+});
+
+test("'16-mixed' loss scaling with several optimizer steps per batch: each step sees its true gradients once unscaled", () => {
+  // The plugin's scaler logic, on CPU tensors (the float16 autocast itself needs CUDA).
+  const plugin = new PrecisionPlugin('16-mixed', 'cuda');
+  const scale = plugin.scaler!.getScale();
+  torch.manualSeed(11);
+  const wa = torch.randn([4], { dtype: 'float64' }).requiresGrad_();
+  const wb = torch.randn([4], { dtype: 'float64' }).requiresGrad_();
+  const expectedA = wa.detach().clone();
+  const expectedB = wb.detach().clone();
+  const optA = new SGD([wa], { lr: 0.1 });
+  const optB = new SGD([wb], { lr: 0.1 });
+  const backward = (w: Tensor) => plugin.lossForBackward(w.square().sum()).backward();
+  torch.noGrad(() => {
+    // Two critic steps on A in one batch (a WGAN's pattern), then B.
+    expectedA.sub_(expectedA.mul(0.2));
+    expectedA.sub_(expectedA.mul(0.2));
+    expectedB.sub_(expectedB.mul(0.2));
+  });
+  for (let k = 0; k < 2; k++) {
+    optA.zeroGrad();
+    backward(wa);
+    plugin.unscaleGradients(optA);
+    plugin.unscaleGradients(optA); // a second call (clipGradients, then step) unscales nothing more
+    plugin.optimizerStep(optA);
+  }
+  optB.zeroGrad();
+  backward(wb);
+  plugin.optimizerStep(optB);
+  plugin.updateScale();
+  assert.ok(wa.detach().sub(expectedA).abs().max().item() < 1e-12, 'A stepped twice with its true gradients');
+  assert.ok(wb.detach().sub(expectedB).abs().max().item() < 1e-12, 'B stepped with its true gradients');
+  assert.equal(plugin.skippedSteps, 0);
+  assert.equal(plugin.scaler!.getScale(), scale, 'finite gradients: the scale grows only after growthInterval updates');
+  // B unscaled, then A stepped (updating the scale): B's step would unscale its gradients twice, and says so.
+  optB.zeroGrad();
+  backward(wb);
+  plugin.unscaleGradients(optB);
+  optA.zeroGrad();
+  backward(wa);
+  plugin.optimizerStep(optA);
+  assert.throws(() => plugin.optimizerStep(optB), /gradients of SGD were unscaled before another optimizer's step updated the loss scale/);
+  plugin.updateScale();
+  optA.dispose();
+  optB.dispose();
+});
+
+test('manual optimization: a ReduceLROnPlateau without monitor is stepped by the module; toggleOptimizer leaves parameters no optimizer owns alone', async () => {
+  class Plateau extends TwoHeads {
+    readonly extra = this.registerParameter('extra', torch.zeros([1], { dtype: 'float64' }));
+    override configureOptimizers(): ConfigureOptimizersResult {
+      const optA = new SGD(this.a.parameters(), { lr: 0.05, momentum: 0.9 });
+      const optB = new Adam(this.b.parameters(), { lr: 0.01 });
+      return [{ optimizer: optA, lrScheduler: new ReduceLROnPlateau(optA, { patience: 0, factor: 0.5 }) }, { optimizer: optB }];
+    }
+    override onTrainEpochEnd(): void {
+      const [plateau] = this.lrSchedulers();
+      (plateau as ReduceLROnPlateau).step(1); // a constant metric: no improvement after the first epoch
+    }
+    override trainingStep(batch: Batch): Tensor {
+      this.toggleOptimizer(this.optimizers()[1]);
+      this.extraRequiresGrad.push(this.extra.requiresGrad);
+      this.untoggleOptimizer();
+      return super.trainingStep(batch);
+    }
+    extraRequiresGrad: boolean[] = [];
+  }
+  torch.manualSeed(12);
+  const module = new Plateau();
+  const trainer = new Trainer(quiet({ maxEpochs: 3 }));
+  await trainer.fit(module, orderedData());
+  assert.deepEqual(trainer.optimizers.map((o) => o.paramGroups[0].lr), [0.05 / 4, 0.01], 'halved after epochs 2 and 3');
+  assert.ok(module.extraRequiresGrad.every((r) => r), 'a parameter of no optimizer keeps requiring grad');
+  trainer.dispose();
+});
+
+test('under automatic optimization, stepping an optimizer from trainingStep says it is only for manual optimization', async () => {
+  class Steps extends ManualSingle {
+    override trainingStep(batch: Batch): Tensor {
+      this.optimizers()[0].step();
+      return super.trainingStep(batch);
+    }
+  }
+  await assert.rejects(new Trainer(quiet({ maxEpochs: 1 })).fit(new Steps(false), orderedData()), /optimizer\.step: only under manual optimization/);
 });

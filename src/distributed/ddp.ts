@@ -100,9 +100,10 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
    * buckets once the first iteration has shown the gradients' order, and
    * brings rank 0's buffers. Every rank must call it at the same step.
    */
-  preForward(): void {
+  preForward(options: { syncBuffers?: boolean } = {}): void {
     if (isGradEnabled() && this.requireBackwardGradSync) native.reducerPrepareForward(this.r);
-    if (this.broadcastBuffers && this.requireBackwardGradSync) {
+    // Not before a further backward of a forward already run: its graph saved the buffers (BatchNorm's statistics).
+    if ((options.syncBuffers ?? true) && this.broadcastBuffers && this.requireBackwardGradSync) {
       const buffers = this.module.buffers();
       if (buffers.length > 0) broadcastCoalesced(buffers, 0, this.group);
     }

@@ -58,22 +58,25 @@ export class AutomaticOptimization {
       }
       const batch = load();
       module.currentBatchSize = batch.y.shape[0];
-      const pass = (): number | null => {
-        let loss: Tensor | void;
+      // One forward and backward; null when the loss is not finite and the batch is skipped (`skippable`).
+      const pass = (skippable = true): number | null => {
+        let returned: Tensor | void = undefined;
+        let nonFinite: string | null = null;
         ddp?.preForward();
         try {
-          loss = precision.forward(() => module.trainingStep(batch, index));
+          returned = precision.forward(() => module.trainingStep(batch, index));
         } catch (error) {
           // The library's losses refuse NaN logits: that is the same diverged step as a NaN loss.
-          if (error instanceof NonFiniteValueError) return this.nonFiniteLoss(index, `NaN (${error.message})`);
-          throw error;
+          if (!(error instanceof NonFiniteValueError)) throw error;
+          nonFinite = `NaN (${error.message})`;
         }
-        if (!(loss instanceof Tensor) || loss.numel() !== 1) {
+        if (nonFinite === null && (!(returned instanceof Tensor) || returned.numel() !== 1)) {
           throw new TypeError('trainingStep must return the loss as a one-element tensor (or set automaticOptimization = false and step the optimizers itself)');
         }
-        const value = loss.item();
+        const value = nonFinite === null ? (returned as Tensor).item() : NaN;
         // All ranks skip (or stop) together, or the others would wait for this one's gradients.
-        if (this.ctx.anyRank(!Number.isFinite(value))) return this.nonFiniteLoss(index, String(value));
+        if (this.ctx.anyRank(!Number.isFinite(value))) return this.nonFiniteLoss(index, nonFinite ?? String(value), skippable);
+        const loss = returned as Tensor;
         const divided = window.divisor === 1 ? loss : loss.div(window.divisor);
         for (const c of callbacks) c.onBeforeBackward(trainer, module, divided);
         module.onBeforeBackward(divided);
@@ -88,9 +91,9 @@ export class AutomaticOptimization {
         module.onAfterBackward();
         return value;
       };
-      if (optimizer.requiresClosure) return this.closureStep(module, optimizer, index, pass);
+      if (optimizer.requiresClosure) return this.closureStep(module, optimizer, pass);
       // Under DDP only the window's last backward averages the gradients over the ranks (no_sync before it).
-      const value = ddp && !window.step ? ddp.noSync(pass) : pass();
+      const value = ddp && !window.step ? ddp.noSync(() => pass()) : pass();
       if (value !== null) this.windowHasGradients = true;
       if (!window.step || !this.windowHasGradients) return { loss: value, stepped: false };
       if (ddp && value === null) {
@@ -111,20 +114,17 @@ export class AutomaticOptimization {
    * it gets the whole training step — zeroGrad, forward, backward, hooks,
    * clipping — as its closure, as Lightning hands it over.
    */
-  private closureStep(module: LightningModule, optimizer: Optimizer, index: number, pass: () => number | null): { loss: number | null; stepped: boolean } {
-    let first: number | null = null;
+  private closureStep(module: LightningModule, optimizer: Optimizer, pass: (skippable: boolean) => number | null): { loss: number | null; stepped: boolean } {
+    let last: number | null = null;
     optimizer.step(() => {
       optimizer.zeroGrad();
-      const value = pass();
-      if (value === null) {
-        throw new NonFiniteLossError(`${optimizer.name} re-evaluates the loss within a step, so a batch with a non-finite loss cannot be skipped (${this.ctx.describePosition(index)})`);
-      }
-      first ??= value;
+      last = pass(false);
       this.beforeOptimizerStep(module, optimizer);
       // Its line search and stopping tests read the loss: every rank must see the same (averaged) one, as it sees the same gradients.
-      return this.ctx.averageOverRanks(value);
+      return this.ctx.averageOverRanks(last!);
     });
-    return { loss: first, stepped: true };
+    // As Lightning's closure result: the loss of the last evaluation.
+    return { loss: last, stepped: true };
   }
 
   /** onBeforeOptimizerStep (callbacks, then the module), then gradient clipping. */
@@ -137,9 +137,16 @@ export class AutomaticOptimization {
     else clipGradValue_(module.parameters(), clip);
   }
 
-  /** A NaN/Inf loss: stop with the step named, or skip the batch (returns null) when asked to. */
-  private nonFiniteLoss(index: number, value: string): null {
+  /**
+   * A NaN/Inf loss: stop with the step named, or skip the batch (returns null)
+   * when asked to and possible (not within a closure-stepped optimizer's step).
+   */
+  private nonFiniteLoss(index: number, value: string, skippable: boolean): null {
     const where = this.ctx.describePosition(index);
+    if (!skippable) {
+      throw new NonFiniteLossError(`the training loss is ${value} at ${where}, within a step of an optimizer that re-evaluates the loss ` +
+        '(LBFGS), which cannot skip the batch; training stopped');
+    }
     if ((this.options.onNonFiniteLoss ?? 'error') === 'error') {
       throw new NonFiniteLossError(`the training loss is ${value} at ${where}; training stopped. Lower the learning rate, check the data, ` +
         "or pass onNonFiniteLoss: 'skip' (--on-nan skip) to skip such batches");

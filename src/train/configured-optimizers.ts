@@ -34,7 +34,7 @@ function isConfig(x: unknown): x is OptimizerConfig {
  * optimization would not know which loss steps which.
  */
 export function readConfiguredOptimizers(result: unknown, automatic: boolean): ConfiguredOptimizers {
-  const out = parse(result);
+  const out = parse(result, automatic);
   if (out.optimizers.length === 0) throw new TypeError(`${WHERE} returned no optimizer`);
   if (new Set(out.optimizers).size !== out.optimizers.length) throw new TypeError(`${WHERE} returned the same optimizer twice`);
   if (automatic && out.optimizers.length > 1) {
@@ -50,9 +50,9 @@ export function readConfiguredOptimizers(result: unknown, automatic: boolean): C
   return out;
 }
 
-function parse(result: unknown): ConfiguredOptimizers {
+function parse(result: unknown, automatic: boolean): ConfiguredOptimizers {
   if (result instanceof Optimizer) return { optimizers: [result], schedulers: [] };
-  if (isConfig(result)) return fromConfigs([result]);
+  if (isConfig(result)) return fromConfigs([result], automatic);
   if (Array.isArray(result)) {
     // Lightning's two lists: [optimizers], [schedulers].
     if (result.length === 2 && Array.isArray(result[0]) && Array.isArray(result[1])) {
@@ -67,24 +67,24 @@ function parse(result: unknown): ConfiguredOptimizers {
       });
       return {
         optimizers: optimizers as Optimizer[],
-        schedulers: (schedulers as Array<AnyScheduler | SchedulerConfig>).map((s) => SchedulerSlot.from({ optimizer: optimizers[0] as Optimizer, scheduler: s })!),
+        schedulers: (schedulers as Array<AnyScheduler | SchedulerConfig>).map((s) => SchedulerSlot.from({ optimizer: optimizers[0] as Optimizer, scheduler: s }, automatic)!),
       };
     }
-    return fromConfigs(result.map((item, i) => {
+    return fromConfigs(result.map((item, i): OptimizerConfig => {
       if (item instanceof Optimizer) return { optimizer: item };
       if (isConfig(item)) return item;
       throw new TypeError(`${WHERE}: item ${i} of the returned list is neither an Optimizer nor a config { optimizer, lrScheduler }`);
-    }));
+    }), automatic);
   }
   throw new TypeError(`${WHERE} must return an Optimizer, a config { optimizer, lrScheduler }, a list of them, or [optimizers, schedulers]; got ${describe(result)}`);
 }
 
-function fromConfigs(configs: OptimizerConfig[]): ConfiguredOptimizers {
+function fromConfigs(configs: OptimizerConfig[], automatic: boolean): ConfiguredOptimizers {
   const optimizers = configs.map((c, i) => {
     if (!(c.optimizer instanceof Optimizer)) throw new TypeError(`${WHERE}: config ${i} has no 'optimizer' (an Optimizer), got ${describe(c.optimizer)}`);
     return c.optimizer;
   });
-  const schedulers = configs.map((c) => SchedulerSlot.from(c)).filter((s): s is SchedulerSlot => s !== null);
+  const schedulers = configs.map((c) => SchedulerSlot.from(c, automatic)).filter((s): s is SchedulerSlot => s !== null);
   return { optimizers, schedulers };
 }
 

@@ -167,15 +167,17 @@ export abstract class LightningModule extends Module {
   }
 
   /**
-   * Lightning's toggle_optimizer: only `optimizer`'s parameters require
-   * gradients until untoggleOptimizer(), so a backward for one network of
-   * several (a GAN's generator) leaves the others' gradients alone.
+   * Lightning's toggle_optimizer: the other optimizers' parameters stop
+   * requiring gradients until untoggleOptimizer(), so a backward for one
+   * network of several (a GAN's generator) leaves the others' gradients alone.
    */
   toggleOptimizer(optimizer: LightningOptimizer | Optimizer): void {
     this.untoggleOptimizer();
     const raw = optimizer instanceof LightningOptimizer ? optimizer.optimizer : optimizer;
     const own = new Set(raw.paramGroups.flatMap((g) => g.params));
-    this.toggledOff = this.parameters().filter((p) => p.requiresGrad && !own.has(p));
+    // As Lightning: the other optimizers' parameters; those no optimizer owns are left alone.
+    const others = this.host('toggleOptimizer').optimizers().flatMap((o) => o.paramGroups.flatMap((g) => g.params));
+    this.toggledOff = others.filter((p) => p.requiresGrad && !own.has(p));
     for (const p of this.toggledOff) p.requiresGrad_(false);
   }
 

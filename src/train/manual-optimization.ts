@@ -18,6 +18,8 @@ import type { AnyScheduler } from './schedulers.js';
 export interface ManualStepContext extends OptimizationContext {
   /** Counts one optimizer step (Lightning's global step counts every optimizer's steps). */
   countOptimizerStep(): void;
+  /** The mean of `value` over the ranks (`value` itself in one process). */
+  averageOverRanks(value: number): number;
 }
 
 export class ManualOptimization implements ManualOptimizationHost {
@@ -52,7 +54,7 @@ export class ManualOptimization implements ManualOptimizationHost {
         returned = this.ctx.precision.forward(() => this.module.trainingStep(batch, index));
       } finally {
         this.inStep = false;
-        // One scale update after all the optimizers stepped, as PyTorch's AMP recipe for several optimizers.
+        // A scale update still owed (gradients unscaled but never stepped) happens before the next batch.
         this.ctx.precision.updateScale();
       }
       if (returned instanceof Tensor) return returned.numel() === 1 ? returned.item() : null;
@@ -71,7 +73,7 @@ export class ManualOptimization implements ManualOptimizationHost {
     const ddp = this.ctx.ddp();
     if (ddp) {
       // Each backward of the step averages its gradients over the ranks; every rank makes the same calls.
-      if (this.backwardsThisStep > 0) ddp.preForward();
+      if (this.backwardsThisStep > 0) ddp.preForward({ syncBuffers: false });
       ddp.postForward(loss);
       ddp.backward(backwardOn);
     } else {
@@ -96,14 +98,16 @@ export class ManualOptimization implements ManualOptimizationHost {
       result = closure?.();
       precision.unscaleGradients(optimizer);
       beforeStep();
-      precision.optimizerStep(optimizer, { update: false });
+      precision.optimizerStep(optimizer);
     } else {
-      const wrapped = (): T | undefined => {
+      const wrapped = (): T | number | undefined => {
         const value = closure?.();
         beforeStep();
+        // A line search reads the loss: under DDP every rank must follow the same (averaged) one, as it has the same gradients.
+        if (optimizer.requiresClosure && this.ctx.ddp()) return this.ctx.averageOverRanks(value instanceof Tensor ? value.item() : Number(value));
         return value;
       };
-      result = optimizer.step(wrapped);
+      result = optimizer.step(wrapped) as T | undefined;
     }
     this.ctx.countOptimizerStep();
     return result;
@@ -118,6 +122,7 @@ export class ManualOptimization implements ManualOptimizationHost {
   }
 
   private checkInStep(what: string): void {
+    if (this.module.automaticOptimization) throw new Error(`${what}: only under manual optimization (set automaticOptimization = false); the Trainer steps the optimizer otherwise`);
     if (!this.inStep) throw new Error(`${what}: call it inside trainingStep (manual optimization runs within the Trainer's training step)`);
   }
 }

@@ -38,8 +38,8 @@ export class PrecisionPlugin {
   skippedSteps = 0;
   /** Optimizers whose gradients were unscaled since the last scale update. */
   private readonly unscaled = new Set<Optimizer>();
-  /** Whether the scaler has unscaled or stepped since its last update. */
-  private scalePending = false;
+  /** Optimizers unscaled before a scale update they have not stepped since (manual optimization). */
+  private readonly stale = new Set<Optimizer>();
 
   /** Throws a TypeError when `precision` is unknown or cannot run on `device`. */
   static check(input: PrecisionInput, device: 'cpu' | 'cuda'): void {
@@ -81,36 +81,43 @@ export class PrecisionPlugin {
 
   /**
    * Brings the gradients of `optimizer` back to their true values before they
-   * are clipped (no-op without a scaler, or when already done since the last scale update).
+   * are clipped (no-op without a scaler, or when already done since its last step).
    */
   unscaleGradients(optimizer: Optimizer): void {
     if (!this.scaler || this.unscaled.has(optimizer)) return;
     this.scaler.unscale_(optimizer);
     this.unscaled.add(optimizer);
-    this.scalePending = true;
   }
 
   /**
-   * Steps the optimizer (unless the scaler finds Inf/NaN gradients) and, unless
-   * `update` is false, updates the scale. Returns whether it stepped.
+   * Steps the optimizer (unless the scaler finds Inf/NaN gradients) and updates
+   * the scale, as Lightning does after every step (so one optimizer may step
+   * several times per batch). Returns whether it stepped.
    */
-  optimizerStep(optimizer: Optimizer, options: { update?: boolean } = {}): boolean {
+  optimizerStep(optimizer: Optimizer): boolean {
     if (!this.scaler) {
       optimizer.step();
       return true;
     }
+    if (this.stale.has(optimizer)) {
+      throw new Error(`'16-mixed': the gradients of ${optimizer.name} were unscaled before another optimizer's step updated the loss scale, ` +
+        'so its step would unscale them twice; clip and step one optimizer before unscaling (clipping) the next');
+    }
     const stepped = this.scaler.step(optimizer);
-    this.scalePending = true;
     if (!stepped) this.skippedSteps++;
-    if (options.update ?? true) this.updateScale();
+    this.unscaled.delete(optimizer);
+    this.scaler.update();
+    // The update forgot which other optimizers were unscaled: stepping them now would unscale them again.
+    for (const other of this.unscaled) this.stale.add(other);
+    this.unscaled.clear();
     return stepped;
   }
 
-  /** Adjusts the loss scale once after the optimizer steps of an iteration (manual optimization steps several optimizers). */
+  /** At the end of a manual training step: settles gradients unscaled but never stepped. */
   updateScale(): void {
-    if (this.scaler && this.scalePending) this.scaler.update();
-    this.scalePending = false;
+    if (this.scaler && this.unscaled.size > 0) this.scaler.update();
     this.unscaled.clear();
+    this.stale.clear();
   }
 
   /** What a checkpoint keeps: the scaler's state under '16-mixed', else null. */

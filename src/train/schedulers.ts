@@ -13,7 +13,7 @@ export class SchedulerSlot {
     readonly monitor: string | null, readonly strict: boolean, readonly name: string | null) {}
 
   /** The scheduler of a configureOptimizers() result (null when none), its options checked. */
-  static from(config: OptimizerConfig): SchedulerSlot | null {
+  static from(config: OptimizerConfig, automatic = true): SchedulerSlot | null {
     const given = config.scheduler ?? config.lrScheduler;
     if (given === undefined || given === null) return null;
     const c: SchedulerConfig = given instanceof LRScheduler || given instanceof ReduceLROnPlateau ? { scheduler: given } : given;
@@ -26,11 +26,12 @@ export class SchedulerSlot {
     const frequency = c.frequency ?? 1;
     if (!Number.isInteger(frequency) || frequency < 1) throw new RangeError(`${where}: frequency must be a positive integer, got ${c.frequency}`);
     const plateau = c.scheduler instanceof ReduceLROnPlateau;
-    if (plateau && (typeof c.monitor !== 'string' || !c.monitor)) {
+    // Under manual optimization the module steps a plateau scheduler with its own metric, as Lightning allows.
+    if (plateau && automatic && (typeof c.monitor !== 'string' || !c.monitor)) {
       throw new TypeError(`${where}: a ReduceLROnPlateau scheduler needs 'monitor', the logged metric it is stepped with (e.g. { scheduler, monitor: 'val_loss' })`);
     }
     if (c.name !== undefined && (typeof c.name !== 'string' || !c.name)) throw new TypeError(`${where}: name must be a non-empty string, got ${JSON.stringify(c.name)}`);
-    return new SchedulerSlot(c.scheduler, interval, frequency, plateau ? c.monitor! : null, c.strict ?? true, c.name ?? null);
+    return new SchedulerSlot(c.scheduler, interval, frequency, plateau ? c.monitor ?? null : null, c.strict ?? true, c.name ?? null);
   }
 
   get plateau(): boolean { return this.scheduler instanceof ReduceLROnPlateau; }

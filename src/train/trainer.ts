@@ -276,6 +276,7 @@ export class Trainer {
     this.schedulerSlots = schedulers;
     this.optimization = new ManualOptimization({
       trainer: this, precision: this.precisionPlugin, callbacks: this.callbacks, ddp: () => this.ddp, countOptimizerStep: () => { this.globalStep++; },
+      averageOverRanks: (value) => this.averageOverRanks(value),
     }, module, optimizers, schedulers.map((slot) => slot.scheduler));
     module.trainerHost = this.optimization;
   }

@@ -84,8 +84,11 @@ export function restoreTrainingState(path: string, module: LightningModule, stat
   // Files written before several optimizers were supported hold one 'optimizer' and one 'scheduler'.
   const optimizerStates = (training.has('optimizer_states') ? training.get('optimizer_states') : [training.get('optimizer')]) as unknown[];
   const schedulerStates = (training.has('lr_schedulers') ? json('lr_schedulers', '[]') : [json('scheduler', 'null')].filter((x) => x !== null)) as unknown[];
-  if (!Array.isArray(optimizerStates) || optimizerStates.length !== parts.optimizers.length) {
-    throw new Error(`${path}: the checkpoint holds the state of ${Array.isArray(optimizerStates) ? optimizerStates.length : 0} optimizer(s) but configureOptimizers() returned ${parts.optimizers.length}`);
+  if (!Array.isArray(optimizerStates) || optimizerStates.some((state) => state === undefined || state === null)) {
+    throw new Error(`${path}: the checkpoint's training state holds no optimizer state`);
+  }
+  if (optimizerStates.length !== parts.optimizers.length) {
+    throw new Error(`${path}: the checkpoint holds the state of ${optimizerStates.length} optimizer(s) but configureOptimizers() returned ${parts.optimizers.length}`);
   }
   module.loadStateDict(full);
   parts.optimizers.forEach((o, i) => o.loadStateDict(optimizerStates[i] as Map<string, unknown>));

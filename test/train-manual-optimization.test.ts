@@ -443,3 +443,14 @@ test('under automatic optimization, stepping an optimizer from trainingStep says
   }
   await assert.rejects(new Trainer(quiet({ maxEpochs: 1 })).fit(new Steps(false), orderedData()), /optimizer\.step: only under manual optimization/);
 });
+
+test("under manual optimization the loggers' step counts batches (Lightning's batches-that-stepped), while globalStep counts optimizer steps", async () => {
+  const logger = new MemoryLogger();
+  const module = twoHeads(13);
+  const trainer = new Trainer(quiet({ maxEpochs: 2, logger, logEveryNSteps: 1 }));
+  const result = await trainer.fit(module, orderedData());
+  assert.equal(result.globalStep, 12);
+  assert.deepEqual(logger.rows.filter((r) => !('epoch' in r.metrics)).map((r) => r.step), [1, 2, 3, 4, 5, 6], 'one row per batch, at its batch count');
+  assert.deepEqual(logger.rows.filter((r) => 'epoch' in r.metrics).map((r) => r.step), [3, 6], 'epoch rows at the batches trained');
+  trainer.dispose();
+});

@@ -118,7 +118,14 @@ export class Trainer {
   private readonly progress: ProgressBar | null;
 
   currentEpoch = 0;
+  /** Optimizer steps taken (every optimizer's, under manual optimization), Lightning's global_step. */
   globalStep = 0;
+  /**
+   * The loggers' step, Lightning's batches-that-stepped: one per optimizer
+   * step under automatic optimization (= globalStep), one per batch under
+   * manual optimization, however many optimizers stepped in it.
+   */
+  private loggingStep = 0;
   /** Batches of the current epoch already trained (non-zero only while resuming mid-epoch). */
   private batchInEpoch = 0;
   /** True between an epoch's end and the next epoch's start. */
@@ -251,7 +258,7 @@ export class Trainer {
 
   /** Sends values straight to the loggers at the current step (LearningRateMonitor). */
   logMetrics(metrics: Record<string, number>): void {
-    for (const l of this.loggers) l.logMetrics(metrics, this.globalStep);
+    for (const l of this.loggers) l.logMetrics(metrics, this.loggingStep);
   }
 
   /** Writes a line where the Trainer reports (rank 0 only in data-parallel runs). */
@@ -402,7 +409,7 @@ export class Trainer {
       const { processGroupBackend: _backend, ...ddpOptions } = this.options.ddp ?? {};
       this.ddp = new DistributedDataParallel(module, { ...ddpOptions, group: this.group });
     }
-    for (const l of this.loggers) l.resume(this.globalStep);
+    for (const l of this.loggers) l.resume(this.loggingStep);
     if (Object.keys(module.hparams).length > 0) for (const l of this.loggers) l.logHyperparams(module.hparams);
     if (this.options.enableModelSummary ?? true) this.print(fitSummary(module));
     const trainLoader = data.trainDataloader();
@@ -534,7 +541,7 @@ export class Trainer {
           // Lightning: on_train_batch_start returning -1 skips the rest of the epoch (its end still runs).
           skipRest = module.onTrainBatchStart(batch, index) === -1;
           if (!skipRest) {
-            const stepsBefore = this.globalStep;
+            const logStepBefore = this.loggingStep;
             let loss: number | null;
             if (module.automaticOptimization) {
               const window = accumulationWindow(index, total, this.accumulateGradBatches);
@@ -542,17 +549,19 @@ export class Trainer {
               loss = result.loss;
               if (result.stepped) {
                 this.globalStep++;
+                this.loggingStep++;
                 for (const slot of this.schedulerSlots) slot.afterOptimizerStep(this.globalStep, this.callbackMetrics);
               }
             } else {
               // The module steps (and counts) its optimizers itself; a step that returned no loss reports NaN to the hooks.
               loss = this.optimization!.trainBatch(() => this.toDevice(batch), index) ?? NaN;
+              this.loggingStep++;
             }
             seen += batch.y.shape[0];
             index++;
             this.batchInEpoch = index;
             const logEvery = this.options.logEveryNSteps ?? 50;
-            if (Math.floor(this.globalStep / logEvery) > Math.floor(stepsBefore / logEvery)) this.logMetrics(collector.stepForLoggers());
+            if (this.loggingStep > logStepBefore && this.loggingStep % logEvery === 0) this.logMetrics(collector.stepForLoggers());
             if (loss !== null) {
               for (const c of this.callbacks) await c.onTrainBatchEnd(this, module, loss, index - 1, batch);
               module.onTrainBatchEnd(loss, batch, index - 1);
@@ -806,6 +815,7 @@ export class Trainer {
       epoch: this.epochDone ? this.currentEpoch + 1 : this.currentEpoch,
       batchInEpoch: this.epochDone ? 0 : this.batchInEpoch,
       globalStep: this.globalStep,
+      loggingStep: this.loggingStep,
     };
     const hookState = saveHookState(this, module, this.callbacks);
     const { entries, owned } = encodeTrainingState(module, this.trainingParts(), { position, history: this.history, callbackMetrics: this.callbackMetrics });
@@ -829,6 +839,7 @@ export class Trainer {
       this.currentEpoch = record.position.epoch;
       this.batchInEpoch = record.position.batchInEpoch;
       this.globalStep = record.position.globalStep;
+      this.loggingStep = record.position.loggingStep;
       this.print(`resumed from ${path}: epoch ${this.currentEpoch + 1}, batch ${this.batchInEpoch}, step ${this.globalStep}`);
     } finally {
       for (const t of state.values()) t.dispose();

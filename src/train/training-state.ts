@@ -13,8 +13,8 @@ import type { PrecisionPlugin } from './precision.js';
 import type { AnyScheduler } from './schedulers.js';
 import { disposeDeep, readCheckpoint } from './checkpoint.js';
 
-/** Where the loop stands: the epoch and batch to continue from, and the optimizer steps taken. */
-export interface LoopPosition { epoch: number; batchInEpoch: number; globalStep: number }
+/** Where the loop stands: the epoch and batch to continue from, the optimizer steps taken, and the loggers' step. */
+export interface LoopPosition { epoch: number; batchInEpoch: number; globalStep: number; loggingStep: number }
 
 /** What the loop has recorded so far. */
 export interface LoopRecord {
@@ -54,6 +54,7 @@ export function encodeTrainingState(module: LightningModule, parts: TrainingPart
     ['epoch', record.position.epoch],
     ['batch_in_epoch', record.position.batchInEpoch],
     ['global_step', record.position.globalStep],
+    ['batches_that_stepped', record.position.loggingStep],
     // Lightning's keys: one state per optimizer and per scheduler, in configureOptimizers() order.
     ['optimizer_states', parts.optimizers.map((o) => o.stateDict() as unknown as Saveable)],
     ['lr_schedulers', JSON.stringify(parts.schedulers.map((sc) => sc.stateDict()))],
@@ -101,7 +102,11 @@ export function restoreTrainingState(path: string, module: LightningModule, stat
   for (const c of parts.callbacks) if (c.stateKey in callbacks) c.loadStateDict(callbacks[c.stateKey]);
   const metrics = json('callback_metrics', '{}') as Record<string, number | string>;
   return {
-    position: { epoch: Number(training.get('epoch')), batchInEpoch: Number(training.get('batch_in_epoch')), globalStep: Number(training.get('global_step')) },
+    position: {
+      epoch: Number(training.get('epoch')), batchInEpoch: Number(training.get('batch_in_epoch')), globalStep: Number(training.get('global_step')),
+      // Files from before it was stored: it was the global step.
+      loggingStep: Number(training.get('batches_that_stepped') ?? training.get('global_step')),
+    },
     history: json('history', '[]') as Record<string, number>[],
     callbackMetrics: new Map(Object.entries(metrics).map(([k, v]) => [k, Number(v)])),
   };

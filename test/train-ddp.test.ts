@@ -52,6 +52,25 @@ for (const manual of [false, true]) {
   });
 }
 
+test('manual optimization under ddp: two networks with BatchNorm, two manualBackward per step, stay identical on both ranks', async () => {
+  let text = '';
+  const sink = { write: (t: string) => { text += t; return true; } };
+  const gan = fileURLToPath(new URL('./helpers/ddp-gan.js', import.meta.url));
+  await launch({ nprocs: 2, script: gan, args: [], stdout: sink, stderr: sink });
+  const ranks: { globalStep: number; weights: Record<string, number[]> }[] = [];
+  for (const m of text.matchAll(/^\[rank (\d+)\] WEIGHTS (.*)$/gm)) ranks[Number(m[1])] = JSON.parse(m[2]);
+  assert.equal(ranks.filter(Boolean).length, 2, text);
+  assert.equal(ranks[0].globalStep, 2 * 2 * 6, 'two optimizer steps per batch, 6 batches of 16 per rank (192 samples), 2 epochs');
+  const names = Object.keys(ranks[0].weights);
+  assert.ok(names.some((n) => n.includes('running_mean')), `the networks hold BatchNorm layers: ${names}`);
+  // Both backward passes averaged the gradients, so every rank took the same steps. (The BatchNorm statistics are
+  // each rank's own after its last batch: rank 0's are broadcast only before a step's first forward.)
+  for (const name of names.filter((n) => !n.includes('running') && !n.includes('num_batches'))) {
+    const worst = Math.max(...ranks[0].weights[name].map((v, i) => Math.abs(v - ranks[1].weights[name][i])));
+    assert.ok(worst < 1e-6, `${name}: ranks differ by ${worst}`);
+  }
+});
+
 test('accumulateGradBatches 2 under ddp (no_sync until the window\'s last batch): 2 ranks at batch 8 = 1 process at batch 32', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-acc-'));
   try {

@@ -10,6 +10,7 @@
 #include "torch_compat.h"
 
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/distributed/c10d/logger.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 
 #include <algorithm>
@@ -20,15 +21,22 @@ namespace {
 const napi_type_tag kReducerTag = {0x6f7274686f67696eULL, 0x7265647563657231ULL};
 
 struct ReducerBox {
-  std::unique_ptr<c10d::Reducer> reducer;
+  std::shared_ptr<c10d::Reducer> reducer;
+  // The reducer reports to its logger without checking that one is set (e.g. when the set of unused
+  // parameters changes between iterations): it must have one, as Python's DDP always gives it.
+  std::shared_ptr<c10d::Logger> logger;
   // Keeps the group's JS handle (and so its GroupBox) alive while the reducer is.
   Napi::Reference<Napi::Value> groupRef;
   GroupBox* group = nullptr;
 };
 
 void releaseReducer(ReducerBox* r) {
-  // A reducer whose group failed may have an all-reduce stuck on a dead peer: leak it with the group.
-  if (r->group && r->group->broken) (void)r->reducer.release();
+  // A reducer whose group failed may have an all-reduce stuck on a dead peer: leak it (and its logger) with the group.
+  if (r->group && r->group->broken) {
+    (void)new std::shared_ptr<c10d::Logger>(r->logger);
+    (void)new std::shared_ptr<c10d::Reducer>(r->reducer);
+  }
+  r->logger.reset();  // the logger goes first: it reads the reducer when destroyed
   r->reducer.reset();
   if (!r->groupRef.IsEmpty()) r->groupRef.Reset();
 }
@@ -113,8 +121,10 @@ Napi::Value reducerCreate(const Napi::CallbackInfo& info) {
     // Gradients arrive roughly in reverse order of the parameters: the last layer's bucket goes first.
     std::reverse(buckets.begin(), buckets.end());
     std::reverse(perBucketLimits.begin(), perBucketLimits.end());
-    box->reducer = std::make_unique<c10d::Reducer>(params, buckets, perBucketLimits, processGroupFor(g), sparse, capBytes,
+    box->reducer = std::make_shared<c10d::Reducer>(params, buckets, perBucketLimits, processGroupFor(g), sparse, capBytes,
                                                    findUnused, asBucketView, paramNames, firstBytes);
+    box->logger = std::make_shared<c10d::Logger>(box->reducer);
+    box->reducer->set_logger(box->logger);
   });
   box->groupRef = Napi::Persistent(info[0]);
   return wrapTagged<ReducerBox, releaseReducer>(env, std::move(box), kReducerTag);

@@ -779,8 +779,8 @@ export class Trainer {
     row.seconds = (performance.now() - fitStart) / 1000;
     this.history.push(row);
     const shown = Object.fromEntries(Object.entries(fresh).filter(([k]) => k !== 'epoch_seconds' && k !== 'images_per_second'));
-    this.print(`${this.epochLabel()} · step ${this.globalStep} · ${formatMetrics(shown)} · ` +
-      `${(fresh.epoch_seconds ?? 0).toFixed(1)} s (${(fresh.images_per_second ?? 0).toFixed(1)} img/s)`);
+    const timing = `${(fresh.epoch_seconds ?? 0).toFixed(1)} s (${(fresh.images_per_second ?? 0).toFixed(1)} img/s)`;
+    this.print([this.epochLabel(), `step ${this.globalStep}`, formatMetrics(shown), timing].filter((part) => part !== '').join(' · '));
   }
 
   private printFinalTable(): void {

@@ -17,7 +17,7 @@ import { Adam, LBFGS, LRScheduler, ReduceLROnPlateau, SGD, StepLR } from '../src
 import type { Optimizer } from '../src/optim/index.js';
 import { Compose, DataLoader, Normalize, ToTensor } from '../src/data/index.js';
 import type { Batch } from '../src/data/index.js';
-import { LearningRateMonitor, LightningModule, PrecisionPlugin, Trainer } from '../src/train/index.js';
+import { LearningRateMonitor, LightningModule, PrecisionPlugin, Trainer, readCheckpoint, saveCheckpoint } from '../src/train/index.js';
 import type { DataModuleLike, TrainerOptions } from '../src/train/index.js';
 import type { ConfigureOptimizersResult } from '../src/train/index.js';
 import { TINY_MEAN, TINY_STD, captureOutput, tinyDataset } from './helpers/tiny-training.js';
@@ -190,25 +190,44 @@ test('two optimizers of one class are logged as lr-Adam and lr-Adam-1', async ()
   const row = logger.metricRows.find((r) => 'lr-Adam' in r)!;
   assert.deepEqual([row['lr-Adam'], row['lr-Adam-1']], [0.02, 0.01]);
   trainer.dispose();
+  // As Lightning, optimizers with a scheduler are named first: here the second one.
+  class SecondScheduled extends TwoHeads {
+    override configureOptimizers(): ConfigureOptimizersResult {
+      const second = new Adam(this.b.parameters(), { lr: 0.01 });
+      return [{ optimizer: new Adam(this.a.parameters(), { lr: 0.02 }) }, { optimizer: second, lrScheduler: new StepLR(second, { stepSize: 5 }) }];
+    }
+  }
+  const logger2 = new MemoryLogger();
+  const trainer2 = new Trainer(quiet({ maxEpochs: 1, logger: logger2, callbacks: [new LearningRateMonitor()] }));
+  await trainer2.fit(new SecondScheduled(), orderedData());
+  const row2 = logger2.metricRows.find((r) => 'lr-Adam' in r)!;
+  assert.deepEqual([row2['lr-Adam'], row2['lr-Adam-1']], [0.01, 0.02]);
+  trainer2.dispose();
 });
 
 test('a run with two optimizers resumes from its checkpoint to the weights of an uninterrupted run', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ortho-manual-'));
   try {
     const whole = twoHeads(7);
+    whole.stepSchedulerEachEpoch = true;
     const wholeTrainer = new Trainer(quiet({ maxEpochs: 2 }));
     await wholeTrainer.fit(whole, orderedData());
 
     const first = twoHeads(7);
+    first.stepSchedulerEachEpoch = true;
     const firstTrainer = new Trainer(quiet({ maxEpochs: 1 }));
     await firstTrainer.fit(first, orderedData());
     const path = join(dir, 'epoch1.ckpt');
     await firstTrainer.saveCheckpoint(path);
     const resumed = twoHeads(99);
+    resumed.stepSchedulerEachEpoch = true;
     const resumedTrainer = new Trainer(quiet({ maxEpochs: 2 }));
     const result = await resumedTrainer.fit(resumed, orderedData(), { ckptPath: path });
     assert.equal(result.globalStep, 12);
     assert.ok(maxDifference(resumed, whole) < 1e-12, 'momentum and Adam moments of both optimizers were restored');
+    // Each scheduler got its own state back (they start from different rates, so a swap would show).
+    assert.deepEqual(resumedTrainer.optimizers.map((o) => o.paramGroups[0].lr), wholeTrainer.optimizers.map((o) => o.paramGroups[0].lr));
+    assert.deepEqual(resumedTrainer.lrSchedulerConfigs.map((c) => c.scheduler.stateDict()), wholeTrainer.lrSchedulerConfigs.map((c) => c.scheduler.stateDict()));
 
     // A module configuring a different number of optimizers cannot resume from it.
     class OneHead extends TwoHeads {
@@ -452,5 +471,68 @@ test("under manual optimization the loggers' step counts batches (Lightning's ba
   assert.equal(result.globalStep, 12);
   assert.deepEqual(logger.rows.filter((r) => !('epoch' in r.metrics)).map((r) => r.step), [1, 2, 3, 4, 5, 6], 'one row per batch, at its batch count');
   assert.deepEqual(logger.rows.filter((r) => 'epoch' in r.metrics).map((r) => r.step), [3, 6], 'epoch rows at the batches trained');
+  trainer.dispose();
+});
+
+test("a checkpoint written before several optimizers were supported (one 'optimizer', one 'scheduler') still resumes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ortho-manual-old-'));
+  try {
+    class WithScheduler extends ManualSingle {
+      override configureOptimizers(): ConfigureOptimizersResult {
+        const opt = new SGD(this.parameters(), { lr: 0.05, momentum: 0.9 });
+        return { optimizer: opt, lrScheduler: new StepLR(opt, { stepSize: 1, gamma: 0.5 }) };
+      }
+    }
+    torch.manualSeed(14);
+    const whole = new WithScheduler(false);
+    const wholeTrainer = new Trainer(quiet({ maxEpochs: 2 }));
+    await wholeTrainer.fit(whole, orderedData());
+    torch.manualSeed(14);
+    const first = new WithScheduler(false);
+    const firstTrainer = new Trainer(quiet({ maxEpochs: 1 }));
+    await firstTrainer.fit(first, orderedData());
+    const path = join(dir, 'new.ckpt');
+    await firstTrainer.saveCheckpoint(path);
+    // Rewrite its training state with the old keys.
+    const { state, training, metadata } = readCheckpoint(path);
+    for (const t of state.values()) t.dispose();
+    const old = new Map(training!);
+    old.set('optimizer', (training!.get('optimizer_states') as unknown[])[0] as never);
+    old.set('scheduler', JSON.stringify(JSON.parse(String(training!.get('lr_schedulers')))[0]));
+    for (const key of ['optimizer_states', 'lr_schedulers', 'batches_that_stepped']) old.delete(key);
+    const oldPath = join(dir, 'old.ckpt');
+    saveCheckpoint(oldPath, first, metadata, old as never); // `first` holds the checkpoint's weights
+    const resumed = new WithScheduler(false);
+    const resumedTrainer = new Trainer(quiet({ maxEpochs: 2 }));
+    const result = await resumedTrainer.fit(resumed, orderedData(), { ckptPath: oldPath });
+    assert.equal(result.globalStep, 6);
+    assert.ok(maxDifference(resumed, whole) < 1e-12, 'the momentum came back from the old key');
+    assert.equal(resumedTrainer.optimizer!.paramGroups[0].lr, wholeTrainer.optimizer!.paramGroups[0].lr, 'so did the scheduler');
+    for (const t of [wholeTrainer, firstTrainer, resumedTrainer]) t.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('manualBackward takes retainGraph: a second backward through the same graph doubles the gradients', async () => {
+  const ratios: number[] = [];
+  class Twice extends ManualSingle {
+    override trainingStep(batch: Batch): Tensor {
+      const [opt] = this.optimizers();
+      opt.zeroGrad();
+      const loss = mse(this.layer.forward(batch.x.flatten(1)), batch.y);
+      this.manualBackward(loss, { retainGraph: true });
+      const once = this.layer.weight.grad!.clone();
+      this.manualBackward(loss);
+      ratios.push(this.layer.weight.grad!.div(once).mean().item());
+      opt.step();
+      return loss;
+    }
+  }
+  torch.manualSeed(15);
+  const trainer = new Trainer(quiet({ maxEpochs: 1 }));
+  await trainer.fit(new Twice(true), orderedData());
+  assert.equal(ratios.length, 3);
+  for (const r of ratios) assert.ok(Math.abs(r - 2) < 1e-12, `ratio ${r}`);
   trainer.dispose();
 });

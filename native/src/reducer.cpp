@@ -151,15 +151,19 @@ Napi::Value reducerPrepareBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// reducerBackward(reducer, loss): loss.backward() with the all-reduce failures explained.
+// reducerBackward(reducer, loss[, retainGraph, createGraph]): loss.backward() with the all-reduce failures explained.
 Napi::Value reducerBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ReducerBox* r = reducerOf(env, info[0], "DistributedDataParallel.backward");
   at::Tensor loss = unwrapTensor(env, info[1], "DistributedDataParallel.backward");
   if (!loss.requires_grad())
     throw Napi::Error::New(env, "DistributedDataParallel.backward: the loss does not require grad and has no grad_fn");
+  // Optional retainGraph / createGraph flags, as Tensor.backward takes them.
+  const bool createGraph = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+  c10::optional<bool> retainGraph = c10::nullopt;
+  if (info.Length() > 2 && info[2].IsBoolean()) retainGraph = info[2].As<Napi::Boolean>().Value();
   collective(env, r, "gradient all-reduce (DistributedDataParallel backward)",
-             [&]() { torch::autograd::backward({loss}, {}, c10::nullopt, false); });
+             [&]() { torch::autograd::backward({loss}, {}, retainGraph, createGraph); });
   return env.Undefined();
 }
 

@@ -119,8 +119,8 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
    * loss.backward(), with a failed all-reduce (a rank that died or stopped
    * answering) reported as such. Plain loss.backward() averages just as well.
    */
-  backward(loss: Tensor): void {
-    native.reducerBackward(this.r, loss.handle);
+  backward(loss: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+    native.reducerBackward(this.r, loss.handle, options.retainGraph ?? options.createGraph ?? false, options.createGraph ?? false);
   }
 
   /** Runs `fn` without averaging: gradients of the backward passes inside accumulate locally (as PyTorch's no_sync()). */

@@ -97,7 +97,7 @@ export interface NativeAddon {
     findUnusedParameters: boolean, gradientAsBucketView: boolean): ReducerHandle;
   reducerPrepareForward(r: ReducerHandle): boolean;
   reducerPrepareBackward(r: ReducerHandle, outputs: Handle[]): void;
-  reducerBackward(r: ReducerHandle, loss: Handle): void;
+  reducerBackward(r: ReducerHandle, loss: Handle, retainGraph?: boolean, createGraph?: boolean): void;
   reducerBuckets(r: ReducerHandle): number[];
   reducerDestroy(r: ReducerHandle): void;
 }

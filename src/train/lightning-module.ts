@@ -9,6 +9,7 @@ import type { Optimizer, LRScheduler, ReduceLROnPlateau } from '../optim/index.j
 import type { Batch } from '../data/index.js';
 import type { Callback, JsonValue } from './callbacks/callback.js';
 import type { ConfigureOptimizersResult } from './configured-optimizers.js';
+import type { BackwardOptions } from './optimization-context.js';
 import { LightningOptimizer } from './lightning-optimizer.js';
 
 export interface LogOptions {
@@ -79,7 +80,7 @@ export type Stage = 'train' | 'validate' | 'test';
 export interface ManualOptimizationHost {
   optimizers(): LightningOptimizer[];
   lrSchedulers(): Array<LRScheduler | ReduceLROnPlateau>;
-  manualBackward(loss: Tensor): void;
+  manualBackward(loss: Tensor, options?: BackwardOptions): void;
   clipGradients(optimizer: Optimizer, gradientClipVal: number, gradientClipAlgorithm: 'norm' | 'value'): void;
 }
 
@@ -150,10 +151,13 @@ export abstract class LightningModule extends Module {
   /** The configured schedulers in order (empty when none); in manual optimization the module steps them. */
   lrSchedulers(): Array<LRScheduler | ReduceLROnPlateau> { return this.host('lrSchedulers()').lrSchedulers(); }
 
-  /** loss.backward() as the Trainer would run it: hooks, loss scaling, data-parallel averaging. Manual optimization only. */
-  manualBackward(loss: Tensor): void {
+  /**
+   * loss.backward() as the Trainer would run it: hooks, loss scaling,
+   * data-parallel averaging; `retainGraph` / `createGraph` as Tensor.backward. Manual optimization only.
+   */
+  manualBackward(loss: Tensor, options: BackwardOptions = {}): void {
     if (this.automaticOptimization) throw new Error('manualBackward: only with manual optimization (set automaticOptimization = false); the Trainer runs backward itself otherwise');
-    this.host('manualBackward').manualBackward(loss);
+    this.host('manualBackward').manualBackward(loss, options);
   }
 
   /** Clips the gradients of an optimizer's parameters by norm (default) or value, Lightning's clip_gradients. */

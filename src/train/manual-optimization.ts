@@ -11,7 +11,7 @@ import type { Optimizer } from '../optim/index.js';
 import type { Batch } from '../data/index.js';
 import type { LightningModule, ManualOptimizationHost } from './lightning-module.js';
 import { LightningOptimizer } from './lightning-optimizer.js';
-import type { OptimizationContext } from './optimization-context.js';
+import type { BackwardOptions, OptimizationContext } from './optimization-context.js';
 import type { AnyScheduler } from './schedulers.js';
 
 /** What manual optimization needs from the Trainer running it. */
@@ -63,7 +63,7 @@ export class ManualOptimization implements ManualOptimizationHost {
   }
 
   /** loss.backward() with the Trainer's hooks, loss scaling and (data-parallel) gradient averaging. */
-  manualBackward(loss: Tensor): void {
+  manualBackward(loss: Tensor, options: BackwardOptions = {}): void {
     this.checkInStep('manualBackward');
     if (!(loss instanceof Tensor)) throw new TypeError('manualBackward: expected the loss as a Tensor');
     const { trainer, callbacks, precision } = this.ctx;
@@ -75,9 +75,9 @@ export class ManualOptimization implements ManualOptimizationHost {
       // Each backward of the step averages its gradients over the ranks; every rank makes the same calls.
       if (this.backwardsThisStep > 0) ddp.preForward({ syncBuffers: false });
       ddp.postForward(loss);
-      ddp.backward(backwardOn);
+      ddp.backward(backwardOn, options);
     } else {
-      backwardOn.backward();
+      backwardOn.backward(undefined, options);
     }
     this.backwardsThisStep++;
     for (const c of callbacks) c.onAfterBackward(trainer, this.module);

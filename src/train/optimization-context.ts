@@ -13,3 +13,6 @@ export interface OptimizationContext {
   /** The data-parallel wrapper of the running fit, if any. */
   ddp(): DistributedDataParallel | null;
 }
+
+/** What backward() takes beside the loss (Tensor.backward's options). */
+export interface BackwardOptions { retainGraph?: boolean; createGraph?: boolean }

@@ -76,9 +76,12 @@ export class LearningRateMonitor extends Callback {
  */
 function optimizerKeys(trainer: Trainer): { optimizer: Optimizer; base: string }[] {
   const seen = new Map<string, number>();
-  return trainer.optimizers.map((optimizer) => {
-    const named = trainer.lrSchedulerConfigs.find((slot) => slot.name !== null && (slot.scheduler as { optimizer?: unknown }).optimizer === optimizer);
-    if (named) return { optimizer, base: named.name! };
+  const slotOf = (optimizer: Optimizer) => trainer.lrSchedulerConfigs.find((slot) => (slot.scheduler as { optimizer?: unknown }).optimizer === optimizer);
+  // Lightning names the optimizers that have a scheduler first, then the others.
+  const ordered = [...trainer.optimizers.filter((o) => slotOf(o)), ...trainer.optimizers.filter((o) => !slotOf(o))];
+  return ordered.map((optimizer) => {
+    const name = slotOf(optimizer)?.name;
+    if (name) return { optimizer, base: name };
     const count = seen.get(optimizer.name) ?? 0;
     seen.set(optimizer.name, count + 1);
     return { optimizer, base: count === 0 ? `lr-${optimizer.name}` : `lr-${optimizer.name}-${count}` };

@@ -28,7 +28,7 @@ class Scripted extends LightningModule {
 async function fit(scores: number[], early: EarlyStopping, maxEpochs = 8) {
   torch.manualSeed(0);
   const output = captureOutput();
-  const trainer = new Trainer({ output, enableProgressBar: false, enableModelSummary: false, accelerator: 'cpu', maxEpochs, logger: false, callbacks: [early] });
+  const trainer = new Trainer({ numSanityValSteps: 0, output, enableProgressBar: false, enableModelSummary: false, accelerator: 'cpu', maxEpochs, logger: false, callbacks: [early] });
   const r = await trainer.fit(new Scripted(scores), tinyData({ train: 32, val: 16, batchSize: 32 }));
   return { r, text: output.text() };
 }

@@ -102,6 +102,8 @@ class RecordingCallback extends Callback {
   override onValidationBatchEnd(_t: Trainer, _m: LightningModule, outputs: unknown, _b: Batch, i: number): void { this.events.push(`c.onValidationBatchEnd:${i}:${String(outputs)}`); }
   override onTestBatchEnd(_t: Trainer, _m: LightningModule, outputs: unknown, _b: Batch, i: number): void { this.events.push(`c.onTestBatchEnd:${i}:${String(outputs)}`); }
   override onValidationEnd(): void { this.events.push('c.onValidationEnd'); }
+  override onSanityCheckStart(): void { this.events.push('c.onSanityCheckStart'); }
+  override onSanityCheckEnd(): void { this.events.push('c.onSanityCheckEnd'); }
   override onSaveCheckpoint(_t: Trainer, _m: LightningModule, checkpoint: CheckpointHookState): void {
     checkpoint.callback_note = 'from the callback';
     this.events.push('c.onSaveCheckpoint');
@@ -132,6 +134,9 @@ test('fit calls the module and callback hooks in Lightning\'s order (2 epochs ×
   ];
   assert.deepEqual(events, [
     'm.configureCallbacks', 'c.setup:fit', 'm.setup:fit', 'c.onFitStart', 'm.onFitStart',
+    // Lightning's sanity check: the validation hooks on its batches (here the loader's only one), nothing monitored.
+    'c.onSanityCheckStart', 'm.onValidationEpochStart', 'c.onValidationBatchEnd:0:val-output', 'm.onValidationBatchEnd:0:val-output',
+    'm.onValidationEpochEnd', 'c.onSanityCheckEnd',
     ...epoch(0), ...epoch(1),
     'c.onFitEnd', 'm.onFitEnd', 'c.teardown:fit', 'm.teardown:fit',
   ]);

@@ -206,7 +206,7 @@ test('ModelCheckpoint keeps the k best files by the monitored metric; EarlyStopp
     const early = new EarlyStopping({ monitor: 'val_score', mode: 'max', patience: 2 });
     const lr = new LearningRateMonitor({ loggingInterval: 'epoch' });
     const logger = new CSVLogger(dir);
-    const trainer = new Trainer({ maxEpochs: 7, defaultRootDir: dir, callbacks: [checkpoint, early, lr], logger, output: captureOutput(), enableProgressBar: false });
+    const trainer = new Trainer({ numSanityValSteps: 0, maxEpochs: 7, defaultRootDir: dir, callbacks: [checkpoint, early, lr], logger, output: captureOutput(), enableProgressBar: false });
     const r = await trainer.fit(new Scripted(scores), tinyData());
     // Best 0.95 at epoch 3; epochs 4 and 5 do not improve: stop after epoch 5 (index), 6 epochs run.
     assert.equal(r.epochs, 6);

@@ -72,7 +72,8 @@ interface WorkerSlot { worker: Worker; inFlight: number; dead: Error | null }
 
 export class DataLoader implements AsyncIterable<Batch> {
   readonly batchSize: number;
-  readonly shuffle: boolean;
+  /** Whether each epoch reshuffles (settable: the Trainer's overfitBatches turns it off). */
+  shuffle: boolean;
   readonly dropLast: boolean;
   readonly seed: number;
   readonly numWorkers: number;

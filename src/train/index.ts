@@ -18,6 +18,8 @@ export type { ModelCheckpointOptions } from './callbacks/model-checkpoint.js';
 export { EarlyStopping } from './callbacks/early-stopping.js';
 export type { EarlyStoppingOptions } from './callbacks/early-stopping.js';
 export { LearningRateMonitor } from './callbacks/lr-monitor.js';
+export { Timer, durationSeconds } from './callbacks/timer.js';
+export type { TimerOptions, Duration } from './callbacks/timer.js';
 export type { LearningRateMonitorOptions } from './callbacks/lr-monitor.js';
 export { LearningRateFinder, suggestLr, lrFinderSvg } from './callbacks/lr-finder.js';
 export type { LearningRateFinderOptions, LrFinderResult } from './callbacks/lr-finder.js';

@@ -27,10 +27,11 @@ export function collectPrediction(value: unknown, batch: Batch): unknown {
  * index. On an error the outputs so far are freed.
  */
 export async function predictBatches(batches: AsyncIterable<Batch>, step: (batch: Batch, index: number) => unknown,
-  afterBatch: (index: number) => void): Promise<unknown[]> {
+  afterBatch: (index: number) => void, total = Infinity): Promise<unknown[]> {
   const outputs: unknown[] = [];
   try {
     let index = 0;
+    if (total <= 0) return outputs;
     for await (const batch of batches) {
       try {
         outputs.push(noGrad(() => scope(() => collectPrediction(step(batch, index), batch))));
@@ -41,6 +42,7 @@ export async function predictBatches(batches: AsyncIterable<Batch>, step: (batch
       index++;
       afterBatch(index);
       await yieldToEventLoop();
+      if (index >= total) break;
     }
     return outputs;
   } catch (error) {

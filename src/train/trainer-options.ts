@@ -7,6 +7,7 @@ import type { Logger } from './loggers/logger.js';
 import type { CheckpointMetadata } from './checkpoint.js';
 import type { ProgressOutput } from './progress.js';
 import type { PrecisionInput } from './precision.js';
+import type { Duration } from './callbacks/timer.js';
 
 /** 'gpu' is Lightning's name of 'cuda'. */
 export type Accelerator = 'cpu' | 'cuda' | 'gpu' | 'auto';
@@ -37,6 +38,24 @@ export interface TrainerOptions {
   limitTrainBatches?: number;
   limitValBatches?: number;
   limitTestBatches?: number;
+  limitPredictBatches?: number;
+  /** Train at least this many epochs: a stop request (EarlyStopping, Timer) before then is put off (Lightning's min_epochs). */
+  minEpochs?: number;
+  /** Train at least this many optimizer steps before a stop request is honoured (Lightning's min_steps). */
+  minSteps?: number;
+  /** Stop once training has run this long: seconds, "DD:HH:MM:SS" or { days, hours, minutes, seconds } (adds a Timer). */
+  maxTime?: Duration;
+  /**
+   * Validation batches run before training starts, to catch a broken validation step before hours of training
+   * (Lightning's num_sanity_val_steps; default 2, -1: the whole loader, 0: none). Nothing is logged or monitored.
+   */
+  numSanityValSteps?: number;
+  /** Lightning's fast_dev_run: true (1) or N batches of training, validation, test and predict; one epoch; no logger, checkpoint or sanity check. */
+  fastDevRun?: boolean | number;
+  /** Lightning's overfit_batches: train and validate on this many batches (or fraction) only, the training loader unshuffled. */
+  overfitBatches?: number;
+  /** Ask the data module for new loaders every N epochs (Lightning's reload_dataloaders_every_n_epochs; default 0: never). */
+  reloadDataloadersEveryNEpochs?: number;
   /** Clip gradients before each step (default: no clipping). */
   gradientClipVal?: number;
   gradientClipAlgorithm?: 'norm' | 'value';

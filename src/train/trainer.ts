@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Tensor, cat, cuda, keep, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, tensor } from '../torch/index.js';
+import { Tensor, cat, cuda, getRngState, keep, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, setRngState, tensor } from '../torch/index.js';
 import { Module } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
 import { DataLoader } from '../data/index.js';
@@ -38,6 +38,8 @@ import { ManualOptimization } from './manual-optimization.js';
 import { AutomaticOptimization, NonFiniteLossError } from './automatic-optimization.js';
 import { concatPredictions, predictBatches, resolveCkptPath } from './predict.js';
 import { catchInterrupt } from './interrupt.js';
+import { resolveDebugRuns } from './debug-runs.js';
+import { Timer } from './callbacks/timer.js';
 import type { DeviceSelection } from './trainer-options.js';
 import type { TrainerOptions } from './trainer-options.js';
 export type { Accelerator, Strategy, TrainerOptions } from './trainer-options.js';
@@ -102,6 +104,14 @@ export class Trainer {
   validationHasRun = false;
   /** True while the validation after an epoch's last batch runs (a checkpoint then is written at the epoch's end instead). */
   isLastBatch = false;
+  /** True while the sanity check's validation batches run before training (Lightning's sanity_checking). */
+  sanityChecking = false;
+  /** Batches per loop of a fastDevRun (null otherwise): checkpoints and early stopping stand aside. */
+  readonly fastDevRun: number | null;
+  /** overfitBatches when set. */
+  readonly overfitBatches: number | null;
+  /** Whether the stop-request-before-minimum line was printed. */
+  private minimumNoticePrinted = false;
   private readonly epochLimit: number;
   /** Autocast for the forward passes, and loss scaling under '16-mixed'. */
   readonly precisionPlugin: PrecisionPlugin;
@@ -156,7 +166,11 @@ export class Trainer {
   private trainLoader: Loader | null = null;
   private ddp: DistributedDataParallel | null = null;
 
-  constructor(options: TrainerOptions = {}) {
+  constructor(given: TrainerOptions = {}) {
+    const debug = resolveDebugRuns(given);
+    const options = debug.options;
+    this.fastDevRun = debug.fastDevRun;
+    this.overfitBatches = debug.overfitBatches;
     this.options = options;
     this.epochLimit = resolveMaxEpochs(options);
     this.maxEpochs = Number.isFinite(this.epochLimit) ? this.epochLimit : -1;
@@ -170,7 +184,13 @@ export class Trainer {
     this.devices = resolveDevices(this.device, options.devices, this.device === 'cuda' ? cuda.deviceCount() : 0);
     this.computeDevice = this.devices.gpus ? `cuda:${this.devices.gpus[0]}` : 'cpu';
     this.precisionPlugin = new PrecisionPlugin(options.precision ?? '32', this.device);
-    for (const key of ['limitTrainBatches', 'limitValBatches', 'limitTestBatches'] as const) checkLimit(key, options[key]);
+    for (const key of ['limitTrainBatches', 'limitValBatches', 'limitTestBatches', 'limitPredictBatches'] as const) checkLimit(key, options[key]);
+    for (const key of ['minEpochs', 'minSteps', 'reloadDataloadersEveryNEpochs'] as const) {
+      const value = options[key];
+      if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new RangeError(`Trainer: ${key} must be a whole number ≥ 0, got ${value}`);
+    }
+    const sanity = options.numSanityValSteps;
+    if (sanity !== undefined && !(Number.isInteger(sanity) && sanity >= -1)) throw new RangeError(`Trainer: numSanityValSteps must be a whole number ≥ 0 or -1 (every batch), got ${sanity}`);
     if (options.gradientClipVal !== undefined && !(options.gradientClipVal > 0)) throw new RangeError(`Trainer: gradientClipVal must be > 0, got ${options.gradientClipVal}`);
     if (options.gradientClipAlgorithm !== undefined && !['norm', 'value'].includes(options.gradientClipAlgorithm)) {
       throw new TypeError(`Trainer: gradientClipAlgorithm must be 'norm' or 'value', got ${JSON.stringify(options.gradientClipAlgorithm)}`);
@@ -184,6 +204,8 @@ export class Trainer {
     this.defaultRootDir = options.defaultRootDir ?? '';
     this.callbacks = [...(options.callbacks ?? [])];
     for (const c of this.callbacks) if (!(c instanceof Callback)) throw new TypeError('Trainer: every callback must extend Callback');
+    // Lightning's max_time: a Timer checking after every batch (a Timer already given keeps its own duration).
+    if (options.maxTime !== undefined && !this.callbacks.some((c) => c instanceof Timer)) this.callbacks.push(new Timer({ duration: options.maxTime }));
     if (this.defaultRootDir && (options.enableCheckpointing ?? true) && !this.callbacks.some((c) => c instanceof ModelCheckpoint)) {
       this.callbacks.push(new ModelCheckpoint());
     }
@@ -316,11 +338,7 @@ export class Trainer {
     const loader = this.trainLoader;
     if (!this.optimizer || !loader) throw new Error('Trainer.lrRangeTest: runs while fit() starts (from a callback\'s onFitStart)');
     if (!module.automaticOptimization) throw new Error('Trainer.lrRangeTest: the learning-rate range test needs automatic optimization (it steps the optimizer itself)');
-    const saved = new Map([...module.stateDict()].map(([name, t]) => {
-      const copy = keep(t.clone());
-      t.dispose();
-      return [name, copy];
-    }));
+    const restoreWeights = snapshotState(module);
     const skipped = this.automatic.skipped;
     const scalerState = this.precisionPlugin.scaler?.stateDict();
     const sink = module.logSink;
@@ -358,8 +376,7 @@ export class Trainer {
         if (batches === 0) break;
       }
     } finally {
-      noGrad(() => module.loadStateDict(saved));
-      for (const t of saved.values()) t.dispose();
+      restoreWeights();
       this.automatic.skipped = skipped;
       // Metric objects the module updated during the test (the seed's self.train_acc) start the run empty.
       for (const value of Object.values(module)) if (isLoggableMetric(value)) value.reset();
@@ -412,11 +429,11 @@ export class Trainer {
     for (const l of this.loggers) l.resume(this.loggingStep);
     if (Object.keys(module.hparams).length > 0) for (const l of this.loggers) l.logHyperparams(module.hparams);
     if (this.options.enableModelSummary ?? true) this.print(fitSummary(module));
-    const trainLoader = data.trainDataloader();
-    this.trainLoader = trainLoader;
-    const valLoader = data.valDataloader?.() ?? null;
-    this.hasValidation = valLoader !== null && limitBatches(valLoader.length, this.options.limitValBatches) > 0;
-    if (this.group) for (const loader of [trainLoader, valLoader]) checkSharded(loader, this.group);
+    let { trainLoader, valLoader } = this.loadData(data);
+    let loadedAtEpoch = this.currentEpoch;
+    if (this.fastDevRun !== null) {
+      this.print(`fastDevRun: ${this.fastDevRun} batch${this.fastDevRun > 1 ? 'es' : ''} of each loop; logging, checkpoints and early stopping stand aside`);
+    }
     const stopSignals = (this.options.handleSignals ?? true)
       ? catchInterrupt(this.out, () => this.interruptRequested, () => { this.interruptRequested = true; }) : () => {};
     let interruptedCheckpoint: string | null = null;
@@ -431,7 +448,15 @@ export class Trainer {
     try {
       for (const c of this.callbacks) await c.onFitStart(this, module);
       module.onFitStart();
+      await this.sanityCheck(module, valLoader);
       while (this.currentEpoch < this.epochLimit) {
+        const reloadEvery = this.options.reloadDataloadersEveryNEpochs ?? 0;
+        if (reloadEvery > 0 && this.currentEpoch - loadedAtEpoch >= reloadEvery) {
+          await trainLoader.close?.();
+          await valLoader?.close?.();
+          ({ trainLoader, valLoader } = this.loadData(data));
+          loadedAtEpoch = this.currentEpoch;
+        }
         // 'partial': cut short by maxSteps or a stop request; its epoch end still runs, as in Lightning.
         const outcome = await this.trainEpoch(module, trainLoader, this.hasValidation ? valLoader : null);
         if (outcome !== 'interrupted') await this.finishEpoch(module, start);
@@ -443,7 +468,7 @@ export class Trainer {
           break;
         }
         if (this.globalStep >= this.maxSteps) { stopReason = 'max_steps'; break; }
-        if (this.stopMessage !== null) { stopReason = this.stopMessage; this.print(`stopping: ${this.stopMessage}`); break; }
+        if (this.stopAllowed()) { stopReason = this.stopMessage!; this.print(`stopping: ${this.stopMessage}`); break; }
       }
       module.eval();
       for (const c of this.callbacks) await c.onFitEnd(this, module);
@@ -474,7 +499,7 @@ export class Trainer {
       for (const slot of this.schedulerSlots) slot.atEpochEnd(this.currentEpoch, this.callbackMetrics, this.freshMetrics, this.validationHasRun || !this.hasValidation);
     }
     this.endEpoch(fitStart);
-    if (this.defaultRootDir && this.globalRank === 0) writeTrainingCurves(join(this.defaultRootDir, 'plots'), this.history);
+    if (this.defaultRootDir && this.globalRank === 0 && this.fastDevRun === null) writeTrainingCurves(join(this.defaultRootDir, 'plots'), this.history);
     // From here a checkpoint resumes at the next epoch's first batch.
     this.epochDone = true;
     for (const c of this.callbacks) await c.onTrainEpochEnd(this, module);
@@ -482,6 +507,68 @@ export class Trainer {
     this.currentEpoch++;
     this.batchInEpoch = 0;
     this.epochDone = false;
+  }
+
+  /**
+   * The data module's training and validation loaders (again, when
+   * reloadDataloadersEveryNEpochs asks), checked for data-parallel sharding.
+   */
+  private loadData(data: DataModuleLike): { trainLoader: Loader; valLoader: Loader | null } {
+    const trainLoader = data.trainDataloader();
+    const valLoader = data.valDataloader?.() ?? null;
+    this.trainLoader = trainLoader;
+    this.hasValidation = valLoader !== null && limitBatches(valLoader.length, this.options.limitValBatches) > 0;
+    if (this.group) for (const loader of [trainLoader, valLoader]) checkSharded(loader, this.group);
+    if (this.overfitBatches !== null && trainLoader instanceof DataLoader && trainLoader.shuffle) {
+      this.print('overfitBatches: the training loader shuffles; it runs unshuffled so that every epoch sees the same batches');
+      trainLoader.shuffle = false;
+    }
+    return { trainLoader, valLoader };
+  }
+
+  /**
+   * Lightning's sanity check: numSanityValSteps validation batches before the
+   * first training batch, so that a broken validation step fails at once.
+   * Nothing is logged or monitored, and the weights and the RNG are left
+   * exactly as they were (a resumed run stays exact).
+   */
+  private async sanityCheck(module: LightningModule, valLoader: Loader | null): Promise<void> {
+    const wanted = this.options.numSanityValSteps ?? 2;
+    if (wanted === 0 || valLoader === null || !this.hasValidation) return;
+    const available = limitBatches(valLoader.length, this.options.limitValBatches);
+    const rng = keep(getRngState());
+    // Switching to eval and back is not exact for every module (a schedule-free optimizer moves the weights):
+    // the mode comes back first (so such an optimizer knows where it is), then the exact weights.
+    const wasTraining = module.training;
+    const restoreWeights = snapshotState(module);
+    this.sanityChecking = true;
+    try {
+      for (const c of this.callbacks) await c.onSanityCheckStart(this, module);
+      await this.evaluate(module, valLoader, 'validate', wanted === -1 ? available : Math.min(wanted, available));
+      for (const c of this.callbacks) await c.onSanityCheckEnd(this, module);
+    } finally {
+      this.sanityChecking = false;
+      module.train(wasTraining);
+      restoreWeights();
+      setRngState(rng);
+      rng.dispose();
+    }
+  }
+
+  /**
+   * Whether a stop request may end training now: not before minEpochs epochs
+   * and minSteps steps (the request waits until then, as in Lightning).
+   */
+  private stopAllowed(): boolean {
+    if (this.stopMessage === null) return false;
+    const minEpochs = this.options.minEpochs ?? 0;
+    const minSteps = this.options.minSteps ?? 0;
+    if (this.currentEpoch >= minEpochs && this.globalStep >= minSteps) return true;
+    if (!this.minimumNoticePrinted) {
+      this.minimumNoticePrinted = true;
+      this.print(`asked to stop (${this.stopMessage}), but minEpochs=${minEpochs} / minSteps=${minSteps} are not reached: training continues until they are`);
+    }
+    return false;
   }
 
   /** Options that only automatic optimization honours are refused under manual optimization, as Lightning does. */
@@ -587,7 +674,7 @@ export class Trainer {
           if (!last) this.progress?.begin(this.epochLabel(), total, index);
         }
         if (last) break;
-        if (window.step && (this.globalStep >= this.maxSteps || this.interruptRequested || this.stopMessage !== null)) break;
+        if (window.step && (this.globalStep >= this.maxSteps || this.interruptRequested || this.stopAllowed())) break;
       }
     }
     this.progress?.end();
@@ -750,7 +837,8 @@ export class Trainer {
         const onDevice = this.toDevice(batch);
         module.currentBatchSize = onDevice.x.shape[0];
         return this.precisionPlugin.forward(() => module.predictStep(onDevice, index));
-      }, (index) => this.progress?.update(index, {}));
+      }, (index) => this.progress?.update(index, {}),
+      this.options.limitPredictBatches === undefined ? Infinity : limitBatches(loader.length, this.options.limitPredictBatches));
       this.progress?.end();
       await this.stageHook(module, 'teardown', 'predict');
     } finally {
@@ -859,6 +947,19 @@ export class Trainer {
   }
 
   [Symbol.dispose](): void { this.dispose(); }
+}
+
+/** Copies the module's weights and buffers; the returned function puts them back exactly and frees the copies. */
+function snapshotState(module: Module): () => void {
+  const saved = new Map([...module.stateDict()].map(([name, t]) => {
+    const copy = keep(t.clone());
+    t.dispose();
+    return [name, copy];
+  }));
+  return () => {
+    noGrad(() => module.loadStateDict(saved));
+    for (const t of saved.values()) t.dispose();
+  };
 }
 
 const isPositioned = (loader: Loader): loader is PositionedLoader => typeof (loader as Partial<PositionedLoader>).resumeAt === 'function';

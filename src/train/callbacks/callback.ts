@@ -18,6 +18,9 @@ export abstract class Callback {
   setup(_trainer: Trainer, _module: LightningModule, _stage: TrainerFn): void | Promise<void> {}
   teardown(_trainer: Trainer, _module: LightningModule, _stage: TrainerFn): void | Promise<void> {}
   onFitStart(_trainer: Trainer, _module: LightningModule): void | Promise<void> {}
+  /** Around the sanity check's validation batches (after onFitStart, before the first epoch). */
+  onSanityCheckStart(_trainer: Trainer, _module: LightningModule): void | Promise<void> {}
+  onSanityCheckEnd(_trainer: Trainer, _module: LightningModule): void | Promise<void> {}
   onTrainEpochStart(_trainer: Trainer, _module: LightningModule): void | Promise<void> {}
   onTrainBatchStart(_trainer: Trainer, _module: LightningModule, _batch: Batch, _batchIndex: number): void | Promise<void> {}
   /**

@@ -73,6 +73,7 @@ export class EarlyStopping extends Callback {
   }
 
   private check(trainer: Trainer): void {
+    if (trainer.fastDevRun !== null) return;  // as Lightning: a fast dev run is not monitored
     if (!this.strict && !trainer.callbackMetrics.has(this.monitor)) {
       trainer.print(`warning: EarlyStopping skipped its check: the monitored metric '${this.monitor}' was not logged (strict: false); ` +
         `available: ${[...trainer.callbackMetrics.keys()].sort().join(', ') || 'none'}`);

@@ -121,6 +121,10 @@ export class LearningRateFinder extends Callback {
 
   override async onFitStart(trainer: Trainer, module: LightningModule): Promise<void> {
     if (trainer.globalStep > 0) return;  // a resumed run keeps the rate it was trained with
+    if (trainer.fastDevRun !== null) {
+      trainer.print('LearningRateFinder: skipped in a fastDevRun');
+      return;
+    }
     const smoothed = new SmoothedLoss();
     let best = Infinity;
     const lrs: number[] = [];

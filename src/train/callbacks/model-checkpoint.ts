@@ -132,6 +132,7 @@ export class ModelCheckpoint extends Callback {
   }
 
   private async saveNow(trainer: Trainer): Promise<void> {
+    if (trainer.fastDevRun !== null) return;  // as Lightning: a fast dev run writes no checkpoint
     if (this.saveTopK !== 0) await this.saveBest(trainer);
     if (this.saveLast) {
       this.lastModelPath = join(this.dirpath(trainer), 'last.ckpt');

@@ -252,7 +252,8 @@ test('interpolate: nearest and bilinear (align corners or not)', () => scope(() 
   assertClose(F.interpolate(x, { size: [3, 7], mode: 'bilinear', alignCorners: true }).toFlatArray(), bilinear([3, 7], true).flat(), tight,
     'bilinear, align corners');
   assert.throws(() => F.interpolate(x, {}), /exactly one of size and scaleFactor/);
-  assert.throws(() => F.interpolate(x, { size: 2, mode: 'trilinear' as 'nearest' }), /mode must be one of 'nearest', 'bilinear', 'bicubic', 'area', got 'trilinear'/);
+  assert.throws(() => F.interpolate(x, { size: 2, mode: 'lanczos' as 'nearest' }),
+    /mode must be one of 'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area', got 'lanczos'/);
 }));
 
 test('oneHot, relu, sigmoid, cosineSimilarity, normalize, mseLoss, nllLoss', () => scope(() => {

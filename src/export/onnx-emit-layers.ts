@@ -151,6 +151,7 @@ function emitMaxPool(ctx: EmitContext, module: Module, path: string, x: Value): 
   const [ph, pw] = toPair(m.options.padding ?? 0);
   const out = ctx.g.op('MaxPool', [x.name], path, {
     kernel_shape: kernel, strides: toPair(m.options.stride ?? kernel), pads: [ph, pw, ph, pw], ceil_mode: m.options.ceilMode ? 1 : 0,
+    dilations: toPair(m.options.dilation ?? 1),
   });
   return leafOutput(m, out, x);
 }

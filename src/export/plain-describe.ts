@@ -112,7 +112,10 @@ const DESCRIBERS = new Map<Function, Describer>([
   [MaxPool2d, (m) => {
     const p = m as MaxPool2d;
     const k = toPair(p.kernelSize);
-    return { type: 'MaxPool2d', args: { kernel_size: k, stride: toPair(p.options.stride ?? k), padding: toPair(p.options.padding ?? 0), ceil_mode: p.options.ceilMode ?? false } };
+    return {
+      type: 'MaxPool2d',
+      args: { kernel_size: k, stride: toPair(p.options.stride ?? k), padding: toPair(p.options.padding ?? 0), dilation: toPair(p.options.dilation ?? 1), ceil_mode: p.options.ceilMode ?? false },
+    };
   }],
   [AdaptiveAvgPool2d, (m) => ({ type: 'AdaptiveAvgPool2d', args: { output_size: toPair((m as AdaptiveAvgPool2d).outputSize) } })],
   [LPPool2d, (m) => ({ type: 'LPPool2d', args: { norm_type: (m as LPPool2d).normType, kernel_size: (m as LPPool2d).kernelSize, stride: (m as LPPool2d).stride } })],

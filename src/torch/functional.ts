@@ -5,6 +5,8 @@ import { Tensor } from './tensor.js';
 import { cat } from './creation.js';
 import { scope } from './scope.js';
 import { isGradEnabled } from './autograd.js';
+import { resample } from './interpolate.js';
+import type { InterpolateOptions } from './interpolate.js';
 
 export type Pair = number | [number, number];
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -118,36 +120,88 @@ export function maxPool2d(input: Tensor, kernelSize: Pair, options: PoolOptions 
 
 export const adaptiveAvgPool2d = (input: Tensor, outputSize: Pair): Tensor => aten('adaptive_avg_pool2d', input, pair(outputSize));
 
-export type InterpolateMode = 'nearest' | 'bilinear' | 'bicubic' | 'area';
-export const INTERPOLATE_MODES: readonly InterpolateMode[] = ['nearest', 'bilinear', 'bicubic', 'area'];
+// ---- 1-d and 3-d pooling, and the max pools' argmax positions ----------------------
 
-export interface InterpolateOptions {
-  size?: Pair;
-  scaleFactor?: number | [number, number];
-  /** 'area' is adaptive average pooling to the output size, as PyTorch. */
-  mode?: InterpolateMode;
-  /** 'bilinear' and 'bicubic' only (PyTorch's interpolating modes); default false. */
-  alignCorners?: boolean;
+/** One int for every spatial dim, or one per dim (PyTorch's _single / _triple). */
+export type Single = number | [number];
+export type Triple = number | [number, number, number];
+/** `v` as a list of n ints: a number repeated, or the list itself. */
+export const ntuple = (v: number | readonly number[], n: number): number[] => (typeof v === 'number' ? new Array<number>(n).fill(v) : [...v]);
+
+export interface Pool1dOptions { stride?: Single; padding?: Single; ceilMode?: boolean }
+export interface Pool3dOptions { stride?: Triple; padding?: Triple; ceilMode?: boolean }
+
+/** Average pooling over [N, C, L] or [C, L] (F.avg_pool1d; PyTorch has no divisorOverride here). */
+export function avgPool1d(input: Tensor, kernelSize: Single, options: Pool1dOptions & { countIncludePad?: boolean } = {}): Tensor {
+  const k = ntuple(kernelSize, 1);
+  return aten('avg_pool1d', input, k, ntuple(options.stride ?? k, 1), ntuple(options.padding ?? 0, 1), options.ceilMode ?? false,
+    options.countIncludePad ?? true);
 }
 
-export function interpolate(input: Tensor, options: InterpolateOptions): Tensor {
-  const size = options.size === undefined ? undefined : pair(options.size);
-  const scale = options.scaleFactor === undefined ? undefined
-    : Array.isArray(options.scaleFactor) ? options.scaleFactor : [options.scaleFactor, options.scaleFactor];
-  if ((size === undefined) === (scale === undefined)) throw new TypeError('interpolate: give exactly one of size and scaleFactor');
-  const mode = options.mode ?? 'nearest';
-  if (!INTERPOLATE_MODES.includes(mode)) throw new TypeError(`interpolate: mode must be one of ${INTERPOLATE_MODES.map((m) => `'${m}'`).join(', ')}, got '${String(mode)}'`);
-  if ((mode === 'nearest' || mode === 'area') && options.alignCorners !== undefined) {
-    throw new TypeError("interpolate: alignCorners can only be set with mode 'bilinear' or 'bicubic' (PyTorch's interpolating modes)");
-  }
-  if (mode === 'nearest') return aten('upsample_nearest2d.vec', input, size, scale);
-  if (mode === 'bilinear') return aten('upsample_bilinear2d.vec', input, size, options.alignCorners ?? false, scale);
-  if (mode === 'bicubic') return aten('upsample_bicubic2d.vec', input, size, options.alignCorners ?? false, scale);
-  // 'area': PyTorch pools to floor(input size · scale) (or to size).
-  if (input.ndim !== 4 && input.ndim !== 3) throw new RangeError(`interpolate: mode 'area' expects a 3D or 4D input, got shape [${input.shape.join(', ')}]`);
-  const out = size ?? [0, 1].map((i) => Math.floor(input.shape[input.ndim - 2 + i] * scale![i])) as [number, number];
-  return adaptiveAvgPool2d(input, out);
+/** Average pooling over [N, C, D, H, W] or [C, D, H, W] (F.avg_pool3d). */
+export function avgPool3d(input: Tensor, kernelSize: Triple, options: Pool3dOptions & { countIncludePad?: boolean; divisorOverride?: number } = {}): Tensor {
+  const k = ntuple(kernelSize, 3);
+  return aten('avg_pool3d', input, k, ntuple(options.stride ?? k, 3), ntuple(options.padding ?? 0, 3), options.ceilMode ?? false,
+    options.countIncludePad ?? true, options.divisorOverride);
 }
+
+/** The arguments of max_pool{1,2,3}d[_with_indices] after kernel_size, expanded to n dims. */
+function maxPoolArgs(n: number, kernelSize: number | readonly number[], options: { stride?: number | readonly number[]; padding?: number | readonly number[];
+  dilation?: number | readonly number[]; ceilMode?: boolean }): unknown[] {
+  const k = ntuple(kernelSize, n);
+  return [k, ntuple(options.stride ?? k, n), ntuple(options.padding ?? 0, n), ntuple(options.dilation ?? 1, n), options.ceilMode ?? false];
+}
+
+export const maxPool1d = (input: Tensor, kernelSize: Single, options: Pool1dOptions & { dilation?: Single } = {}): Tensor =>
+  aten('max_pool1d', input, ...maxPoolArgs(1, kernelSize, options));
+export const maxPool3d = (input: Tensor, kernelSize: Triple, options: Pool3dOptions & { dilation?: Triple } = {}): Tensor =>
+  aten('max_pool3d', input, ...maxPoolArgs(3, kernelSize, options));
+
+function withIndices(op: string, input: Tensor, args: unknown[]): { values: Tensor; indices: Tensor } {
+  const [values, indices] = aten(op, input, ...args) as [Tensor, Tensor];
+  return { values, indices };
+}
+/** Max pooling and the flat index of each maximum within its input plane (F.max_pool1d_with_indices). */
+export const maxPool1dWithIndices = (input: Tensor, kernelSize: Single, options: Pool1dOptions & { dilation?: Single } = {}): { values: Tensor; indices: Tensor } =>
+  withIndices('max_pool1d_with_indices', input, maxPoolArgs(1, kernelSize, options));
+export const maxPool2dWithIndices = (input: Tensor, kernelSize: Pair, options: PoolOptions & { dilation?: Pair } = {}): { values: Tensor; indices: Tensor } =>
+  withIndices('max_pool2d_with_indices', input, maxPoolArgs(2, kernelSize, options));
+export const maxPool3dWithIndices = (input: Tensor, kernelSize: Triple, options: Pool3dOptions & { dilation?: Triple } = {}): { values: Tensor; indices: Tensor } =>
+  withIndices('max_pool3d_with_indices', input, maxPoolArgs(3, kernelSize, options));
+
+export const adaptiveAvgPool1d = (input: Tensor, outputSize: Single): Tensor => aten('adaptive_avg_pool1d', input, ntuple(outputSize, 1));
+export const adaptiveAvgPool3d = (input: Tensor, outputSize: Triple): Tensor => aten('adaptive_avg_pool3d', input, ntuple(outputSize, 3));
+
+export function adaptiveMaxPool1d(input: Tensor, outputSize: Single): Tensor;
+export function adaptiveMaxPool1d(input: Tensor, outputSize: Single, returnIndices: true): { values: Tensor; indices: Tensor };
+export function adaptiveMaxPool1d(input: Tensor, outputSize: Single, returnIndices = false): Tensor | { values: Tensor; indices: Tensor } {
+  return adaptiveMax('adaptive_max_pool1d', input, ntuple(outputSize, 1), returnIndices);
+}
+
+export function adaptiveMaxPool3d(input: Tensor, outputSize: Triple): Tensor;
+export function adaptiveMaxPool3d(input: Tensor, outputSize: Triple, returnIndices: true): { values: Tensor; indices: Tensor };
+export function adaptiveMaxPool3d(input: Tensor, outputSize: Triple, returnIndices = false): Tensor | { values: Tensor; indices: Tensor } {
+  return adaptiveMax('adaptive_max_pool3d', input, ntuple(outputSize, 3), returnIndices);
+}
+
+function adaptiveMax(op: string, input: Tensor, outputSize: number[], returnIndices: boolean): Tensor | { values: Tensor; indices: Tensor } {
+  const result = withIndices(op, input, [outputSize]);
+  if (returnIndices) return result;
+  result.indices.dispose();
+  return result.values;
+}
+
+export { INTERPOLATE_MODES } from './interpolate.js';
+export type { InterpolateMode, InterpolateOptions } from './interpolate.js';
+
+/**
+ * Resizes [N, C, L], [N, C, H, W] or [N, C, D, H, W] inputs to `size` or by
+ * `scaleFactor` (F.interpolate): 'nearest' and 'nearest-exact' and 'area'
+ * (adaptive average pooling to the output size) for every rank, 'linear'
+ * for 3D, 'bilinear' and 'bicubic' (optionally antialiased when
+ * downsampling) for 4D, 'trilinear' for 5D; PyTorch's validation rules.
+ */
+export const interpolate = (input: Tensor, options: InterpolateOptions): Tensor => resample('interpolate', input, options);
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
@@ -331,10 +385,7 @@ export function dropout2d(x: Tensor, p = 0.5, training = true): Tensor {
 export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair): Tensor;
 export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair, returnIndices: true): { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair, returnIndices = false): Tensor | { values: Tensor; indices: Tensor } {
-  const [values, indices] = aten('adaptive_max_pool2d', input, pair(outputSize)) as [Tensor, Tensor];
-  if (returnIndices) return { values, indices };
-  indices.dispose();
-  return values;
+  return adaptiveMax('adaptive_max_pool2d', input, pair(outputSize), returnIndices);
 }
 
 export function pixelShuffle(input: Tensor, upscaleFactor: number): Tensor {
@@ -375,6 +426,55 @@ export function conv1d(input: Tensor, weight: Tensor, options: Conv1dOptions = {
     return aten('conv1d.padding', input, weight, bias, [stride], padding, [dilation], groups);
   }
   return aten('conv1d', input, weight, bias, [stride], [padding], [dilation], groups);
+}
+
+export interface Conv3dOptions {
+  bias?: Tensor | null;
+  stride?: Triple;
+  /** An int, a triple, or 'same' / 'valid' (stride 1 only for 'same', as in PyTorch). */
+  padding?: Triple | 'same' | 'valid';
+  dilation?: Triple;
+  groups?: number;
+}
+
+/** 3-d convolution of [N, C, D, H, W] (or [C, D, H, W]) with a weight [out, in / groups, kd, kh, kw] (F.conv3d). */
+export function conv3d(input: Tensor, weight: Tensor, options: Conv3dOptions = {}): Tensor {
+  const { bias = null, stride = 1, padding = 0, dilation = 1, groups = 1 } = options;
+  if (typeof padding === 'string') {
+    if (padding !== 'same' && padding !== 'valid') throw new TypeError(`conv3d: padding must be a number, a triple, 'same' or 'valid', got '${padding}'`);
+    return aten('conv3d.padding', input, weight, bias, ntuple(stride, 3), padding, ntuple(dilation, 3), groups);
+  }
+  return aten('conv3d', input, weight, bias, ntuple(stride, 3), ntuple(padding, 3), ntuple(dilation, 3), groups);
+}
+
+export interface ConvTranspose1dOptions {
+  bias?: Tensor | null;
+  stride?: Single;
+  padding?: Single;
+  outputPadding?: Single;
+  groups?: number;
+  dilation?: Single;
+}
+
+/** Transposed 1-d convolution of [N, C, L] (or [C, L]) with a weight [in, out / groups, k] (F.conv_transpose1d). */
+export function convTranspose1d(input: Tensor, weight: Tensor, options: ConvTranspose1dOptions = {}): Tensor {
+  const { bias = null, stride = 1, padding = 0, outputPadding = 0, groups = 1, dilation = 1 } = options;
+  return aten('conv_transpose1d', input, weight, bias, ntuple(stride, 1), ntuple(padding, 1), ntuple(outputPadding, 1), groups, ntuple(dilation, 1));
+}
+
+export interface ConvTranspose3dOptions {
+  bias?: Tensor | null;
+  stride?: Triple;
+  padding?: Triple;
+  outputPadding?: Triple;
+  groups?: number;
+  dilation?: Triple;
+}
+
+/** Transposed 3-d convolution of [N, C, D, H, W] (or [C, D, H, W]) with a weight [in, out / groups, kd, kh, kw] (F.conv_transpose3d). */
+export function convTranspose3d(input: Tensor, weight: Tensor, options: ConvTranspose3dOptions = {}): Tensor {
+  const { bias = null, stride = 1, padding = 0, outputPadding = 0, groups = 1, dilation = 1 } = options;
+  return aten('conv_transpose3d.input', input, weight, bias, ntuple(stride, 3), ntuple(padding, 3), ntuple(outputPadding, 3), groups, ntuple(dilation, 3));
 }
 
 // ---- losses ----------------------------------------------------------------------------

@@ -1,6 +1,10 @@
-// 2-d convolution and transposed convolution layers with PyTorch's options.
+// Convolution and transposed convolution layers in 1, 2 and 3 dims with
+// PyTorch's options, initialization and state-dict names (weight, bias).
+// Conv2d and Conv3d share ConvNd; ConvTranspose1d/2d/3d share ConvTransposeNd;
+// Conv1d keeps its scalar options and shares the padding and input helpers.
 import { F, Tensor, empty } from '../../torch/index.js';
-import type { Pair, PadMode } from '../../torch/functional.js';
+import { ntuple } from '../../torch/functional.js';
+import type { Pair, PadMode, Single, Triple } from '../../torch/functional.js';
 import { Module } from '../module.js';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from '../init.js';
 import { checkPositive } from './linear.js';
@@ -17,17 +21,43 @@ export interface Conv2dOptions {
   dtype?: 'float32' | 'float64';
 }
 
-export const toPair = (v: Pair): [number, number] => (Array.isArray(v) ? v : [v, v]);
+export interface Conv3dOptions {
+  stride?: Triple;
+  padding?: Triple | 'same' | 'valid';
+  dilation?: Triple;
+  groups?: number;
+  bias?: boolean;
+  paddingMode?: PaddingMode;
+  dtype?: 'float32' | 'float64';
+}
 
-/** [left, right, top, bottom] padding that F.pad needs for an explicit or 'same' padding. */
-export function explicitPads(padding: Pair | 'same' | 'valid', kernel: [number, number], dilation: [number, number]): number[] {
-  if (padding === 'valid') return [0, 0, 0, 0];
-  if (padding === 'same') {
-    const total = kernel.map((k, i) => dilation[i] * (k - 1));
-    return [Math.floor(total[1] / 2), total[1] - Math.floor(total[1] / 2), Math.floor(total[0] / 2), total[0] - Math.floor(total[0] / 2)];
+export const toPair = (v: Pair): [number, number] => (Array.isArray(v) ? v : [v, v]);
+export const toTriple = (v: Triple): [number, number, number] => (Array.isArray(v) ? v : [v, v, v]);
+
+/**
+ * The padding F.pad needs for an explicit or 'same' padding of the spatial
+ * dims: [last left, last right, …, first left, first right]. 'same' puts
+ * the odd element of dilation · (kernel - 1) on the right, as PyTorch.
+ */
+export function explicitPadsNd(padding: number | readonly number[] | 'same' | 'valid', kernel: readonly number[], dilation: readonly number[]): number[] {
+  const pads: number[] = [];
+  for (let i = kernel.length - 1; i >= 0; i--) {
+    if (padding === 'valid') {
+      pads.push(0, 0);
+    } else if (padding === 'same') {
+      const total = dilation[i] * (kernel[i] - 1);
+      pads.push(Math.floor(total / 2), total - Math.floor(total / 2));
+    } else {
+      const p = typeof padding === 'number' ? padding : padding[i];
+      pads.push(p, p);
+    }
   }
-  const [ph, pw] = toPair(padding);
-  return [pw, pw, ph, ph];
+  return pads;
+}
+
+/** [left, right, top, bottom] padding that F.pad needs for an explicit or 'same' 2-d padding. */
+export function explicitPads(padding: Pair | 'same' | 'valid', kernel: [number, number], dilation: [number, number]): number[] {
+  return explicitPadsNd(padding, kernel, dilation);
 }
 
 /** Refuses a padding mode torch.nn's convolutions do not have, naming the layer. */
@@ -44,6 +74,15 @@ function checkGroups(layer: string, inChannels: number, outChannels: number, gro
   }
 }
 
+/** An int-or-list option as `dims` integers ≥ min, or a RangeError naming it. */
+function toInts(layer: string, name: string, v: number | readonly number[], dims: number, min: number): number[] {
+  const ok = typeof v === 'number' ? Number.isInteger(v) && v >= min : Array.isArray(v) && v.length === dims && v.every((s) => Number.isInteger(s) && s >= min);
+  if (!ok) {
+    throw new RangeError(`${layer}: ${name} must be a ${min > 0 ? 'positive' : 'non-negative'} integer${dims > 1 ? ` or a list of ${dims} of them` : ''}, got ${JSON.stringify(v)}`);
+  }
+  return ntuple(v, dims);
+}
+
 function initConvParameters(module: Module, weight: Tensor, biasSize: number, withBias: boolean, dtype?: 'float32' | 'float64'): Tensor | null {
   kaimingUniform_(weight, { a: Math.sqrt(5) });
   module.registerParameter('weight', weight);
@@ -52,31 +91,95 @@ function initConvParameters(module: Module, weight: Tensor, biasSize: number, wi
   return module.registerParameter('bias', uniform_(empty([biasSize], { dtype }), -bound, bound));
 }
 
-export class Conv2d extends Module {
+const LAYOUTS: Record<number, [string, string]> = { 1: ['[N, C, L]', '[C, L]'], 2: ['[N, C, H, W]', '[C, H, W]'], 3: ['[N, C, D, H, W]', '[C, D, H, W]'] };
+
+/** Refuses an input that is not [N, C, …] or unbatched [C, …] with `dims` spatial dims and inChannels channels. */
+export function checkConvInput(layer: string, x: Tensor, inChannels: number, dims: number): void {
+  const shape = x.shape;
+  if (shape.length !== dims + 2 && shape.length !== dims + 1) {
+    const [batched, unbatched] = LAYOUTS[dims];
+    throw new RangeError(`${layer}: expected input ${batched} (or ${unbatched}), got shape [${shape.join(', ')}]`);
+  }
+  const channels = shape[shape.length - dims - 1];
+  if (channels !== inChannels) throw new RangeError(`${layer}: input has ${channels} channels, expected ${inChannels}`);
+}
+
+/** The 2-d input check (checkConvInput with two spatial dims). */
+export function checkInput(layer: string, x: Tensor, inChannels: number): void {
+  checkConvInput(layer, x, inChannels, 2);
+}
+
+/**
+ * A convolution honouring paddingMode: `conv(input, padding)` runs the
+ * plain convolution; non-zero modes pad explicitly first, then run it
+ * without padding.
+ */
+function convWithMode<P extends number | readonly number[] | 'same' | 'valid'>(x: Tensor, conv: (input: Tensor, padding: P | 0) => Tensor,
+  kernel: readonly number[], dilation: readonly number[], padding: P, paddingMode: PaddingMode): Tensor {
+  if (paddingMode === 'zeros') return conv(x, padding);
+  const padded = F.pad(x, explicitPadsNd(padding, kernel, dilation), paddingMode as PadMode);
+  try {
+    return conv(padded, 0);
+  } finally {
+    padded.dispose();
+  }
+}
+
+/** A 2-d convolution honouring paddingMode: non-zero modes pad explicitly first. */
+export function conv2dWithMode(x: Tensor, weight: Tensor, bias: Tensor | null,
+  o: { stride: [number, number]; padding: Pair | 'same' | 'valid'; dilation: [number, number]; groups: number; paddingMode: PaddingMode }): Tensor {
+  return convWithMode(x, (input, padding) => F.conv2d(input, weight, { bias, stride: o.stride, padding, dilation: o.dilation, groups: o.groups }),
+    weight.shape.slice(2), o.dilation, o.padding, o.paddingMode);
+}
+
+interface ConvNdOptions<S> {
+  stride?: S;
+  padding?: S | 'same' | 'valid';
+  dilation?: S;
+  groups?: number;
+  bias?: boolean;
+  paddingMode?: PaddingMode;
+  dtype?: 'float32' | 'float64';
+}
+
+/**
+ * PyTorch's _ConvNd for Conv2d and Conv3d: weight [out, in / groups, …kernel]
+ * and bias [out], kaiming-uniform initialized; `padding` is kept as given
+ * (an int, a list, 'same' or 'valid').
+ */
+abstract class ConvNd<T extends number[], S> extends Module {
   readonly inChannels: number;
   readonly outChannels: number;
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: Pair | 'same' | 'valid';
-  readonly dilation: [number, number];
+  readonly kernelSize: T;
+  readonly stride: T;
+  readonly padding: S | 'same' | 'valid';
+  readonly dilation: T;
   readonly groups: number;
   readonly paddingMode: PaddingMode;
   readonly bias: Tensor | null;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dOptions = {}) {
+  protected constructor(protected readonly convName: string, protected readonly dims: number, inChannels: number, outChannels: number,
+    kernelSize: S, options: ConvNdOptions<S>) {
     super();
     this.groups = options.groups ?? 1;
-    checkGroups('Conv2d', inChannels, outChannels, this.groups);
+    checkGroups(convName, inChannels, outChannels, this.groups);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
-    this.kernelSize = toPair(kernelSize);
-    this.stride = toPair(options.stride ?? 1);
-    this.padding = options.padding ?? 0;
-    this.dilation = toPair(options.dilation ?? 1);
+    this.kernelSize = toInts(convName, 'kernelSize', kernelSize as number | number[], dims, 1) as T;
+    this.stride = toInts(convName, 'stride', (options.stride ?? 1) as number | number[], dims, 1) as T;
+    this.dilation = toInts(convName, 'dilation', (options.dilation ?? 1) as number | number[], dims, 1) as T;
+    this.padding = options.padding ?? (0 as S);
+    if (typeof this.padding === 'string') {
+      if (this.padding !== 'same' && this.padding !== 'valid') {
+        throw new RangeError(`${convName}: padding must be a non-negative integer, a list of ${dims} of them, 'same' or 'valid', got '${this.padding}'`);
+      }
+    } else {
+      toInts(convName, 'padding', this.padding as number | number[], dims, 0);
+    }
     this.paddingMode = options.paddingMode ?? 'zeros';
-    checkPaddingMode('Conv2d', this.paddingMode);
-    if (this.padding === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) {
-      throw new RangeError("Conv2d: padding 'same' is only supported with stride 1");
+    checkPaddingMode(convName, this.paddingMode);
+    if (this.padding === 'same' && this.stride.some((s) => s !== 1)) {
+      throw new RangeError(`${convName}: padding 'same' is only supported with stride 1`);
     }
     const weight = empty([outChannels, inChannels / this.groups, ...this.kernelSize], { dtype: options.dtype });
     this.bias = initConvParameters(this, weight, outChannels, options.bias ?? true, options.dtype);
@@ -84,73 +187,91 @@ export class Conv2d extends Module {
 
   get weight(): Tensor { return this.weightOf('weight'); }
 
+  /** The convolution itself, on a checked input. */
+  protected abstract convolve(x: Tensor): Tensor;
+
   forward(x: Tensor): Tensor {
-    checkInput('Conv2d', x, this.inChannels);
-    return conv2dWithMode(x, this.weight, this.bias, this);
+    checkConvInput(this.convName, x, this.inChannels, this.dims);
+    return this.convolve(x);
   }
 
   override extraRepr(): string {
     return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=[${this.stride}], padding=${JSON.stringify(this.padding)}` +
+      `${this.dilation.some((d) => d !== 1) ? `, dilation=[${this.dilation}]` : ''}` +
       `${this.groups > 1 ? `, groups=${this.groups}` : ''}${this.paddingMode !== 'zeros' ? `, paddingMode=${this.paddingMode}` : ''}, bias=${this.bias !== null}`;
   }
 }
 
-/** A convolution honouring paddingMode: non-zero modes pad explicitly first. */
-export function conv2dWithMode(x: Tensor, weight: Tensor, bias: Tensor | null,
-  o: { stride: [number, number]; padding: Pair | 'same' | 'valid'; dilation: [number, number]; groups: number; paddingMode: PaddingMode }): Tensor {
-  if (o.paddingMode === 'zeros') {
-    return F.conv2d(x, weight, { bias, stride: o.stride, padding: o.padding, dilation: o.dilation, groups: o.groups });
+/** 2-d convolution over [N, C, H, W] (or unbatched [C, H, W]) inputs (nn.Conv2d); weight [out, in / groups, kh, kw]. */
+export class Conv2d extends ConvNd<[number, number], Pair> {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dOptions = {}) {
+    super('Conv2d', 2, inChannels, outChannels, kernelSize, options);
   }
-  const kernel: [number, number] = [weight.shape[2], weight.shape[3]];
-  const pads = explicitPads(o.padding, kernel, o.dilation);
-  const padded = F.pad(x, pads, o.paddingMode as PadMode);
-  const out = F.conv2d(padded, weight, { bias, stride: o.stride, padding: 0, dilation: o.dilation, groups: o.groups });
-  padded.dispose();
-  return out;
+
+  protected convolve(x: Tensor): Tensor { return conv2dWithMode(x, this.weight, this.bias, this); }
 }
 
-export function checkInput(layer: string, x: Tensor, inChannels: number): void {
-  const shape = x.shape;
-  if (shape.length !== 4 && shape.length !== 3) {
-    throw new RangeError(`${layer}: expected input [N, C, H, W] (or [C, H, W]), got shape [${shape.join(', ')}]`);
+/** 3-d convolution over [N, C, D, H, W] (or unbatched [C, D, H, W]) inputs (nn.Conv3d); weight [out, in / groups, kd, kh, kw]. */
+export class Conv3d extends ConvNd<[number, number, number], Triple> {
+  constructor(inChannels: number, outChannels: number, kernelSize: Triple, options: Conv3dOptions = {}) {
+    super('Conv3d', 3, inChannels, outChannels, kernelSize, options);
   }
-  const channels = shape[shape.length - 3];
-  if (channels !== inChannels) throw new RangeError(`${layer}: input has ${channels} channels, expected ${inChannels}`);
+
+  protected convolve(x: Tensor): Tensor {
+    const weight = this.weight;
+    return convWithMode(x, (input, padding) => F.conv3d(input, weight, { bias: this.bias, stride: this.stride, padding, dilation: this.dilation, groups: this.groups }),
+      this.kernelSize, this.dilation, this.padding, this.paddingMode);
+  }
 }
 
-export interface ConvTranspose2dOptions {
-  stride?: Pair;
-  padding?: Pair;
-  outputPadding?: Pair;
-  dilation?: Pair;
+interface ConvTransposeOptions<S> {
+  stride?: S;
+  padding?: S;
+  /** Extra size added to one side of each output dim (to pick among the sizes a strided input could come from); < stride or < dilation. */
+  outputPadding?: S;
+  dilation?: S;
   groups?: number;
   bias?: boolean;
   dtype?: 'float32' | 'float64';
 }
 
-export class ConvTranspose2d extends Module {
+export type ConvTranspose1dOptions = ConvTransposeOptions<Single>;
+export interface ConvTranspose2dOptions extends ConvTransposeOptions<Pair> {}
+export type ConvTranspose3dOptions = ConvTransposeOptions<Triple>;
+
+/**
+ * PyTorch's _ConvTransposeNd: weight [in, out / groups, …kernel] and bias
+ * [out], kaiming-uniform initialized; zero padding only (as PyTorch).
+ */
+abstract class ConvTransposeNd<T extends number[], S> extends Module {
   readonly inChannels: number;
   readonly outChannels: number;
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
-  readonly outputPadding: [number, number];
-  readonly dilation: [number, number];
+  readonly kernelSize: T;
+  readonly stride: T;
+  readonly padding: T;
+  readonly outputPadding: T;
+  readonly dilation: T;
   readonly groups: number;
   readonly bias: Tensor | null;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: ConvTranspose2dOptions = {}) {
+  protected constructor(protected readonly convName: string, protected readonly dims: 1 | 2 | 3, inChannels: number, outChannels: number,
+    kernelSize: S, options: ConvTransposeOptions<S>) {
     super();
     this.groups = options.groups ?? 1;
-    checkGroups('ConvTranspose2d', inChannels, outChannels, this.groups);
+    checkGroups(convName, inChannels, outChannels, this.groups);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
-    this.kernelSize = toPair(kernelSize);
-    this.stride = toPair(options.stride ?? 1);
-    this.padding = toPair(options.padding ?? 0);
-    this.outputPadding = toPair(options.outputPadding ?? 0);
-    this.dilation = toPair(options.dilation ?? 1);
-    // Transposed weights are stored [in, out / groups, kh, kw], as in PyTorch.
+    const ints = (name: string, v: S | number, min: number) => toInts(convName, name, v as number | number[], dims, min) as T;
+    this.kernelSize = ints('kernelSize', kernelSize, 1);
+    this.stride = ints('stride', options.stride ?? 1, 1);
+    this.padding = ints('padding', options.padding ?? 0, 0);
+    this.outputPadding = ints('outputPadding', options.outputPadding ?? 0, 0);
+    this.dilation = ints('dilation', options.dilation ?? 1, 1);
+    if (this.outputPadding.some((p, i) => p >= this.stride[i] && p >= this.dilation[i])) {
+      throw new RangeError(`${convName}: outputPadding must be smaller than stride or dilation in each dimension, got outputPadding [${this.outputPadding}], ` +
+        `stride [${this.stride}], dilation [${this.dilation}]`);
+    }
+    // Transposed weights are stored [in, out / groups, …kernel], as in PyTorch.
     const weight = empty([inChannels, outChannels / this.groups, ...this.kernelSize], { dtype: options.dtype });
     this.bias = initConvParameters(this, weight, outChannels, options.bias ?? true, options.dtype);
   }
@@ -158,14 +279,40 @@ export class ConvTranspose2d extends Module {
   get weight(): Tensor { return this.weightOf('weight'); }
 
   forward(x: Tensor): Tensor {
-    checkInput('ConvTranspose2d', x, this.inChannels);
-    return F.convTranspose2d(x, this.weight, {
-      bias: this.bias, stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation,
-    });
+    checkConvInput(this.convName, x, this.inChannels, this.dims);
+    const options = {
+      bias: this.bias, stride: this.stride as never, padding: this.padding as never, outputPadding: this.outputPadding as never,
+      groups: this.groups, dilation: this.dilation as never,
+    };
+    if (this.dims === 1) return F.convTranspose1d(x, this.weight, options);
+    return this.dims === 2 ? F.convTranspose2d(x, this.weight, options) : F.convTranspose3d(x, this.weight, options);
   }
 
   override extraRepr(): string {
-    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}], bias=${this.bias !== null}`;
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}]` +
+      `${this.outputPadding.some((p) => p !== 0) ? `, outputPadding=[${this.outputPadding}]` : ''}` +
+      `${this.dilation.some((d) => d !== 1) ? `, dilation=[${this.dilation}]` : ''}${this.groups > 1 ? `, groups=${this.groups}` : ''}, bias=${this.bias !== null}`;
+  }
+}
+
+/** Transposed 1-d convolution over [N, C, L] (or [C, L]) inputs (nn.ConvTranspose1d); sizes are kept as 1-lists, as PyTorch's tuples. */
+export class ConvTranspose1d extends ConvTransposeNd<[number], Single> {
+  constructor(inChannels: number, outChannels: number, kernelSize: Single, options: ConvTranspose1dOptions = {}) {
+    super('ConvTranspose1d', 1, inChannels, outChannels, kernelSize, options);
+  }
+}
+
+/** Transposed 2-d convolution over [N, C, H, W] (or [C, H, W]) inputs (nn.ConvTranspose2d). */
+export class ConvTranspose2d extends ConvTransposeNd<[number, number], Pair> {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: ConvTranspose2dOptions = {}) {
+    super('ConvTranspose2d', 2, inChannels, outChannels, kernelSize, options);
+  }
+}
+
+/** Transposed 3-d convolution over [N, C, D, H, W] (or [C, D, H, W]) inputs (nn.ConvTranspose3d). */
+export class ConvTranspose3d extends ConvTransposeNd<[number, number, number], Triple> {
+  constructor(inChannels: number, outChannels: number, kernelSize: Triple, options: ConvTranspose3dOptions = {}) {
+    super('ConvTranspose3d', 3, inChannels, outChannels, kernelSize, options);
   }
 }
 
@@ -215,20 +362,10 @@ export class Conv1d extends Module {
   get weight(): Tensor { return this.weightOf('weight'); }
 
   forward(x: Tensor): Tensor {
-    const shape = x.shape;
-    if (shape.length !== 3 && shape.length !== 2) throw new RangeError(`Conv1d: expected input [N, C, L] (or [C, L]), got shape [${shape.join(', ')}]`);
-    const channels = shape[shape.length - 2];
-    if (channels !== this.inChannels) throw new RangeError(`Conv1d: input has ${channels} channels, expected ${this.inChannels}`);
-    const options = { bias: this.bias, stride: this.stride, dilation: this.dilation, groups: this.groups };
-    if (this.paddingMode === 'zeros') return F.conv1d(x, this.weight, { ...options, padding: this.padding });
-    // [left, right] of the length axis: the 2-d rule with a height of one.
-    const pads = explicitPads(this.padding, [1, this.kernelSize], [1, this.dilation]).slice(0, 2);
-    const padded = F.pad(x, pads, this.paddingMode as PadMode);
-    try {
-      return F.conv1d(padded, this.weight, { ...options, padding: 0 });
-    } finally {
-      padded.dispose();
-    }
+    checkConvInput('Conv1d', x, this.inChannels, 1);
+    const weight = this.weight;
+    return convWithMode(x, (input, padding) => F.conv1d(input, weight, { bias: this.bias, stride: this.stride, padding, dilation: this.dilation, groups: this.groups }),
+      [this.kernelSize], [this.dilation], this.padding, this.paddingMode);
   }
 
   override extraRepr(): string {

@@ -142,34 +142,49 @@ export class BatchNorm2d extends BatchNormBase {
   protected readonly layout = '[N, C, H, W]';
 }
 
+/** Batch normalization over [N, C, D, H, W] inputs (nn.BatchNorm3d). */
+export class BatchNorm3d extends BatchNormBase {
+  protected readonly ranks = [5];
+  protected readonly layout = '[N, C, D, H, W]';
+}
+
 export interface InstanceNormOptions extends BatchNormOptions {
+  /** Weight of the newest batch in the running statistics (default 0.1); null (a cumulative average) is refused, as PyTorch 1.13's F.instance_norm does. */
   momentum?: number;
 }
 
 /**
- * Instance normalization over [N, C, H, W] (or unbatched [C, H, W]) inputs
- * (nn.InstanceNorm2d): affine and trackRunningStats default to false, as in
- * PyTorch.
+ * Instance normalization (PyTorch's _InstanceNorm): each channel of each
+ * sample normalized over its spatial dims; unbatched inputs are given a
+ * batch of one. affine and trackRunningStats default to false, as in
+ * PyTorch; with trackRunningStats the running statistics (the mean over the
+ * batch of the instances' statistics) are updated in training and used in eval.
  */
-export class InstanceNorm2d extends NormBase {
+abstract class InstanceNormBase extends NormBase {
   constructor(numFeatures: number, options: InstanceNormOptions = {}) {
     super(numFeatures, options, { affine: false, trackRunningStats: false }, false);
   }
 
+  /** The number of spatial dims (1 for InstanceNorm1d …). */
+  protected abstract readonly spatialDims: number;
+  /** The unbatched and batched layouts, e.g. '[C, L] or [N, C, L]'. */
+  protected abstract readonly layout: string;
+
   forward(x: Tensor): Tensor {
     const shape = x.shape;
-    if (shape.length !== 3 && shape.length !== 4) {
-      throw new RangeError(`InstanceNorm2d: expected 3D or 4D input [C, H, W] or [N, C, H, W], got ${shape.length}D input of shape [${shape.join(', ')}]`);
+    const batchedRank = this.spatialDims + 2;
+    if (shape.length !== batchedRank && shape.length !== batchedRank - 1) {
+      throw new RangeError(`${this.typeName}: expected ${batchedRank - 1}D or ${batchedRank}D input ${this.layout}, got ${shape.length}D input of shape [${shape.join(', ')}]`);
     }
-    const channels = shape[shape.length - 3];
+    const channels = shape[shape.length - this.spatialDims - 1];
     if (channels !== this.numFeatures && (this.affine || this.trackRunningStats)) {
-      throw new RangeError(`InstanceNorm2d: input has ${channels} channels, expected numFeatures = ${this.numFeatures}`);
+      throw new RangeError(`${this.typeName}: input has ${channels} channels, expected numFeatures = ${this.numFeatures}`);
     }
     const run = (input: Tensor) => F.instanceNorm(input, {
       runningMean: this.runningMean, runningVar: this.runningVar, weight: this.weight, bias: this.bias,
       useInputStats: this.training || !this.trackRunningStats, momentum: this.momentum ?? 0.1, eps: this.eps,
     });
-    if (shape.length === 4) return run(x);
+    if (shape.length === batchedRank) return run(x);
     const batched = x.unsqueeze(0);
     try {
       const out = run(batched);
@@ -180,6 +195,24 @@ export class InstanceNorm2d extends NormBase {
       batched.dispose();
     }
   }
+}
+
+/** Instance normalization over [N, C, L] (or unbatched [C, L]) inputs (nn.InstanceNorm1d). */
+export class InstanceNorm1d extends InstanceNormBase {
+  protected readonly spatialDims = 1;
+  protected readonly layout = '[C, L] or [N, C, L]';
+}
+
+/** Instance normalization over [N, C, H, W] (or unbatched [C, H, W]) inputs (nn.InstanceNorm2d). */
+export class InstanceNorm2d extends InstanceNormBase {
+  protected readonly spatialDims = 2;
+  protected readonly layout = '[C, H, W] or [N, C, H, W]';
+}
+
+/** Instance normalization over [N, C, D, H, W] (or unbatched [C, D, H, W]) inputs (nn.InstanceNorm3d). */
+export class InstanceNorm3d extends InstanceNormBase {
+  protected readonly spatialDims = 3;
+  protected readonly layout = '[C, D, H, W] or [N, C, D, H, W]';
 }
 
 export interface LayerNormOptions { eps?: number; elementwiseAffine?: boolean; dtype?: 'float32' | 'float64' }

@@ -1,8 +1,8 @@
-// Parameter-free layers that reshape, pad, resample or pool: Dropout2d,
-// Upsample, Unflatten, AdaptiveMaxPool2d, ZeroPad2d, PixelShuffle, PixelUnshuffle.
+// Parameter-free layers that reshape, pad or resample: Dropout2d, Upsample,
+// Unflatten, ZeroPad2d, PixelShuffle, PixelUnshuffle (the pools are in pooling.ts).
 import { F, Tensor } from '../../torch/index.js';
-import { INTERPOLATE_MODES } from '../../torch/functional.js';
-import type { InterpolateMode, Pair } from '../../torch/functional.js';
+import { checkInterpolateOptions, resample } from '../../torch/interpolate.js';
+import type { InterpolateMode } from '../../torch/interpolate.js';
 import { Module } from '../module.js';
 
 /** Zeroes whole channels with probability p in training (nn.Dropout2d). */
@@ -16,42 +16,51 @@ export class Dropout2d extends Module {
 }
 
 export interface UpsampleOptions {
-  size?: Pair;
-  scaleFactor?: number | [number, number];
+  /** The output's spatial size: one int for every spatial dim, or one per dim. */
+  size?: number | number[];
+  /** One factor for every spatial dim, or one per dim. */
+  scaleFactor?: number | number[];
   /** Default 'nearest'; 'area' is adaptive average pooling to the output size. */
   mode?: InterpolateMode;
-  /** 'bilinear' and 'bicubic' only; default false. */
+  /** 'linear', 'bilinear', 'bicubic' and 'trilinear' only; default false. */
   alignCorners?: boolean;
+  /** With scaleFactor: interpolate as if the computed output size had been given (see F.interpolate). */
+  recomputeScaleFactor?: boolean;
+  /** Antialiased downsampling for 'bilinear' and 'bicubic' (F.interpolate's option; PyTorch 1.13's nn.Upsample lacks it). */
+  antialias?: boolean;
 }
 
-/** Resizes [N, C, H, W] inputs to `size` or by `scaleFactor` (nn.Upsample). */
+/**
+ * Resizes [N, C, L], [N, C, H, W] or [N, C, D, H, W] inputs to `size` or by
+ * `scaleFactor` (nn.Upsample), as F.interpolate: the options are checked
+ * here, the input's rank against the mode in forward.
+ */
 export class Upsample extends Module {
-  readonly size?: Pair;
-  readonly scaleFactor?: number | [number, number];
+  readonly size?: number | number[];
+  readonly scaleFactor?: number | number[];
   readonly mode: InterpolateMode;
   readonly alignCorners?: boolean;
+  readonly recomputeScaleFactor?: boolean;
+  readonly antialias: boolean;
   constructor(options: UpsampleOptions) {
     super();
-    if ((options.size === undefined) === (options.scaleFactor === undefined)) throw new TypeError('Upsample: give exactly one of size and scaleFactor');
-    this.mode = options.mode ?? 'nearest';
-    if (!INTERPOLATE_MODES.includes(this.mode)) throw new TypeError(`Upsample: mode must be one of ${INTERPOLATE_MODES.map((m) => `'${m}'`).join(', ')}, got '${String(this.mode)}'`);
-    if ((this.mode === 'nearest' || this.mode === 'area') && options.alignCorners !== undefined) {
-      throw new TypeError("Upsample: alignCorners can only be set with mode 'bilinear' or 'bicubic'");
-    }
-    const scales = options.scaleFactor === undefined ? [] : Array.isArray(options.scaleFactor) ? options.scaleFactor : [options.scaleFactor];
-    if (scales.some((s) => !(s > 0) || !Number.isFinite(s))) throw new RangeError(`Upsample: scaleFactor must be finite and > 0, got ${JSON.stringify(options.scaleFactor)}`);
-    const sizes = options.size === undefined ? [] : Array.isArray(options.size) ? options.size : [options.size];
-    if (sizes.some((s) => !Number.isInteger(s) || s <= 0)) throw new RangeError(`Upsample: size must be positive integers, got ${JSON.stringify(options.size)}`);
+    checkInterpolateOptions('Upsample', options);
     this.size = options.size;
     this.scaleFactor = options.scaleFactor;
+    this.mode = options.mode ?? 'nearest';
     this.alignCorners = options.alignCorners;
+    this.recomputeScaleFactor = options.recomputeScaleFactor;
+    this.antialias = options.antialias ?? false;
   }
   forward(x: Tensor): Tensor {
-    if (x.ndim !== 4) throw new RangeError(`Upsample: expected 4D input [N, C, H, W], got shape [${x.shape.join(', ')}]`);
-    return F.interpolate(x, { size: this.size, scaleFactor: this.scaleFactor, mode: this.mode, alignCorners: this.alignCorners });
+    return resample('Upsample', x, {
+      size: this.size, scaleFactor: this.scaleFactor, mode: this.mode, alignCorners: this.alignCorners,
+      recomputeScaleFactor: this.recomputeScaleFactor, antialias: this.antialias,
+    });
   }
   override extraRepr(): string {
-    return `${this.size !== undefined ? `size=${JSON.stringify(this.size)}` : `scaleFactor=${JSON.stringify(this.scaleFactor)}`}, mode='${this.mode}'`;
+    return `${this.size !== undefined ? `size=${JSON.stringify(this.size)}` : `scaleFactor=${JSON.stringify(this.scaleFactor)}`}, mode='${this.mode}'` +
+      `${this.alignCorners !== undefined ? `, alignCorners=${this.alignCorners}` : ''}${this.antialias ? ', antialias=true' : ''}`;
   }
 }
 
@@ -73,18 +82,6 @@ export class Unflatten extends Module {
     return x.unflatten(this.dim, this.unflattenedSize);
   }
   override extraRepr(): string { return `dim=${this.dim}, unflattenedSize=[${this.unflattenedSize}]`; }
-}
-
-/** Max pooling to a fixed output size (nn.AdaptiveMaxPool2d); forwardWithIndices also gives the argmax positions. */
-export class AdaptiveMaxPool2d extends Module {
-  constructor(readonly outputSize: Pair) {
-    super();
-    const sizes = Array.isArray(outputSize) ? outputSize : [outputSize];
-    if (sizes.some((s) => !Number.isInteger(s) || s <= 0)) throw new RangeError(`AdaptiveMaxPool2d: outputSize must be positive integers, got ${JSON.stringify(outputSize)}`);
-  }
-  forward(x: Tensor): Tensor { return F.adaptiveMaxPool2d(x, this.outputSize); }
-  forwardWithIndices(x: Tensor): { values: Tensor; indices: Tensor } { return F.adaptiveMaxPool2d(x, this.outputSize, true); }
-  override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
 
 /** Zero padding of the last two dims: one int for all sides or [left, right, top, bottom] (nn.ZeroPad2d). */

@@ -33,3 +33,5 @@ export { GradScaler } from './grad-scaler.js';
 export type { GradScalerOptions, GradScalerStateDict } from './grad-scaler.js';
 export { ReduceLROnPlateau } from './reduce-lr-on-plateau.js';
 export type { ReduceLROnPlateauOptions, ReduceLROnPlateauState } from './reduce-lr-on-plateau.js';
+export { AveragedModel, SWALR, updateBn, equalAverage } from './swa-utils.js';
+export type { AvgFn, AveragedModelOptions, SWALROptions, BnLoaderItem } from './swa-utils.js';

@@ -23,6 +23,8 @@ export type { TimerOptions, Duration } from './callbacks/timer.js';
 export type { LearningRateMonitorOptions } from './callbacks/lr-monitor.js';
 export { LearningRateFinder, suggestLr, lrFinderSvg } from './callbacks/lr-finder.js';
 export type { LearningRateFinderOptions, LrFinderResult } from './callbacks/lr-finder.js';
+export { StochasticWeightAveraging } from './callbacks/stochastic-weight-avg.js';
+export type { StochasticWeightAveragingOptions } from './callbacks/stochastic-weight-avg.js';
 export type { Logger, MetricRow, LoggerFolderOptions, LoggerStatus } from './loggers/logger.js';
 export { CSVLogger } from './loggers/csv-logger.js';
 export { JSONLLogger } from './loggers/jsonl-logger.js';

@@ -297,6 +297,9 @@ export class Trainer {
   /** The schedulers with their configs (interval, frequency, monitor, name), in configureOptimizers() order. */
   get lrSchedulerConfigs(): readonly SchedulerSlot[] { return this.schedulerSlots; }
 
+  /** The training loader of the running fit() (Lightning's train_dataloader); null outside fit. */
+  get trainDataloader(): Loader | null { return this.trainLoader; }
+
   /** (Re)creates the optimizers and schedulers from module.configureOptimizers(), freeing earlier ones. */
   private configureOptimizers(module: LightningModule): void {
     for (const o of this.optimizers) o.dispose();

@@ -6,6 +6,7 @@
 import { Tensor, getRngState, setRngState } from '../torch/index.js';
 import type { Saveable } from '../torch/index.js';
 import { Module } from '../nn/index.js';
+import { SWALR } from '../optim/index.js';
 import type { Optimizer } from '../optim/index.js';
 import type { Callback, JsonValue } from './callbacks/callback.js';
 import type { LightningModule } from './lightning-module.js';
@@ -93,8 +94,13 @@ export function restoreTrainingState(path: string, module: LightningModule, stat
   }
   module.loadStateDict(full);
   parts.optimizers.forEach((o, i) => o.loadStateDict(optimizerStates[i] as Map<string, unknown>));
-  // As Lightning, schedulers are paired in order; one added since the checkpoint starts afresh.
-  parts.schedulers.forEach((sc, i) => { if (schedulerStates[i]) sc.loadStateDict(schedulerStates[i] as never); });
+  // As Lightning, schedulers are paired in order; one added since the checkpoint starts afresh. A SWALR's state goes
+  // only into a SWALR: StochasticWeightAveraging put it in place of the configured scheduler and restores it from
+  // its own state (Lightning's callback clears the configured schedulers before their states are loaded).
+  parts.schedulers.forEach((sc, i) => {
+    const saved = schedulerStates[i];
+    if (saved && !(SWALR.isStateDict(saved) && !(sc instanceof SWALR))) sc.loadStateDict(saved as never);
+  });
   parts.precision.loadStateDict(json('grad_scaler', 'null') as Parameters<PrecisionPlugin['loadStateDict']>[0]);
   const rng = training.get('rng_state');
   if (rng instanceof Tensor) setRngState(rng);

@@ -12,32 +12,12 @@ import { join } from 'node:path';
 import { torch, nn } from '../src/index.js';
 import { gradcheck, randomTensor } from './helpers/gradcheck.js';
 import { RUN_STEPS_PY, assertMatchesTorch, assertStepsMatch, describe, hasTorch, runTorch, skipWithoutTorch, stepsSpec } from './helpers/pytorch.js';
-import type { ModuleStep } from './helpers/pytorch.js';
+import { normCases } from './helpers/norm-cases.js';
 
 type Tensor = torch.Tensor;
 const f64 = { dtype: 'float64' as const };
 
-let seed = 1300;
-const rnd = (shape: number[], lo = -1, hi = 1): Tensor => torch.keep(randomTensor(shape, seed++, lo, hi));
-const step = (shape: number[], train: boolean, lo = -2, hi = 3): ModuleStep => ({ x: rnd(shape, lo, hi), proj: rnd(shape), train });
-
-/** Gives the affine parameters random values so that their gradients matter. */
-function randomizeAffine(m: nn.Module): void {
-  torch.noGrad(() => {
-    for (const [, p] of m.namedParameters()) {
-      const r = randomTensor(p.shape, seed++, 0.5, 1.5);
-      p.copy_(r);
-      r.dispose();
-    }
-  });
-}
-
-interface Case { ours: nn.Module; python: string; steps: ModuleStep[] }
-const cases: Record<string, Case> = {};
-function addCase(name: string, ours: nn.Module, python: string, steps: ModuleStep[]): void {
-  randomizeAffine(ours);
-  cases[name] = { ours, python, steps };
-}
+const { cases, rnd, step, randomizeAffine, addCase, nextSeed } = normCases(1300);
 
 addCase('bn3d', new nn.BatchNorm3d(3, f64), 'nn.BatchNorm3d(3)',
   [step([4, 3, 3, 2, 3], true), step([2, 3, 2, 4, 3], true), step([3, 3, 2, 2, 2], true), step([2, 3, 3, 3, 3], false), step([2, 3, 2, 2, 2], true)]);
@@ -143,7 +123,7 @@ test('state dicts round-trip: ours saved, loaded by a fresh layer and by PyTorch
     randomizeAffine(m);
     const x = evalInputs[key as keyof typeof evalInputs];
     torch.scope(() => {
-      for (let i = 0; i < 3; i++) m.forward(randomTensor(x.shape, seed++, -1, 3));
+      for (let i = 0; i < 3; i++) m.forward(randomTensor(x.shape, nextSeed(), -1, 3));
       torch.save(m.stateDict(), join(dir, `ours-${key}.pt`));
       m.eval();
       outputs[key] = torch.keep(m.forward(x));

@@ -10,33 +10,13 @@ import { join } from 'node:path';
 import { torch, nn } from '../src/index.js';
 import { assertClose, gradcheck, randomTensor } from './helpers/gradcheck.js';
 import { RUN_STEPS_PY, assertMatchesTorch, assertStepsMatch, describe, hasTorch, runTorch, skipWithoutTorch, stepsSpec } from './helpers/pytorch.js';
-import type { ModuleStep } from './helpers/pytorch.js';
+import { normCases } from './helpers/norm-cases.js';
 
 const { F } = torch;
 type Tensor = torch.Tensor;
 const f64 = { dtype: 'float64' as const };
 
-let seed = 100;
-const rnd = (shape: number[], lo = -1, hi = 1): Tensor => torch.keep(randomTensor(shape, seed++, lo, hi));
-const step = (shape: number[], train: boolean, lo = -2, hi = 3): ModuleStep => ({ x: rnd(shape, lo, hi), proj: rnd(shape), train });
-
-/** Gives the affine parameters random values so that their gradients matter. */
-function randomizeAffine(m: nn.Module): void {
-  torch.noGrad(() => {
-    for (const [, p] of m.namedParameters()) {
-      const r = randomTensor(p.shape, seed++, 0.5, 1.5);
-      p.copy_(r);
-      r.dispose();
-    }
-  });
-}
-
-interface Case { ours: nn.Module; python: string; steps: ModuleStep[] }
-const cases: Record<string, Case> = {};
-function addCase(name: string, ours: nn.Module, python: string, steps: ModuleStep[]): void {
-  randomizeAffine(ours);
-  cases[name] = { ours, python, steps };
-}
+const { cases, rnd, step, addCase } = normCases(100);
 
 addCase('bn2d', new nn.BatchNorm2d(3, f64), 'nn.BatchNorm2d(3)',
   [step([4, 3, 5, 5], true), step([4, 3, 5, 5], true), step([2, 3, 4, 6], true), step([4, 3, 5, 5], false), step([3, 3, 2, 2], true)]);

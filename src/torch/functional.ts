@@ -420,12 +420,19 @@ export interface Conv1dOptions {
 }
 
 export function conv1d(input: Tensor, weight: Tensor, options: Conv1dOptions = {}): Tensor {
+  return convNd('conv1d', 1, input, weight, options);
+}
+
+/** conv1d / conv3d: the options as int tuples of the convolution's rank, or PyTorch's 'same' / 'valid' padding. */
+function convNd(fn: 'conv1d' | 'conv3d', dims: number, input: Tensor, weight: Tensor, options: Conv1dOptions | Conv3dOptions): Tensor {
   const { bias = null, stride = 1, padding = 0, dilation = 1, groups = 1 } = options;
   if (typeof padding === 'string') {
-    if (padding !== 'same' && padding !== 'valid') throw new TypeError(`conv1d: padding must be a number, 'same' or 'valid', got '${padding}'`);
-    return aten('conv1d.padding', input, weight, bias, [stride], padding, [dilation], groups);
+    if (padding !== 'same' && padding !== 'valid') {
+      throw new TypeError(`${fn}: padding must be a number${dims > 1 ? `, a ${dims}-tuple` : ''}, 'same' or 'valid', got '${padding}'`);
+    }
+    return aten(`${fn}.padding`, input, weight, bias, ntuple(stride, dims), padding, ntuple(dilation, dims), groups);
   }
-  return aten('conv1d', input, weight, bias, [stride], [padding], [dilation], groups);
+  return aten(fn, input, weight, bias, ntuple(stride, dims), ntuple(padding, dims), ntuple(dilation, dims), groups);
 }
 
 export interface Conv3dOptions {
@@ -439,12 +446,7 @@ export interface Conv3dOptions {
 
 /** 3-d convolution of [N, C, D, H, W] (or [C, D, H, W]) with a weight [out, in / groups, kd, kh, kw] (F.conv3d). */
 export function conv3d(input: Tensor, weight: Tensor, options: Conv3dOptions = {}): Tensor {
-  const { bias = null, stride = 1, padding = 0, dilation = 1, groups = 1 } = options;
-  if (typeof padding === 'string') {
-    if (padding !== 'same' && padding !== 'valid') throw new TypeError(`conv3d: padding must be a number, a triple, 'same' or 'valid', got '${padding}'`);
-    return aten('conv3d.padding', input, weight, bias, ntuple(stride, 3), padding, ntuple(dilation, 3), groups);
-  }
-  return aten('conv3d', input, weight, bias, ntuple(stride, 3), ntuple(padding, 3), ntuple(dilation, 3), groups);
+  return convNd('conv3d', 3, input, weight, options);
 }
 
 export interface ConvTranspose1dOptions {

@@ -2,6 +2,7 @@
 // Unflatten, ZeroPad2d, PixelShuffle, PixelUnshuffle (the pools are in pooling.ts).
 import { F, Tensor } from '../../torch/index.js';
 import { checkInterpolateOptions, resample } from '../../torch/interpolate.js';
+import type { InterpolateOptions } from '../../torch/interpolate.js';
 import type { InterpolateMode } from '../../torch/interpolate.js';
 import { Module } from '../module.js';
 
@@ -15,20 +16,8 @@ export class Dropout2d extends Module {
   override extraRepr(): string { return `p=${this.p}`; }
 }
 
-export interface UpsampleOptions {
-  /** The output's spatial size: one int for every spatial dim, or one per dim. */
-  size?: number | number[];
-  /** One factor for every spatial dim, or one per dim. */
-  scaleFactor?: number | number[];
-  /** Default 'nearest'; 'area' is adaptive average pooling to the output size. */
-  mode?: InterpolateMode;
-  /** 'linear', 'bilinear', 'bicubic' and 'trilinear' only; default false. */
-  alignCorners?: boolean;
-  /** With scaleFactor: interpolate as if the computed output size had been given (see F.interpolate). */
-  recomputeScaleFactor?: boolean;
-  /** Antialiased downsampling for 'bilinear' and 'bicubic' (F.interpolate's option; PyTorch 1.13's nn.Upsample lacks it). */
-  antialias?: boolean;
-}
+/** F.interpolate's options (antialias too, which PyTorch 1.13's nn.Upsample lacks). */
+export type UpsampleOptions = InterpolateOptions;
 
 /**
  * Resizes [N, C, L], [N, C, H, W] or [N, C, D, H, W] inputs to `size` or by

@@ -1,0 +1,32 @@
+// Shared by the normalization tests: seeded random inputs, forward/backward
+// steps for the PyTorch comparison, and modules whose affine parameters get
+// random values (so that their gradients matter).
+import { torch, nn } from '../../src/index.js';
+import { randomTensor } from './gradcheck.js';
+import type { ModuleStep } from './pytorch.js';
+
+type Tensor = torch.Tensor;
+
+export interface NormCase { ours: nn.Module; python: string; steps: ModuleStep[] }
+
+export function normCases(firstSeed: number) {
+  let seed = firstSeed;
+  const cases: Record<string, NormCase> = {};
+  const nextSeed = (): number => seed++;
+  const rnd = (shape: number[], lo = -1, hi = 1): Tensor => torch.keep(randomTensor(shape, seed++, lo, hi));
+  const step = (shape: number[], train: boolean, lo = -2, hi = 3): ModuleStep => ({ x: rnd(shape, lo, hi), proj: rnd(shape), train });
+  const randomizeAffine = (m: nn.Module): void => {
+    torch.noGrad(() => {
+      for (const [, p] of m.namedParameters()) {
+        const r = randomTensor(p.shape, seed++, 0.5, 1.5);
+        p.copy_(r);
+        r.dispose();
+      }
+    });
+  };
+  const addCase = (name: string, ours: nn.Module, python: string, steps: ModuleStep[]): void => {
+    randomizeAffine(ours);
+    cases[name] = { ours, python, steps };
+  };
+  return { cases, rnd, step, randomizeAffine, addCase, nextSeed };
+}

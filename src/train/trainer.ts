@@ -25,6 +25,7 @@ import { TrainingParts, checkpointModel, encodeTrainingState, loadModuleWeights,
 import { LightningModule, Stage, TrainerFn, isLoggableMetric } from './lightning-module.js';
 import { attachModelCallbacks, loadHookState, saveHookState } from './hooks.js';
 import { MetricCollector } from './epoch-metrics.js';
+import { runEvaluationLoop } from './evaluation-loop.js';
 import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
 import { metricsTable } from './metrics-table.js';
 import { writeTrainingCurves } from './metric-plots.js';
@@ -727,47 +728,12 @@ export class Trainer {
   }
 
   // ---- evaluation ------------------------------------------------------------------
-  private async evaluate(module: LightningModule, loader: Loader, stage: Stage, limit: number | undefined): Promise<Map<string, number>> {
-    const collector = new MetricCollector();
-    module.logSink = collector;
-    module.stage = stage;
-    module.eval();
-    const testing = stage === 'test';
-    if (testing) module.onTestEpochStart();
-    else module.onValidationEpochStart();
-    const total = limitBatches(loader.length, limit);
-    this.progress?.begin(stage === 'test' ? 'testing' : 'validating', total);
-    let index = 0;
-    if (total > 0) {
-      for await (const batch of loader) {
-        noGrad(() => scope(() => {
-          const onDevice = this.toDevice(batch);
-          module.currentBatchSize = onDevice.y.shape[0];
-          const run = () => (testing ? module.testStep(onDevice, index) : module.validationStep(onDevice, index));
-          const outputs = this.precisionPlugin.forward(run);
-          if (testing) {
-            for (const c of this.callbacks) c.onTestBatchEnd(this, module, outputs, onDevice, index);
-            module.onTestBatchEnd(outputs, onDevice, index);
-          } else {
-            for (const c of this.callbacks) c.onValidationBatchEnd(this, module, outputs, onDevice, index);
-            module.onValidationBatchEnd(outputs, onDevice, index);
-          }
-        }));
-        batch.x.dispose();
-        batch.y.dispose();
-        index++;
-        this.progress?.update(index, {});
-        await yieldToEventLoop();
-        if (index >= total) break;
-      }
-    }
-    this.progress?.end();
-    if (testing) module.onTestEpochEnd();
-    else module.onValidationEpochEnd();
-    module.logSink = null;
-    const values = this.reduced(collector);
-    collector.resetMetrics();
-    return values;
+  /** The validation or test loop on `limit` batches (a count or fraction) of the loader. */
+  private evaluate(module: LightningModule, loader: Loader, stage: Stage, limit: number | undefined): Promise<Map<string, number>> {
+    return runEvaluationLoop({
+      trainer: this, callbacks: this.callbacks, precision: this.precisionPlugin, progress: this.progress,
+      toDevice: (batch) => this.toDevice(batch), reduce: (collector) => this.reduced(collector),
+    }, module, loader, stage, limitBatches(loader.length, limit));
   }
 
   /** Epoch means, averaged over the ranks (weighted by the samples each saw) in data-parallel runs. */

@@ -57,9 +57,10 @@ test('manual optimization under ddp: two networks with BatchNorm, two manualBack
   const sink = { write: (t: string) => { text += t; return true; } };
   const gan = fileURLToPath(new URL('./helpers/ddp-gan.js', import.meta.url));
   await launch({ nprocs: 2, script: gan, args: [], stdout: sink, stderr: sink });
-  const ranks: { globalStep: number; weights: Record<string, number[]> }[] = [];
+  const ranks: { globalStep: number; weights: Record<string, number[]>; gathered: number[][] }[] = [];
   for (const m of text.matchAll(/^\[rank (\d+)\] WEIGHTS (.*)$/gm)) ranks[Number(m[1])] = JSON.parse(m[2]);
   assert.equal(ranks.filter(Boolean).length, 2, text);
+  for (const r of ranks) assert.deepEqual(r.gathered, [[0, 10], [1, 11]], 'allGather: [worldSize, ...shape] on every rank');
   assert.equal(ranks[0].globalStep, 2 * 2 * 6, 'two optimizer steps per batch, 6 batches of 16 per rank (192 samples), 2 epochs');
   const names = Object.keys(ranks[0].weights);
   assert.ok(names.some((n) => n.includes('running_mean')), `the networks hold BatchNorm layers: ${names}`);

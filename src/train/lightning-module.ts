@@ -3,13 +3,14 @@
 // which optimizer (configureOptimizers). The Trainer owns the loop; the
 // module only computes and `log()`s values, which the Trainer aggregates per
 // step and per epoch like Lightning's `self.log`.
-import { Tensor } from '../torch/index.js';
+import { Tensor, noGrad } from '../torch/index.js';
 import { Module } from '../nn/index.js';
 import type { Optimizer, LRScheduler, ReduceLROnPlateau } from '../optim/index.js';
 import type { Batch } from '../data/index.js';
 import type { Callback, JsonValue } from './callbacks/callback.js';
 import type { ConfigureOptimizersResult } from './configured-optimizers.js';
 import type { BackwardOptions } from './optimization-context.js';
+import type { Trainer } from './trainer.js';
 import { LightningOptimizer } from './lightning-optimizer.js';
 
 export interface LogOptions {
@@ -107,6 +108,8 @@ export abstract class LightningModule extends Module {
   automaticOptimization = true;
   /** Set by the Trainer fitting this module: what optimizers(), manualBackward() and the like ask. */
   trainerHost: ManualOptimizationHost | null = null;
+  /** The Trainer running this module (fit, validate, test or predict), Lightning's self.trainer; null before. */
+  trainer: Trainer | null = null;
   /** requiresGrad of the parameters toggleOptimizer() switched off, to restore. */
   private toggledOff: Tensor[] = [];
 
@@ -134,6 +137,54 @@ export abstract class LightningModule extends Module {
    * `[optimizers, schedulers]`. Several optimizers need manual optimization.
    */
   abstract configureOptimizers(): ConfigureOptimizersResult;
+
+  // ---- what Lightning's module knows of its run -------------------------------------
+  /** The Trainer's current epoch (0 without a Trainer). */
+  get currentEpoch(): number { return this.trainer?.currentEpoch ?? 0; }
+
+  /** Optimizer steps taken so far (0 without a Trainer). */
+  get globalStep(): number { return this.trainer?.globalStep ?? 0; }
+
+  /** This process's rank in a data-parallel run (0 otherwise). */
+  get globalRank(): number { return this.trainer?.globalRank ?? 0; }
+
+  /** The device of the module's parameters ('cpu' when it has none). */
+  get device(): string { return this.parameters()[0]?.device ?? 'cpu'; }
+
+  /** Prints a line where the Trainer reports (rank 0 only in data-parallel runs), or on stdout without a Trainer. */
+  print(...values: unknown[]): void {
+    const line = values.map((v) => (typeof v === 'string' ? v : String(v))).join(' ');
+    if (this.trainer) this.trainer.print(line);
+    else process.stdout.write(line + '\n');
+  }
+
+  /** Several log() calls at once, with the same options (Lightning's log_dict). */
+  logDict(values: Record<string, number | Tensor | LoggableMetric>, options: LogOptions = {}): void {
+    if (values === null || typeof values !== 'object') throw new TypeError('logDict: expected an object of name → value');
+    for (const [name, value] of Object.entries(values)) this.log(name, value, options);
+  }
+
+  /**
+   * Gathers `tensor` from every rank into one tensor [worldSize, ...shape]
+   * (Lightning's all_gather, without gradients); in one process the tensor
+   * itself comes back, without the extra dimension, as in Lightning.
+   */
+  allGather(tensor: Tensor): Tensor {
+    if (!(tensor instanceof Tensor)) throw new TypeError('allGather: expected a Tensor');
+    return this.trainer ? noGrad(() => this.trainer!.allGather(tensor)) : tensor;
+  }
+
+  /** Lightning's freeze(): eval mode, and no parameter requires a gradient. */
+  freeze(): void {
+    for (const p of this.parameters()) p.requiresGrad_(false);
+    this.eval();
+  }
+
+  /** Lightning's unfreeze(): train mode, and every parameter requires a gradient. */
+  unfreeze(): void {
+    for (const p of this.parameters()) p.requiresGrad_(true);
+    this.train();
+  }
 
   // ---- manual optimization -------------------------------------------------------
   private host(what: string): ManualOptimizationHost {

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Tensor, cat, cuda, getRngState, keep, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, setRngState, tensor } from '../torch/index.js';
+import { Tensor, cat, cuda, getRngState, keep, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, setRngState, stack, tensor } from '../torch/index.js';
 import { Module } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
 import { DataLoader } from '../data/index.js';
@@ -411,6 +411,7 @@ export class Trainer {
   private async runFit(module: LightningModule, data: DataModuleLike, options: { ckptPath?: string }): Promise<FitResult> {
     const start = performance.now();
     this.module = module;
+    module.trainer = this;
     this.metadata = { ...(data.checkpointMetadata?.() ?? {}), ...(this.options.checkpointMetadata ?? {}) };
     if (this.options.seed !== undefined) manualSeed(this.options.seed);
     if (this.distributed) {
@@ -743,6 +744,16 @@ export class Trainer {
     return new Map(Object.entries(reduceMetrics(Object.fromEntries(local), collector.weights(), this.group)));
   }
 
+  /**
+   * `tensor` from every rank stacked into [worldSize, ...shape]; in one
+   * process `tensor` itself (LightningModule.allGather, Lightning's all_gather).
+   */
+  allGather(tensor: Tensor): Tensor {
+    const group = this.group;
+    if (!group || group.worldSize === 1) return tensor;
+    return scope(() => stack(group.allGather(tensor), 0));
+  }
+
   /** The mean of `value` over the ranks (`value` itself when not data-parallel). */
   private averageOverRanks(value: number): number {
     const group = this.group;
@@ -819,6 +830,7 @@ export class Trainer {
 
   /** Places the module (and its precision) and loads the weights of `ckptPath` when given. */
   private prepareForEvaluation(module: LightningModule, ckptPath: string | undefined, where: string): void {
+    module.trainer = this;
     this.placeModule(module);
     if (ckptPath === undefined) return;
     const path = resolveCkptPath(ckptPath, this.callbacks, this.lastSavedPath, where);

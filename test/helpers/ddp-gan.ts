@@ -1,7 +1,8 @@
 // One rank of the manual-optimization DDP test: two networks with BatchNorm,
 // each with its optimizer, two backward passes per step (a GAN's pattern,
 // the second network's loss reading the first, toggled off). Every rank
-// prints `WEIGHTS <json>`: its trained weights and BatchNorm statistics.
+// prints `WEIGHTS <json>`: its trained weights and BatchNorm statistics, and
+// what LightningModule.allGather collects from both ranks.
 import * as torch from '../../src/torch/index.js';
 import { Tensor } from '../../src/torch/index.js';
 import { BatchNorm1d, Linear, Sequential } from '../../src/nn/index.js';
@@ -46,4 +47,5 @@ const trainer = new Trainer({ strategy: 'ddp', devices: Number(process.env.WORLD
   ddp: { findUnusedParameters: true } });
 const result = await trainer.fit(module, tinyData({ batchSize: 16 }));
 const weights = Object.fromEntries([...module.stateDict()].map(([k, t]) => [k, t.toFlatArray()]));
-console.log(`WEIGHTS ${JSON.stringify({ globalStep: result.globalStep, weights })}`);
+const gathered = module.allGather(torch.tensor([module.globalRank, 10 + module.globalRank])).toArray();
+console.log(`WEIGHTS ${JSON.stringify({ globalStep: result.globalStep, weights, gathered })}`);

@@ -19,6 +19,7 @@ export { EarlyStopping } from './callbacks/early-stopping.js';
 export type { EarlyStoppingOptions } from './callbacks/early-stopping.js';
 export { LearningRateMonitor } from './callbacks/lr-monitor.js';
 export { Timer, durationSeconds } from './callbacks/timer.js';
+export { GradientAccumulationScheduler } from './callbacks/gradient-accumulation-scheduler.js';
 export type { TimerOptions, Duration } from './callbacks/timer.js';
 export type { LearningRateMonitorOptions } from './callbacks/lr-monitor.js';
 export { LearningRateFinder, suggestLr, lrFinderSvg } from './callbacks/lr-finder.js';

@@ -94,7 +94,7 @@ export class Trainer {
   readonly maxEpochs: number;
   readonly maxSteps: number;
   /** Batches per optimizer step (Lightning's accumulate_grad_batches). */
-  readonly accumulateGradBatches: number;
+  private accumulate: number;
   /** Lightning's val_check_interval: a fraction of the epoch, or a batch count (default 1.0: at the epoch's end). */
   readonly valCheckInterval: number;
   /** Validate every N epochs (null: every valCheckInterval batches across epochs). */
@@ -178,7 +178,7 @@ export class Trainer {
     this.maxSteps = options.maxSteps === undefined || options.maxSteps === -1 ? Infinity : options.maxSteps;
     if (!(Number.isInteger(this.maxSteps) && this.maxSteps > 0) && this.maxSteps !== Infinity) throw new RangeError(`Trainer: maxSteps must be a positive integer or -1, got ${options.maxSteps}`);
     checkLoopOptions(options);
-    this.accumulateGradBatches = options.accumulateGradBatches ?? 1;
+    this.accumulate = options.accumulateGradBatches ?? 1;
     this.valCheckInterval = options.valCheckInterval ?? 1;
     this.checkValEveryNEpoch = options.checkValEveryNEpoch === undefined ? 1 : options.checkValEveryNEpoch;
     this.device = resolveAccelerator(options.accelerator ?? 'auto');
@@ -227,6 +227,19 @@ export class Trainer {
   }
 
   get precision(): Precision { return this.precisionPlugin.precision; }
+
+  /** Batches per optimizer step (Lightning's accumulate_grad_batches); GradientAccumulationScheduler changes it at epoch starts. */
+  get accumulateGradBatches(): number { return this.accumulate; }
+
+  set accumulateGradBatches(n: number) {
+    if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`Trainer: accumulateGradBatches must be a positive integer, got ${n}`);
+    const closureOptimizer = this.optimizers.find((o) => o.requiresClosure);
+    if (n !== 1 && closureOptimizer) throw new Error(`Trainer: accumulateGradBatches is not supported with ${closureOptimizer.name}, which re-evaluates the loss within a step`);
+    if (n !== 1 && this.module !== null && !this.module.automaticOptimization) {
+      throw new Error('Trainer: accumulateGradBatches is not supported with manual optimization; accumulate in trainingStep (step the optimizer every N batches)');
+    }
+    this.accumulate = n;
+  }
 
   /**
    * Joins (or adopts) the process group and picks this rank's device: on CUDA

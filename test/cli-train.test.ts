@@ -22,7 +22,7 @@ test('orthogonium train learns Fashion-MNIST and leaves a complete run folder; e
     const out = join(dir, 'run');
     // The seed's GPU switches (no effect on the CPU; the final certificates are computed in full float32 anyway).
     const r = run('train', ...QUICK, '--setting', 'mildly_robust', '--epochs', '1', '--limit-train-batches', '40', '--out', out, '--json',
-      '--matmul-precision', 'medium');
+      '--matmul-precision', 'medium', '--max-time', '00:01:00:00', '--min-epochs', '1', '--num-sanity-val-steps', '1');
     assert.equal(r.status, 0, r.stderr + r.stdout);
     const result = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(result.fit.globalStep, 40);
@@ -38,6 +38,7 @@ test('orthogonium train learns Fashion-MNIST and leaves a complete run folder; e
     assert.equal(config.setting, 'mildly_robust');
     assert.equal(config.model.architecture, 'PatchBasedExpandedCNN');
     assert.deepEqual([config.matmulPrecision, config.cudnnBenchmark], ['medium', true]);
+    assert.deepEqual([config.maxTime, config.minEpochs, config.numSanityValSteps, config.overfitBatches], ['00:01:00:00', 1, 1, null]);
     assert.match(readFileSync(join(out, 'metrics.csv'), 'utf8'), /^step,.*val_vra/);
 
     const e = run('eval', '--checkpoint', join(out, 'model.ckpt'), '--limit', '256', '--json');
@@ -133,6 +134,10 @@ test('orthogonium train and eval refuse bad command lines with exit code 2 and a
       [['train', '--matmul-precision', 'low'], /unknown matmulPrecision 'low'; expected one of highest, high, medium/],
       [['train', '--precision', '16-true'], /unknown precision '16-true'; expected one of 32, bf16-mixed, 16-mixed, 64-true/],
       [['train', '--device', 'tpu'], /unknown device 'tpu'; expected one of cpu, cuda, gpu, auto/],
+      [['train', '--max-time', '12:00'], /'maxTime' must be seconds > 0, "DD:HH:MM:SS" or null, got "12:00"/],
+      [['train', '--num-sanity-val-steps', '-2'], /--num-sanity-val-steps must be an integer ≥ 0, or -1 for all, got '-2'/],
+      [['train', '--overfit-batches', '1.5'], /--overfit-batches must be a positive batch count or a fraction in \(0, 1\]/],
+      [['train', '--min-epochs', '0'], /--min-epochs must be a positive integer, got '0'/],
       [['train', '--config', join(dir, 'missing.json')], /cannot read the config file .*missing\.json: ENOENT/],
       [['train', '--config', join(dir, 'bad.json')], /bad\.json: not valid JSON/],
       [['train', '--config', join(dir, 'unknown.json')], /unknown field 'learningRate'/],

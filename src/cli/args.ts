@@ -7,7 +7,7 @@ import { parseEps } from '../losses/eps.js'; // not the losses index: a bad comm
 export class UsageError extends Error {}
 
 export type FlagKind = 'string' | 'positive-int' | 'non-negative-int' | 'positive-number' | 'non-negative-number' | 'bool' | 'eps' | 'limit'
-  | 'numbers' | 'shape';
+  | 'numbers' | 'shape' | 'count-or-all';
 
 export interface FlagSpec { key: string; kind: FlagKind; choices?: readonly string[] }
 
@@ -32,6 +32,12 @@ function convert(flag: string, spec: FlagSpec, text: string): string | number | 
       const n = Number(text);
       const min = spec.kind === 'positive-int' ? 1 : 0;
       if (text.trim() === '' || !Number.isInteger(n) || n < min) fail(`${min === 1 ? 'a positive' : 'a non-negative'} integer`);
+      return n;
+    }
+    case 'count-or-all': {
+      // A count ≥ 0, or -1 for all (Lightning's num_sanity_val_steps).
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isInteger(n) || n < -1) fail('an integer ≥ 0, or -1 for all');
       return n;
     }
     case 'numbers':

@@ -17,6 +17,7 @@ export const TRAIN_USAGE = `orthogonium train [--setting non_robust|mildly_robus
         [--weight-decay X] [--precision 32|bf16-mixed|16-mixed|64-true] [--device cpu|cuda|gpu|auto] [--matmul-precision highest|high|medium]
         [--no-cudnn-benchmark] [--workers N] [--limit-train-batches N]
         [--limit-val-batches N] [--eps 36/255] [--certify-eps 36/255,72/255,108/255] [--gradient-clip X] [--on-nan error|skip]
+        [--max-time SECONDS|DD:HH:MM:SS] [--min-epochs N] [--num-sanity-val-steps N|-1] [--overfit-batches N]
         [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]
         [--devices N [--strategy ddp|ddp_spawn] [--num-nodes M --node-rank R --master-addr A --master-port P]]`;
 
@@ -44,6 +45,10 @@ const FLAGS: Record<string, FlagSpec> = {
   '--certify-eps': { key: 'certifyEps', kind: 'eps' },
   '--gradient-clip': { key: 'gradientClipVal', kind: 'positive-number' },
   '--on-nan': { key: 'onNan', kind: 'string', choices: ['error', 'skip'] },
+  '--max-time': { key: 'maxTime', kind: 'string' },
+  '--min-epochs': { key: 'minEpochs', kind: 'positive-int' },
+  '--num-sanity-val-steps': { key: 'numSanityValSteps', kind: 'count-or-all' },
+  '--overfit-batches': { key: 'overfitBatches', kind: 'limit' },
   '--out': { key: 'out', kind: 'string' },
   '--resume': { key: 'resume', kind: 'string' },
   '--seed': { key: 'seed', kind: 'non-negative-int' },

@@ -8,6 +8,7 @@ import { SETTINGS, SettingName } from './settings.js';
 import type { Accelerator } from './trainer.js';
 import { PRECISIONS, Precision } from './precision.js';
 import type { Float32MatmulPrecision } from '../torch/index.js';
+import { durationSeconds } from './callbacks/timer.js';
 
 export interface RunConfig {
   setting: SettingName;
@@ -42,6 +43,14 @@ export interface RunConfig {
   certifyEps: number[];
   onNan: 'error' | 'skip';
   gradientClipVal: number | null;
+  /** Stop training after this long: seconds or "DD:HH:MM:SS" (null: no limit). */
+  maxTime: number | string | null;
+  /** Train at least this many epochs whatever early stopping says (null: no minimum). */
+  minEpochs: number | null;
+  /** Validation batches run before training to catch a broken validation (-1: all, 0: none). */
+  numSanityValSteps: number;
+  /** Train and validate on this many batches (or fraction) only, to check the model can fit them (null: off). */
+  overfitBatches: number | null;
   progress: boolean;
   logEveryNSteps: number;
   /** Data-parallel processes on this node, nodes, this node's index, and the rendezvous address (rank 0's node). */
@@ -56,6 +65,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   setting: 'mildly_robust', dataset: 'cifar10', dataDir: null, download: false, model: null, epochs: null, batchSize: 256, lr: 5e-3, lrFind: false, weightDecay: 0,
   precision: '32', matmulPrecision: 'highest', cudnnBenchmark: true, device: 'cpu', workers: 0, limitTrainBatches: null, limitValBatches: null, out: null, seed: 0,
   eps: 36 / 255, certifyEps: [36 / 255, 72 / 255, 108 / 255], onNan: 'error', gradientClipVal: null, progress: true, logEveryNSteps: 50,
+  maxTime: null, minEpochs: null, numSanityValSteps: 2, overfitBatches: null,
   devices: 1, numNodes: 1, nodeRank: 0, masterAddr: '127.0.0.1', masterPort: null,
 };
 
@@ -86,7 +96,16 @@ export function validateRunConfig(c: RunConfig, where = 'run config'): RunConfig
   if (c.nodeRank >= c.numNodes) fail('nodeRank', `below numNodes (${c.numNodes})`);
   if (c.masterPort !== null && !(Number.isInteger(c.masterPort) && c.masterPort > 0 && c.masterPort < 65536)) fail('masterPort', 'a port number or null');
   if (typeof c.masterAddr !== 'string' || !c.masterAddr) fail('masterAddr', 'a host name or address');
-  for (const key of ['limitTrainBatches', 'limitValBatches'] as const) {
+  int('minEpochs', 1, true);
+  int('numSanityValSteps', -1);
+  if (c.maxTime !== null) {
+    try {
+      durationSeconds(c.maxTime, where);
+    } catch {
+      fail('maxTime', 'seconds > 0, "DD:HH:MM:SS" or null');
+    }
+  }
+  for (const key of ['limitTrainBatches', 'limitValBatches', 'overfitBatches'] as const) {
     const v = c[key];
     if (v !== null && !(typeof v === 'number' && v > 0 && (Number.isInteger(v) || v <= 1))) fail(key, 'a batch count, a fraction in (0, 1], or null');
   }

@@ -95,6 +95,8 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
     maxEpochs: resolved.epochs!, precision: config.precision, accelerator: config.device, benchmark: config.cudnnBenchmark,
     limitTrainBatches: config.limitTrainBatches ?? undefined, limitValBatches: config.limitValBatches ?? undefined,
     gradientClipVal: config.gradientClipVal ?? undefined, onNonFiniteLoss: config.onNan, logEveryNSteps: config.logEveryNSteps,
+    maxTime: config.maxTime ?? undefined, minEpochs: config.minEpochs ?? undefined, numSanityValSteps: config.numSanityValSteps,
+    overfitBatches: config.overfitBatches ?? undefined,
     enableProgressBar: config.progress, defaultRootDir: out, output: options.output,
     devices: config.devices, numNodes: config.numNodes,
     callbacks: [

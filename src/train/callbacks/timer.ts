@@ -8,7 +8,7 @@ import type { JsonValue } from './callback.js';
 import type { LightningModule } from '../lightning-module.js';
 import type { Trainer } from '../trainer.js';
 
-/** A duration: seconds, Lightning's "DD:HH:MM:SS" string, or { days, hours, minutes, seconds }. */
+/** A duration: seconds (a number or a string of digits), Lightning's "DD:HH:MM:SS" string, or { days, hours, minutes, seconds }. */
 export type Duration = number | string | { days?: number; hours?: number; minutes?: number; seconds?: number };
 
 export interface TimerOptions {
@@ -27,6 +27,8 @@ export function durationSeconds(value: Duration, where: string): number {
   let seconds: number;
   if (typeof value === 'number') {
     seconds = value;
+  } else if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim())) {
+    seconds = Number(value);  // plain seconds, as a command line gives them
   } else if (typeof value === 'string') {
     const parts = value.split(':');
     if (parts.length !== 4 || parts.some((p) => !/^\d+$/.test(p))) {

@@ -61,3 +61,37 @@ test('allGather in one process gives the tensor back unchanged (Lightning adds n
   assert.ok(module.parameters().every((p) => p.requiresGrad));
   assert.throws(() => module.allGather([1] as never), /allGather: expected a Tensor/);
 });
+
+test('fit takes loaders (train, val) as Lightning does, or the loaders the module defines; loaders passed in stay usable', async () => {
+  const quiet = { enableProgressBar: false, enableModelSummary: false, numSanityValSteps: 0, accelerator: 'cpu' as const, logger: false as const };
+  torch.manualSeed(3);
+  const viaModule = new Probe();
+  await new Trainer({ ...quiet, maxEpochs: 2, output: captureOutput() }).fit(viaModule, orderedData());
+
+  torch.manualSeed(3);
+  const viaLoaders = new Probe();
+  const data = orderedData();
+  const train = data.trainDataloader();
+  const val = data.valDataloader!()!;
+  const trainer = new Trainer({ ...quiet, maxEpochs: 2, output: captureOutput() });
+  const r = await trainer.fit(viaLoaders, train, val);
+  const reference = viaModule.stateDict();
+  for (const [k, t] of viaLoaders.stateDict()) assert.ok(t.equal(reference.get(k)!), `${k}: the same training as with the data module`);
+  assert.ok(Number.isFinite(r.metrics.val_x), 'the validation loader ran');
+  const again = await trainer.validate(viaLoaders, val);
+  assert.ok(Math.abs(again.val_x - r.metrics.val_x) < 1e-6, 'the loader passed in was not closed');
+
+  class SelfFed extends Probe {
+    override trainDataloader() { return orderedData().trainDataloader(); }
+    override valDataloader() { return orderedData().valDataloader!(); }
+  }
+  torch.manualSeed(3);
+  const selfFed = new SelfFed();
+  const own = await new Trainer({ ...quiet, maxEpochs: 2, output: captureOutput() }).fit(selfFed);
+  assert.equal(own.globalStep, 4);
+  assert.ok(Number.isFinite(own.metrics.val_x));
+  for (const [k, t] of selfFed.stateDict()) assert.ok(t.equal(reference.get(k)!), `${k}: the module's own loaders train the same`);
+
+  await assert.rejects(new Trainer(quiet).fit(new Probe()), /no data: pass a data module or loaders, or define trainDataloader\(\)/);
+  await assert.rejects(new Trainer(quiet).fit(new Probe(), 42 as never), /expected a data module \(with trainDataloader\(\)\) or a training loader/);
+});

@@ -10,7 +10,7 @@ import type { Batch } from '../data/index.js';
 import type { Callback, JsonValue } from './callbacks/callback.js';
 import type { ConfigureOptimizersResult } from './configured-optimizers.js';
 import type { BackwardOptions } from './optimization-context.js';
-import type { Trainer } from './trainer.js';
+import type { Loader, Trainer } from './trainer.js';
 import { LightningOptimizer } from './lightning-optimizer.js';
 
 export interface LogOptions {
@@ -137,6 +137,10 @@ export abstract class LightningModule extends Module {
    * `[optimizers, schedulers]`. Several optimizers need manual optimization.
    */
   abstract configureOptimizers(): ConfigureOptimizersResult;
+
+  /** Lightning's data hooks: a module that defines them can be fitted without a data module (`trainer.fit(module)`). */
+  trainDataloader?(): Loader;
+  valDataloader?(): Loader | null;
 
   // ---- what Lightning's module knows of its run -------------------------------------
   /** The Trainer's current epoch (0 without a Trainer). */

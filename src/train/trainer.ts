@@ -410,10 +410,21 @@ export class Trainer {
   }
 
   // ---- fit --------------------------------------------------------------------
-  async fit(module: LightningModule, data: DataModuleLike, options: { ckptPath?: string } = {}): Promise<FitResult> {
+  /**
+   * Trains the module, as Lightning's fit: on a data module, on a training
+   * loader and an optional validation loader (`fit(module, train, val)`), or,
+   * with no data, on the loaders the module defines (trainDataloader() /
+   * valDataloader()). Loaders passed in stay open for the caller.
+   */
+  fit(module: LightningModule, data?: DataModuleLike, options?: { ckptPath?: string }): Promise<FitResult>;
+  fit(module: LightningModule, trainLoader: Loader, valLoader?: Loader | null, options?: { ckptPath?: string }): Promise<FitResult>;
+  async fit(module: LightningModule, data?: DataModuleLike | Loader, third?: Loader | null | { ckptPath?: string }, fourth?: { ckptPath?: string }): Promise<FitResult> {
     if (!(module instanceof LightningModule)) throw new TypeError('Trainer.fit: expected a LightningModule');
+    const loaders = data !== undefined && isLoader(data);
+    const options = (loaders ? fourth : third as { ckptPath?: string } | undefined) ?? {};
+    const source = fitData(module, data, loaders ? (third as Loader | null | undefined) ?? null : undefined);
     try {
-      return await this.runFit(module, data, options);
+      return await this.runFit(module, source, options);
     } catch (error) {
       // Lightning's on_exception: every callback hears of the failure, then it propagates.
       for (const c of this.callbacks) await c.onException(this, module, error);
@@ -421,7 +432,7 @@ export class Trainer {
     }
   }
 
-  private async runFit(module: LightningModule, data: DataModuleLike, options: { ckptPath?: string }): Promise<FitResult> {
+  private async runFit(module: LightningModule, { data, ownsLoaders }: FitData, options: { ckptPath?: string }): Promise<FitResult> {
     const start = performance.now();
     this.module = module;
     module.trainer = this;
@@ -470,8 +481,10 @@ export class Trainer {
       while (this.currentEpoch < this.epochLimit) {
         const reloadEvery = this.options.reloadDataloadersEveryNEpochs ?? 0;
         if (reloadEvery > 0 && this.currentEpoch - loadedAtEpoch >= reloadEvery) {
-          await trainLoader.close?.();
-          await valLoader?.close?.();
+          if (ownsLoaders) {
+            await trainLoader.close?.();
+            await valLoader?.close?.();
+          }
           ({ trainLoader, valLoader } = this.loadData(data));
           loadedAtEpoch = this.currentEpoch;
         }
@@ -499,8 +512,10 @@ export class Trainer {
       stopSignals();
       this.progress?.end();
       for (const l of this.loggers) l.finalize(loggerStatus);
-      await trainLoader.close?.();
-      await valLoader?.close?.();
+      if (ownsLoaders) {
+        await trainLoader.close?.();
+        await valLoader?.close?.();
+      }
       this.trainLoader = null;
     }
     await this.stageHook(module, 'teardown', 'fit');
@@ -954,6 +969,27 @@ function snapshotState(module: Module): () => void {
     noGrad(() => module.loadStateDict(saved));
     for (const t of saved.values()) t.dispose();
   };
+}
+
+/** What fit() trains on, as a data module, and whether its loaders are the fit's to close. */
+interface FitData { data: DataModuleLike; ownsLoaders: boolean }
+
+function fitData(module: LightningModule, data: DataModuleLike | Loader | undefined, valLoader: Loader | null | undefined): FitData {
+  if (data === undefined) {
+    const own = module as unknown as Partial<DataModuleLike>;
+    if (typeof own.trainDataloader !== 'function') {
+      throw new TypeError('Trainer.fit: no data: pass a data module or loaders, or define trainDataloader() (and valDataloader()) on the module');
+    }
+    return { data: module as unknown as DataModuleLike, ownsLoaders: true };
+  }
+  if (isLoader(data)) {
+    if (valLoader !== null && valLoader !== undefined && !isLoader(valLoader)) throw new TypeError('Trainer.fit: the validation loader must be a loader (async-iterable with a length) or null');
+    return { data: { trainDataloader: () => data, valDataloader: () => valLoader ?? null }, ownsLoaders: false };
+  }
+  if (typeof (data as DataModuleLike).trainDataloader !== 'function') {
+    throw new TypeError('Trainer.fit: expected a data module (with trainDataloader()) or a training loader');
+  }
+  return { data: data as DataModuleLike, ownsLoaders: true };
 }
 
 const isPositioned = (loader: Loader): loader is PositionedLoader => typeof (loader as Partial<PositionedLoader>).resumeAt === 'function';

@@ -148,7 +148,9 @@ test('maxTime stops training once the time is up; the Timer reports the time and
     const trainer = new Trainer(quiet({ maxEpochs: 5, maxTime: { seconds: 0.1 }, numSanityValSteps: 0, callbacks: [new Slow()] }));
     const r = await trainer.fit(tinyModule(6), tinyData());
     const timer = trainer.callbacks.find((c) => c instanceof Timer) as Timer;
-    assert.ok(r.globalStep >= 3 && r.globalStep < 6, `stopped within the first epoch, after ~4 batches of 30 ms (step ${r.globalStep})`);
+    // Each batch takes ≥ 30 ms, so 0.1 s is up after at most 4 of the 30 batches; the bound leaves room for a loaded machine.
+    assert.ok(r.globalStep >= 1 && r.globalStep <= 4, `stopped after ≤ 4 batches of ≥ 30 ms (step ${r.globalStep})`);
+    assert.equal(r.epochs, 1, 'the epoch cut short still ends');
     assert.match(r.stopReason, /Timer: the time limit of 00:00:00:00 is reached/);
     assert.ok(timer.timeElapsed('train') >= 0.1);
     assert.ok(timer.timeRemaining('train') <= 0);

@@ -15,7 +15,7 @@ import { SGD } from '../src/optim/index.js';
 import type { Optimizer } from '../src/optim/index.js';
 import type { Batch } from '../src/data/index.js';
 import { Callback, EarlyStopping, LightningModule, ModelCheckpoint, Trainer } from '../src/train/index.js';
-import type { OptimizerConfig, TrainerOptions } from '../src/train/index.js';
+import type { DataModuleLike, OptimizerConfig, TrainerOptions } from '../src/train/index.js';
 import type { CheckpointHookState, TrainerFn } from '../src/train/lightning-module.js';
 import { captureOutput, orderedData } from './helpers/tiny-training.js';
 
@@ -222,4 +222,28 @@ test('configureCallbacks replaces the Trainer\'s callbacks of the same class; Mo
   assert.deepEqual(trainer.callbacks, [recorder, mine, checkpoint]);
   trainer.dispose();
   rmSync(checkpoint.dirpath(trainer), { recursive: true, force: true });
+});
+
+test("a data module's prepareData / setup / teardown run in Lightning's order, before its loaders are asked for", async () => {
+  torch.manualSeed(0);
+  const events: string[] = [];
+  const base = orderedData();
+  const data: DataModuleLike = {
+    prepareData: () => { events.push('d.prepareData'); },
+    setup: (stage) => { events.push(`d.setup:${stage}`); },
+    teardown: (stage) => { events.push(`d.teardown:${stage}`); },
+    trainDataloader: () => { events.push('d.trainDataloader'); return base.trainDataloader(); },
+    valDataloader: () => { events.push('d.valDataloader'); return base.valDataloader!(); },
+    testDataloader: () => { events.push('d.testDataloader'); return base.testDataloader!(); },
+  };
+  const module = new Recording(events);
+  const trainer = new Trainer(quiet({ maxEpochs: 1, numSanityValSteps: 0, callbacks: [new RecordingCallback(events)] }));
+  await trainer.fit(module, data);
+  const fitOrder = events.filter((e) => e.startsWith('d.') || e.includes('setup') || e.includes('teardown'));
+  assert.deepEqual(fitOrder, ['d.prepareData', 'd.setup:fit', 'c.setup:fit', 'm.setup:fit', 'd.trainDataloader', 'd.valDataloader',
+    'd.teardown:fit', 'c.teardown:fit', 'm.teardown:fit']);
+  events.length = 0;
+  await trainer.test(module, data);
+  assert.deepEqual(events.filter((e) => e.startsWith('d.')), ['d.prepareData', 'd.setup:test', 'd.testDataloader', 'd.teardown:test']);
+  trainer.dispose();
 });

@@ -69,6 +69,11 @@ export interface DataModuleLike {
   checkpointMetadata?(): CheckpointMetadata;
   /** Called by a data-parallel Trainer before asking for loaders: load only this process's part of each epoch. */
   distribute?(shard: Shard): void;
+  /** Lightning's prepare_data: once per node (local rank 0) before setup, e.g. to download; the other ranks wait. */
+  prepareData?(): void | Promise<void>;
+  /** Lightning's setup / teardown: before the loaders are asked for, and after the stage ran. */
+  setup?(stage: TrainerFn): void | Promise<void>;
+  teardown?(stage: TrainerFn): void | Promise<void>;
 }
 
 export interface FitResult {
@@ -403,8 +408,16 @@ export class Trainer {
     }
   }
 
-  /** setup(stage) or teardown(stage): the callbacks', then the module's. */
-  private async stageHook(module: LightningModule, which: 'setup' | 'teardown', stage: TrainerFn): Promise<void> {
+  /**
+   * setup(stage) or teardown(stage) in Lightning's order: the data module's
+   * (its prepareData first, on local rank 0 while the other ranks wait), the callbacks', then the module's.
+   */
+  private async stageHook(module: LightningModule, which: 'setup' | 'teardown', stage: TrainerFn, data: DataModuleLike | null = null): Promise<void> {
+    if (which === 'setup' && data?.prepareData) {
+      if (!this.group || Number(process.env.LOCAL_RANK ?? 0) === 0) await data.prepareData();
+      this.group?.barrier();
+    }
+    await data?.[which]?.(stage);
     for (const c of this.callbacks) await c[which](this, module, stage);
     module[which](stage);
   }
@@ -445,7 +458,7 @@ export class Trainer {
     }
     this.placeModule(module);
     attachModelCallbacks(this.callbacks, module);
-    await this.stageHook(module, 'setup', 'fit');
+    await this.stageHook(module, 'setup', 'fit', data);
     this.configureOptimizers(module);
     this.checkOptimizationMode(module);
     if (options.ckptPath) this.restore(options.ckptPath);
@@ -518,7 +531,7 @@ export class Trainer {
       }
       this.trainLoader = null;
     }
-    await this.stageHook(module, 'teardown', 'fit');
+    await this.stageHook(module, 'teardown', 'fit', data);
     return {
       epochs: this.currentEpoch, globalStep: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics), history: this.history,
       stopReason, interrupted: stopReason === 'interrupted', interruptedCheckpoint, seconds: (performance.now() - start) / 1000, skippedBatches: this.automatic.skipped,
@@ -801,18 +814,21 @@ export class Trainer {
    */
   async validate(module: LightningModule, data: DataModuleLike | Loader, options: { stage?: 'validate' | 'test'; ckptPath?: string } = {}): Promise<Record<string, number>> {
     const stage = options.stage ?? 'validate';
-    const loader = isLoader(data) ? data : stage === 'test' ? (data.testDataloader?.() ?? data.valDataloader?.() ?? null) : (data.valDataloader?.() ?? null);
-    if (loader === null) throw new Error(`Trainer.${stage}: the data module has no ${stage === 'test' ? 'test or validation' : 'validation'} loader`);
+    const dataModule = isLoader(data) ? null : data;
+    let loader: Loader | null = null;
     try {
       this.prepareForEvaluation(module, options.ckptPath, `Trainer.${stage}`);
-      await this.stageHook(module, 'setup', stage);
+      await this.stageHook(module, 'setup', stage, dataModule);
+      loader = dataModule === null ? data as Loader
+        : stage === 'test' ? (dataModule.testDataloader?.() ?? dataModule.valDataloader?.() ?? null) : (dataModule.valDataloader?.() ?? null);
+      if (loader === null) throw new Error(`Trainer.${stage}: the data module has no ${stage === 'test' ? 'test or validation' : 'validation'} loader`);
       const values = await this.evaluate(module, loader, stage, stage === 'test' ? this.options.limitTestBatches : this.options.limitValBatches);
-      await this.stageHook(module, 'teardown', stage);
+      await this.stageHook(module, 'teardown', stage, dataModule);
       const result = Object.fromEntries(values);
       this.print(metricsTable(stage === 'test' ? 'Test metric' : 'Validate metric', result));
       return result;
     } finally {
-      if (!isLoader(data)) await loader.close?.();
+      if (dataModule !== null) await loader?.close?.();
     }
   }
 
@@ -831,13 +847,15 @@ export class Trainer {
   predict(module: LightningModule, data: DataModuleLike | Loader, options?: { ckptPath?: string; concat?: false }): Promise<unknown[]>;
   async predict(module: LightningModule, data: DataModuleLike | Loader, options: { ckptPath?: string; concat?: boolean } = {}): Promise<unknown[] | Tensor> {
     if (!(module instanceof LightningModule)) throw new TypeError('Trainer.predict: expected a LightningModule');
-    const loader = isLoader(data) ? data : (data.predictDataloader?.() ?? null);
-    if (loader === null) throw new Error('Trainer.predict: the data module has no predict loader (implement predictDataloader(), or pass a loader)');
+    const dataModule = isLoader(data) ? null : data;
     const sink = module.logSink;
     let outputs: unknown[];
+    let loader: Loader | null = null;
     try {
       this.prepareForEvaluation(module, options.ckptPath, 'Trainer.predict');
-      await this.stageHook(module, 'setup', 'predict');
+      await this.stageHook(module, 'setup', 'predict', dataModule);
+      loader = dataModule === null ? data as Loader : (dataModule.predictDataloader?.() ?? null);
+      if (loader === null) throw new Error('Trainer.predict: the data module has no predict loader (implement predictDataloader(), or pass a loader)');
       module.logSink = null;
       module.eval();
       this.progress?.begin('predicting', loader.length);
@@ -848,10 +866,10 @@ export class Trainer {
       }, (index) => this.progress?.update(index, {}),
       this.options.limitPredictBatches === undefined ? Infinity : limitBatches(loader.length, this.options.limitPredictBatches));
       this.progress?.end();
-      await this.stageHook(module, 'teardown', 'predict');
+      await this.stageHook(module, 'teardown', 'predict', dataModule);
     } finally {
       module.logSink = sink;
-      if (!isLoader(data)) await loader.close?.();
+      if (dataModule !== null) await loader?.close?.();
     }
     return options.concat ? concatPredictions(outputs, cat) : outputs;
   }
@@ -980,7 +998,8 @@ function fitData(module: LightningModule, data: DataModuleLike | Loader | undefi
     if (typeof own.trainDataloader !== 'function') {
       throw new TypeError('Trainer.fit: no data: pass a data module or loaders, or define trainDataloader() (and valDataloader()) on the module');
     }
-    return { data: module as unknown as DataModuleLike, ownsLoaders: true };
+    // Only the loaders: the module's own setup/teardown hooks run as the module's.
+    return { data: { trainDataloader: () => own.trainDataloader!(), valDataloader: () => own.valDataloader?.() ?? null }, ownsLoaders: true };
   }
   if (isLoader(data)) {
     if (valLoader !== null && valLoader !== undefined && !isLoader(valLoader)) throw new TypeError('Trainer.fit: the validation loader must be a loader (async-iterable with a length) or null');

@@ -13,7 +13,7 @@ import { Tensor, cat, cuda, getRngState, keep, manualSeed, ncclAvailable, noGrad
 import { Module } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
 import { DataLoader } from '../data/index.js';
-import type { Batch, Shard } from '../data/index.js';
+import type { Batch } from '../data/index.js';
 import { DistributedDataParallel, ProcessGroup, getDefaultGroup, initProcessGroup, isInitialized, launchPeers, reduceMetrics } from '../distributed/index.js';
 import { Callback } from './callbacks/callback.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
@@ -40,6 +40,8 @@ import { AutomaticOptimization, NonFiniteLossError } from './automatic-optimizat
 import { concatPredictions, predictBatches, resolveCkptPath } from './predict.js';
 import { catchInterrupt } from './interrupt.js';
 import { resolveDebugRuns } from './debug-runs.js';
+import { checkSharded, fitData, isLoader, isPositioned } from './data-source.js';
+import type { DataModuleLike, FitData, Loader } from './data-source.js';
 import { Timer } from './callbacks/timer.js';
 import type { DeviceSelection } from './trainer-options.js';
 import type { TrainerOptions } from './trainer-options.js';
@@ -47,34 +49,7 @@ export type { Accelerator, Strategy, TrainerOptions } from './trainer-options.js
 import type { Precision } from './precision.js';
 export type { Precision } from './precision.js';
 
-/** What the Trainer iterates: our DataLoader or anything with a length that yields batches. */
-export interface Loader extends AsyncIterable<Batch> {
-  readonly length: number;
-  close?(): Promise<void>;
-}
-
-/** A training loader that can be positioned, for exact resume (our DataLoader is one). */
-export interface PositionedLoader extends Loader {
-  resumeAt(epoch: number, batch: number): void;
-}
-
-/** LightningDataModule-like: the loaders, and what checkpoints should record about the data. */
-export interface DataModuleLike {
-  trainDataloader(): Loader;
-  valDataloader?(): Loader | null;
-  testDataloader?(): Loader | null;
-  /** The loader of Trainer.predict(). */
-  predictDataloader?(): Loader | null;
-  /** Input normalization, class names, dataset name, stored in checkpoint metadata. */
-  checkpointMetadata?(): CheckpointMetadata;
-  /** Called by a data-parallel Trainer before asking for loaders: load only this process's part of each epoch. */
-  distribute?(shard: Shard): void;
-  /** Lightning's prepare_data: once per node (local rank 0) before setup, e.g. to download; the other ranks wait. */
-  prepareData?(): void | Promise<void>;
-  /** Lightning's setup / teardown: before the loaders are asked for, and after the stage ran. */
-  setup?(stage: TrainerFn): void | Promise<void>;
-  teardown?(stage: TrainerFn): void | Promise<void>;
-}
+export type { Loader, PositionedLoader, DataModuleLike } from './data-source.js';
 
 export interface FitResult {
   /** Epochs completed (all of them, counting those before a resume; one cut short by maxSteps counts). */
@@ -987,37 +962,4 @@ function snapshotState(module: Module): () => void {
     noGrad(() => module.loadStateDict(saved));
     for (const t of saved.values()) t.dispose();
   };
-}
-
-/** What fit() trains on, as a data module, and whether its loaders are the fit's to close. */
-interface FitData { data: DataModuleLike; ownsLoaders: boolean }
-
-function fitData(module: LightningModule, data: DataModuleLike | Loader | undefined, valLoader: Loader | null | undefined): FitData {
-  if (data === undefined) {
-    const own = module as unknown as Partial<DataModuleLike>;
-    if (typeof own.trainDataloader !== 'function') {
-      throw new TypeError('Trainer.fit: no data: pass a data module or loaders, or define trainDataloader() (and valDataloader()) on the module');
-    }
-    // Only the loaders: the module's own setup/teardown hooks run as the module's.
-    return { data: { trainDataloader: () => own.trainDataloader!(), valDataloader: () => own.valDataloader?.() ?? null }, ownsLoaders: true };
-  }
-  if (isLoader(data)) {
-    if (valLoader !== null && valLoader !== undefined && !isLoader(valLoader)) throw new TypeError('Trainer.fit: the validation loader must be a loader (async-iterable with a length) or null');
-    return { data: { trainDataloader: () => data, valDataloader: () => valLoader ?? null }, ownsLoaders: false };
-  }
-  if (typeof (data as DataModuleLike).trainDataloader !== 'function') {
-    throw new TypeError('Trainer.fit: expected a data module (with trainDataloader()) or a training loader');
-  }
-  return { data: data as DataModuleLike, ownsLoaders: true };
-}
-
-const isPositioned = (loader: Loader): loader is PositionedLoader => typeof (loader as Partial<PositionedLoader>).resumeAt === 'function';
-const isLoader = (x: unknown): x is Loader => typeof (x as Loader)[Symbol.asyncIterator] === 'function';
-
-/** A data-parallel run needs each loader to hold only this rank's part of the data. */
-function checkSharded(loader: Loader | null, group: ProcessGroup): void {
-  if (loader instanceof DataLoader && group.worldSize > 1 && (loader.shard === null || loader.shard.worldSize !== group.worldSize)) {
-    throw new Error('Trainer: in a data-parallel run the data module must shard its loaders (implement distribute(shard) and pass `shard` to DataLoader); ' +
-      'otherwise every rank would train on the whole dataset');
-  }
 }

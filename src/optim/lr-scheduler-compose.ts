@@ -102,7 +102,7 @@ export class ChainedScheduler extends LRScheduler {
     const { own, children } = splitChildStates(state, this.schedulers.length, 'ChainedScheduler.loadStateDict');
     super.loadStateDict(own);
     this.schedulers.forEach((s, i) => s.loadStateDict(children[i]));
-    this.groups.forEach((group, i) => { group.lr = this.lastLr[i]; });
+    this.writeLrs(this.lastLr);
   }
 }
 

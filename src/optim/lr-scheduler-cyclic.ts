@@ -302,7 +302,7 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
     }
     this.lastEpoch = Math.floor(epoch);
     const lrs = this.computeLrs();
-    this.groups.forEach((group, i) => { group.lr = lrs[i]; });
+    this.writeLrs(lrs);
     this.lastLr = lrs;
   }
 }

@@ -135,7 +135,8 @@ export class MultiplicativeLR extends LRScheduler {
   }
 
   protected computeLrs(epoch: number): number[] {
-    return this.chainedLrs(epoch, this.groups.map((g) => g.lr));
+    // One lambda per group the scheduler was made with (PyTorch's zip): a group added later is left alone.
+    return this.chainedLrs(epoch, this.groups.slice(0, this.lambdas.length).map((g) => g.lr));
   }
 
   protected override chainedLrs(epoch: number, current: number[]): number[] {

@@ -43,8 +43,18 @@ export abstract class LRScheduler {
     const next = epoch ?? this.lastEpoch + 1;
     const lrs = this.computeLrs(next);
     this.lastEpoch = next;
-    this.groups.forEach((group, i) => { group.lr = lrs[i]; });
+    this.writeLrs(lrs);
     this.lastLr = lrs;
+  }
+
+  /**
+   * Sets the lrs of the groups the scheduler knows (one per entry of `lrs`).
+   * As PyTorch's zip over the groups: a group added to the optimizer after the
+   * scheduler was made (BaseFinetuning's) keeps the lr it is given.
+   */
+  protected writeLrs(lrs: readonly number[]): void {
+    const groups = this.groups;
+    for (let i = 0; i < Math.min(lrs.length, groups.length); i++) groups[i].lr = lrs[i];
   }
 
   /**
@@ -59,9 +69,9 @@ export abstract class LRScheduler {
 
   /** Sets the lrs of step `epoch` with the chainable form (ChainedScheduler's way of stepping). @internal */
   applyChained(epoch: number): void {
-    const lrs = this.chainedLrs(epoch, this.groups.map((g) => g.lr));
+    const lrs = this.chainedLrs(epoch, this.groups.slice(0, this.baseLrs.length).map((g) => g.lr));
     this.lastEpoch = epoch;
-    this.groups.forEach((group, i) => { group.lr = lrs[i]; });
+    this.writeLrs(lrs);
     this.lastLr = lrs;
   }
 
@@ -82,8 +92,9 @@ export abstract class LRScheduler {
     const where = `${this.constructor.name}.loadStateDict`;
     check(isFiniteNumber(state?.lastEpoch), where, "the state dict has no numeric 'lastEpoch'");
     const base = state.baseLrs;
-    check(Array.isArray(base) && base.length === this.groups.length, where,
-      `'baseLrs' must list one lr per parameter group (${this.groups.length}), got ${JSON.stringify(base)}`);
+    // Groups added to the optimizer after the scheduler was made are not the scheduler's (as in PyTorch).
+    check(Array.isArray(base) && base.length === this.baseLrs.length, where,
+      `'baseLrs' must list one lr per parameter group (${this.baseLrs.length}) the scheduler was made with, got ${JSON.stringify(base)}`);
     for (const [key, value] of Object.entries(state)) {
       const self = this as unknown as Record<string, unknown>;
       if (key in this && isPlainData(self[key]) && isPlainData(value)) self[key] = structuredClone(value);

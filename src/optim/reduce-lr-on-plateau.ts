@@ -32,6 +32,8 @@ export interface ReduceLROnPlateauState {
   thresholdMode: 'rel' | 'abs';
   cooldown: number;
   minLrs: number[];
+  /** The single minLr given (PyTorch's default_min_lr; null when a list was), for groups added later; absent in older states. */
+  defaultMinLr?: number | null;
   eps: number;
   /** Best value so far (null before the first step, PyTorch's ±inf). */
   best: number | null;
@@ -50,6 +52,8 @@ export class ReduceLROnPlateau {
   thresholdMode: 'rel' | 'abs';
   cooldown: number;
   minLrs: number[];
+  /** The single minLr given (null when a list was): groups added to the optimizer later get it (PyTorch's default_min_lr). */
+  defaultMinLr: number | null;
   eps: number;
   /** Best metric seen (±Infinity before the first step). */
   best: number;
@@ -87,8 +91,10 @@ export class ReduceLROnPlateau {
     if (Array.isArray(minLr)) {
       if (minLr.length !== groups) throw new RangeError(`${where}: minLr lists ${minLr.length} values but the optimizer has ${groups} parameter groups`);
       this.minLrs = [...minLr];
+      this.defaultMinLr = null;
     } else {
       this.minLrs = Array(groups).fill(minLr);
+      this.defaultMinLr = minLr;
     }
     if (this.minLrs.some((v) => !(typeof v === 'number' && v >= 0))) throw new RangeError(`${where}: minLr must be numbers ≥ 0, got ${JSON.stringify(minLr)}`);
     this.best = this.worst;
@@ -128,6 +134,15 @@ export class ReduceLROnPlateau {
   }
 
   private reduceLr(): void {
+    const groups = this.optimizer.paramGroups.length;
+    if (groups !== this.minLrs.length) {
+      // A group was added to the optimizer since (BaseFinetuning): PyTorch's rule.
+      if (this.defaultMinLr === null) {
+        throw new RangeError(`ReduceLROnPlateau: the optimizer has ${groups} parameter groups but minLr lists ${this.minLrs.length} ` +
+          '(a group was added since the scheduler was made); set scheduler.minLrs to one value per group');
+      }
+      this.minLrs = Array(groups).fill(this.defaultMinLr);
+    }
     this.optimizer.paramGroups.forEach((group, i) => {
       const old = group.lr;
       const next = Math.max(old * this.factor, this.minLrs[i]);
@@ -141,7 +156,7 @@ export class ReduceLROnPlateau {
   stateDict(): ReduceLROnPlateauState {
     return {
       mode: this.mode, factor: this.factor, patience: this.patience, threshold: this.threshold, thresholdMode: this.thresholdMode,
-      cooldown: this.cooldown, minLrs: [...this.minLrs], eps: this.eps, best: Number.isFinite(this.best) ? this.best : null,
+      cooldown: this.cooldown, minLrs: [...this.minLrs], defaultMinLr: this.defaultMinLr, eps: this.eps, best: Number.isFinite(this.best) ? this.best : null,
       numBadEpochs: this.numBadEpochs, cooldownCounter: this.cooldownCounter, lastEpoch: this.lastEpoch, lastLr: [...this.lastLr],
     };
   }
@@ -151,7 +166,8 @@ export class ReduceLROnPlateau {
     if (typeof state !== 'object' || state === null || typeof state.numBadEpochs !== 'number' || typeof state.lastEpoch !== 'number') {
       throw new TypeError(`${where}: expected a state from ReduceLROnPlateau.stateDict(), got ${JSON.stringify(state)}`);
     }
-    if (!Array.isArray(state.minLrs) || state.minLrs.length !== this.optimizer.paramGroups.length) {
+    // A state saved before groups were added to the optimizer (BaseFinetuning) lists fewer; reduceLr completes it.
+    if (!Array.isArray(state.minLrs) || state.minLrs.length === 0 || state.minLrs.length > this.optimizer.paramGroups.length) {
       throw new RangeError(`${where}: 'minLrs' must list one value per parameter group (${this.optimizer.paramGroups.length}), got ${JSON.stringify(state.minLrs)}`);
     }
     this.mode = state.mode;
@@ -161,6 +177,7 @@ export class ReduceLROnPlateau {
     this.thresholdMode = state.thresholdMode;
     this.cooldown = state.cooldown;
     this.minLrs = [...state.minLrs];
+    if (state.defaultMinLr !== undefined) this.defaultMinLr = state.defaultMinLr;
     this.eps = state.eps;
     this.best = state.best ?? this.worst;
     this.numBadEpochs = state.numBadEpochs;

@@ -26,6 +26,10 @@ export { LearningRateFinder, suggestLr, lrFinderSvg } from './callbacks/lr-finde
 export type { LearningRateFinderOptions, LrFinderResult } from './callbacks/lr-finder.js';
 export { StochasticWeightAveraging } from './callbacks/stochastic-weight-avg.js';
 export type { StochasticWeightAveragingOptions } from './callbacks/stochastic-weight-avg.js';
+export { BaseFinetuning, BackboneFinetuning, multiplicative } from './callbacks/finetuning.js';
+export type { BackboneFinetuningOptions, UnfreezeOptions, ModuleTree } from './callbacks/finetuning.js';
+export { DeviceStatsMonitor } from './callbacks/device-stats-monitor.js';
+export type { DeviceStatsMonitorOptions } from './callbacks/device-stats-monitor.js';
 export type { Logger, MetricRow, LoggerFolderOptions, LoggerStatus } from './loggers/logger.js';
 export { CSVLogger } from './loggers/csv-logger.js';
 export { JSONLLogger } from './loggers/jsonl-logger.js';

@@ -93,6 +93,10 @@ export function restoreTrainingState(path: string, module: LightningModule, stat
     throw new Error(`${path}: the checkpoint holds the state of ${optimizerStates.length} optimizer(s) but configureOptimizers() returned ${parts.optimizers.length}`);
   }
   module.loadStateDict(full);
+  // Lightning's order: the callbacks' states after the module's weights and before the optimizers' (a finetuning
+  // callback puts back the parameter groups it added, which the saved optimizer states hold).
+  const callbacks = json('callbacks', '{}') as Record<string, JsonValue>;
+  for (const c of parts.callbacks) if (c.stateKey in callbacks) c.loadStateDict(callbacks[c.stateKey]);
   parts.optimizers.forEach((o, i) => o.loadStateDict(optimizerStates[i] as Map<string, unknown>));
   // As Lightning, schedulers are paired in order; one added since the checkpoint starts afresh. A SWALR's state goes
   // only into a SWALR: StochasticWeightAveraging put it in place of the configured scheduler and restores it from
@@ -104,8 +108,6 @@ export function restoreTrainingState(path: string, module: LightningModule, stat
   parts.precision.loadStateDict(json('grad_scaler', 'null') as Parameters<PrecisionPlugin['loadStateDict']>[0]);
   const rng = training.get('rng_state');
   if (rng instanceof Tensor) setRngState(rng);
-  const callbacks = json('callbacks', '{}') as Record<string, JsonValue>;
-  for (const c of parts.callbacks) if (c.stateKey in callbacks) c.loadStateDict(callbacks[c.stateKey]);
   const metrics = json('callback_metrics', '{}') as Record<string, number | string>;
   return {
     position: {

@@ -50,6 +50,12 @@ export abstract class Callback {
   onFitEnd(_trainer: Trainer, _module: LightningModule): void | Promise<void> {}
 
   stateDict(): JsonValue { return null; }
+  /**
+   * On resume, with what stateDict() saved: after the module's weights are
+   * loaded and before the optimizers' and schedulers' states (Lightning's
+   * order), so a callback can first give the optimizers the parameter groups
+   * the saved states hold (BaseFinetuning).
+   */
   loadStateDict(_state: JsonValue): void {}
 }
 

@@ -72,6 +72,23 @@ test('manual optimization under ddp: two networks with BatchNorm, two manualBack
   }
 });
 
+test('BackboneFinetuning under ddp: the backbone unfrozen at epoch 1 trains on averaged gradients (the DDP wrapper follows it)', async () => {
+  let text = '';
+  const sink = { write: (t: string) => { text += t; return true; } };
+  const script = fileURLToPath(new URL('./helpers/ddp-finetune.js', import.meta.url));
+  await launch({ nprocs: 2, script, args: [], stdout: sink, stderr: sink });
+  const ranks: { weights: Record<string, number[]>; backboneAtEpoch1: number[] }[] = [];
+  for (const m of text.matchAll(/^\[rank (\d+)\] WEIGHTS (.*)$/gm)) ranks[Number(m[1])] = JSON.parse(m[2]);
+  assert.equal(ranks.filter(Boolean).length, 2, text);
+  assert.match(text, /the trainable parameters changed \(2 → 4 tensors\): DistributedDataParallel rebuilt over them/);
+  const moved = Math.max(...ranks[0].weights['backbone.0.weight'].map((v, i) => Math.abs(v - ranks[0].backboneAtEpoch1[i])));
+  assert.ok(moved > 1e-4, `the backbone trained after its unfreezing (moved ${moved})`);
+  for (const name of Object.keys(ranks[0].weights)) {
+    const worst = Math.max(...ranks[0].weights[name].map((v, i) => Math.abs(v - ranks[1].weights[name][i])));
+    assert.ok(worst < 1e-6, `${name}: ranks differ by ${worst}`);
+  }
+});
+
 test('accumulateGradBatches 2 under ddp (no_sync until the window\'s last batch): 2 ranks at batch 8 = 1 process at batch 32', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ortho-ddp-acc-'));
   try {

@@ -56,6 +56,8 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
   readonly findUnusedParameters: boolean;
   readonly broadcastBuffers: boolean;
   private reducer: ReducerHandle | null;
+  /** The parameters whose gradients are averaged: those requiring a gradient when the wrapper was made. */
+  readonly reducedParameters: readonly Tensor[];
   private requireBackwardGradSync = true;
 
   constructor(module: M, options: DistributedDataParallelOptions = {}) {
@@ -77,6 +79,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     // Same architecture everywhere (checked, with the disagreeing ranks named) and rank 0's values.
     broadcastParameters(module, 0, this.group);
     const named = [...module.namedParameters()].filter(([, p]) => p.requiresGrad);
+    this.reducedParameters = named.map(([, p]) => p);
     this.reducer = native.reducerCreate(this.group._handle, named.map(([, p]) => p.handle), named.map(([n]) => n),
       bucketCapMB * 1024 * 1024, options.bucketCapMB === undefined ? FIRST_BUCKET_BYTES : bucketCapMB * 1024 * 1024, this.findUnusedParameters, options.gradientAsBucketView ?? false);
   }

@@ -236,6 +236,28 @@ export class Trainer {
     return group;
   }
 
+  /** Wraps the module in DistributedDataParallel over its trainable parameters (a wrapper made before is destroyed). */
+  private wrapDataParallel(module: LightningModule): void {
+    this.ddp?.destroy();
+    const { processGroupBackend: _backend, ...ddpOptions } = this.options.ddp ?? {};
+    this.ddp = new DistributedDataParallel(module, { ...ddpOptions, group: this.group! });
+  }
+
+  /**
+   * Under DDP, parameters made trainable after the wrapper was built (a
+   * backbone unfrozen by BackboneFinetuning) would train on each rank's own
+   * gradients: the wrapper is rebuilt over the new set. (PyTorch's DDP leaves
+   * them unsynchronized.) Every rank unfreezes at the same epoch, so all rebuild together.
+   */
+  private followTrainableParameters(module: LightningModule): void {
+    if (!this.ddp) return;
+    const trainable = module.parameters().filter((p) => p.requiresGrad);
+    const reduced = new Set(this.ddp.reducedParameters);
+    if (trainable.length === reduced.size && trainable.every((p) => reduced.has(p))) return;
+    this.print(`the trainable parameters changed (${reduced.size} → ${trainable.length} tensors): DistributedDataParallel rebuilt over them`);
+    this.wrapDataParallel(module);
+  }
+
   /** Moves the module to this process's device; a GPU becomes current, so tensors made on 'cuda' land there too. */
   private placeModule(module: Module): void {
     if (this.computeDevice.startsWith('cuda:')) cuda.setDevice(Number(this.computeDevice.slice(5)));
@@ -437,12 +459,8 @@ export class Trainer {
     this.configureOptimizers(module);
     this.checkOptimizationMode(module);
     if (options.ckptPath) this.restore(options.ckptPath);
-    if (this.group) {
-      // Every rank starts from rank 0's weights; backward averages the gradients over the ranks.
-      this.ddp?.destroy();
-      const { processGroupBackend: _backend, ...ddpOptions } = this.options.ddp ?? {};
-      this.ddp = new DistributedDataParallel(module, { ...ddpOptions, group: this.group });
-    }
+    // Every rank starts from rank 0's weights; backward averages the gradients over the ranks.
+    if (this.group) this.wrapDataParallel(module);
     for (const l of this.loggers) l.resume(this.loggingStep);
     if (Object.keys(module.hparams).length > 0) for (const l of this.loggers) l.logHyperparams(module.hparams);
     if (this.options.enableModelSummary ?? true) this.print(fitSummary(module));
@@ -630,6 +648,7 @@ export class Trainer {
     // Lightning's order: the callbacks, then the module.
     for (const c of this.callbacks) await c.onTrainEpochStart(this, module);
     module.onTrainEpochStart(this.currentEpoch);
+    this.followTrainableParameters(module);
     const total = limitBatches(loader.length, this.options.limitTrainBatches);
     const first = this.batchInEpoch;
     if (isPositioned(loader)) loader.resumeAt(this.currentEpoch, first);

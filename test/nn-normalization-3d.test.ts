@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { torch, nn } from '../src/index.js';
 import { gradcheck, randomTensor } from './helpers/gradcheck.js';
-import { RUN_STEPS_PY, assertMatchesTorch, assertStepsMatch, describe, hasTorch, runTorch, skipWithoutTorch, stepsSpec } from './helpers/pytorch.js';
-import { normCases } from './helpers/norm-cases.js';
+import { RUN_STEPS_PY, assertMatchesTorch, describe, hasTorch, runTorch, skipWithoutTorch } from './helpers/pytorch.js';
+import { caseSpecs, normCases, testEachCase } from './helpers/norm-cases.js';
 
 type Tensor = torch.Tensor;
 const f64 = { dtype: 'float64' as const };
@@ -66,18 +66,13 @@ for key, ctor, shape in [('bn3d', 'nn.BatchNorm3d(3)', (4, 3, 2, 3, 2)), ('in3d'
     out['checkpoints'][key] = J(m(T(inp['evalInputs'][key])))
 out['names'] = {k: list(eval(k).state_dict().keys()) for k in inp['configs']}
 `, {
-  cases: Object.fromEntries(Object.entries(cases).map(([name, c]) => [name, { python: c.python, ...(stepsSpec(c.ours, c.steps) as object) }])),
+  cases: caseSpecs(cases),
   dir, evalInputs: Object.fromEntries(Object.entries(evalInputs).map(([k, v]) => [k, describe(v)])), configs: CONFIGS,
 }) : null;
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-for (const name of Object.keys(cases)) {
-  test(`${name}: outputs, gradients, running statistics and state dict match PyTorch`, { skip: skipWithoutTorch }, () => {
-    const c = cases[name];
-    assertStepsMatch(c.ours, c.steps, reference[name], undefined, name);
-  });
-}
+testEachCase(cases, () => reference);
 
 test("state-dict names are PyTorch's for every configuration", { skip: skipWithoutTorch }, () => {
   const ours: nn.Module[] = [new nn.BatchNorm3d(2), new nn.BatchNorm3d(2, { affine: false }), new nn.BatchNorm3d(2, { trackRunningStats: false }),

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { torch, nn } from '../src/index.js';
 import { assertClose, gradcheck, randomTensor } from './helpers/gradcheck.js';
-import { RUN_STEPS_PY, assertMatchesTorch, assertStepsMatch, describe, hasTorch, runTorch, skipWithoutTorch, stepsSpec } from './helpers/pytorch.js';
-import { normCases } from './helpers/norm-cases.js';
+import { RUN_STEPS_PY, assertMatchesTorch, describe, hasTorch, runTorch, skipWithoutTorch } from './helpers/pytorch.js';
+import { caseSpecs, normCases, testEachCase } from './helpers/norm-cases.js';
 
 const { F } = torch;
 type Tensor = torch.Tensor;
@@ -58,18 +58,13 @@ torch.save(bn.state_dict(), inp['checkpoint'])
 out['checkpoint_eval'] = J(bn(T(inp['evalInput'])))
 out['names'] = {k: list(eval(k).state_dict().keys()) for k in ['nn.BatchNorm1d(2)', 'nn.BatchNorm2d(2, affine=False)', 'nn.BatchNorm2d(2, track_running_stats=False)', 'nn.LayerNorm(3)', 'nn.GroupNorm(1, 2)', 'nn.InstanceNorm2d(2)', 'nn.InstanceNorm2d(2, affine=True, track_running_stats=True)']}
 `, {
-  cases: Object.fromEntries(Object.entries(cases).map(([name, c]) => [name, { python: c.python, ...(stepsSpec(c.ours, c.steps) as object) }])),
+  cases: caseSpecs(cases),
   checkpoint, evalInput: describe(evalInput),
 }) : null;
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-for (const name of Object.keys(cases)) {
-  test(`${name}: outputs, gradients, running statistics and state dict match PyTorch`, { skip: skipWithoutTorch }, () => {
-    const c = cases[name];
-    assertStepsMatch(c.ours, c.steps, reference[name], undefined, name);
-  });
-}
+testEachCase(cases, () => reference);
 
 test('state-dict names are PyTorch\'s for every configuration', { skip: skipWithoutTorch }, () => {
   const ours: Record<string, nn.Module> = {

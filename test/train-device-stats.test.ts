@@ -33,7 +33,7 @@ async function fitWith(options: DeviceStatsMonitorOptions, trainerOptions: Train
   const output = captureOutput();
   torch.manualSeed(0);
   const module = new Net();
-  const trainer = new Trainer(quiet({ maxEpochs: 2, logger, output, callbacks: [new DeviceStatsMonitor(options)], ...trainerOptions }));
+  const trainer = new Trainer(quiet({ maxEpochs: 2, logger, output, logEveryNSteps: 1, callbacks: [new DeviceStatsMonitor(options)], ...trainerOptions }));
   await trainer.fit(module, orderedData());
   return { logger, output, trainer, module };
 }
@@ -78,6 +78,14 @@ test("DeviceStatsMonitor logs Lightning's CPU statistics and the process's at ea
   // Trainer.test: the test batches' end too.
   await trainer.test(module, orderedData());
   assert.equal(statRows(logger, 'on_test_batch_end').length, 1);
+  trainer.dispose();
+  module.dispose();
+});
+
+test('DeviceStatsMonitor samples training batches every logEveryNSteps, as Lightning (trainer.shouldUpdateLogs)', async () => {
+  const { logger, trainer, module } = await fitWith({}, { logEveryNSteps: 2 });
+  assert.deepEqual(statRows(logger, 'on_train_batch_start').map((r) => r.step), [1, 3], 'the 2nd and 4th batches');
+  assert.deepEqual(statRows(logger, 'on_train_batch_end').map((r) => r.step), [2, 4]);
   trainer.dispose();
   module.dispose();
 });

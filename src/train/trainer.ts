@@ -91,6 +91,8 @@ export class Trainer {
   readonly fastDevRun: number | null;
   /** overfitBatches when set. */
   readonly overfitBatches: number | null;
+  /** Whether the training batch under way is one whose step metrics go to the loggers. */
+  private logsThisBatch = false;
   /** Whether the stop-request-before-minimum line was printed. */
   private minimumNoticePrinted = false;
   private readonly epochLimit: number;
@@ -283,6 +285,13 @@ export class Trainer {
   }
 
   get shouldStop(): boolean { return this.stopMessage !== null; }
+
+  /**
+   * Whether the current training batch's values go to the loggers (every
+   * logEveryNSteps batches, or when stopping), Lightning's should_update_logs:
+   * callbacks that log per batch (DeviceStatsMonitor) follow it.
+   */
+  get shouldUpdateLogs(): boolean { return this.logsThisBatch || this.shouldStop; }
 
   /** This process's rank (0 when not data-parallel). */
   get globalRank(): number { return this.group?.rank ?? 0; }
@@ -664,6 +673,7 @@ export class Trainer {
       for await (const batch of loader) {
         let skipRest = false;
         try {
+          this.logsThisBatch = (this.loggingStep + 1) % (this.options.logEveryNSteps ?? 50) === 0;
           for (const c of this.callbacks) await c.onTrainBatchStart(this, module, batch, index);
           // Lightning: on_train_batch_start returning -1 skips the rest of the epoch (its end still runs).
           skipRest = module.onTrainBatchStart(batch, index) === -1;

@@ -102,12 +102,13 @@ export class DeviceStatsMonitor extends Callback {
     }
   }
 
+  // Training batches are sampled every logEveryNSteps batches, as Lightning's (trainer.shouldUpdateLogs).
   override onTrainBatchStart(trainer: Trainer, _module: LightningModule, _batch: Batch, _batchIndex: number): void {
-    this.log(trainer, 'on_train_batch_start');
+    if (trainer.shouldUpdateLogs) this.log(trainer, 'on_train_batch_start');
   }
 
   override onTrainBatchEnd(trainer: Trainer, _module: LightningModule, _loss: number, _batchIndex: number, _batch: Batch): void {
-    this.log(trainer, 'on_train_batch_end');
+    if (trainer.shouldUpdateLogs) this.log(trainer, 'on_train_batch_end');
   }
 
   override onValidationBatchEnd(trainer: Trainer, _module: LightningModule, _outputs: unknown, _batch: Batch, _batchIndex: number): void {

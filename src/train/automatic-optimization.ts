@@ -9,6 +9,7 @@ import { NonFiniteValueError } from '../losses/index.js';
 import type { Optimizer } from '../optim/index.js';
 import type { Batch } from '../data/index.js';
 import type { LightningModule } from './lightning-module.js';
+import { backwardWithHooks, beforeOptimizerStepHooks } from './optimization-context.js';
 import type { OptimizationContext } from './optimization-context.js';
 
 /** Thrown when training meets a NaN/Inf loss and onNonFiniteLoss is 'error'. */
@@ -49,7 +50,7 @@ export class AutomaticOptimization {
    * the batch was skipped) and whether the optimizer stepped.
    */
   trainBatch(module: LightningModule, optimizer: Optimizer, load: () => Batch, index: number, window: StepWindow): { loss: number | null; stepped: boolean } {
-    const { trainer, callbacks, precision } = this.ctx;
+    const { precision } = this.ctx;
     const ddp = this.ctx.ddp();
     return scope(() => {
       if (window.first) {
@@ -77,18 +78,7 @@ export class AutomaticOptimization {
         // All ranks skip (or stop) together, or the others would wait for this one's gradients.
         if (this.ctx.anyRank(!Number.isFinite(value))) return this.nonFiniteLoss(index, nonFinite ?? String(value), skippable);
         const loss = returned as Tensor;
-        const divided = window.divisor === 1 ? loss : loss.div(window.divisor);
-        for (const c of callbacks) c.onBeforeBackward(trainer, module, divided);
-        module.onBeforeBackward(divided);
-        const backwardOn = precision.lossForBackward(divided);
-        if (ddp) {
-          ddp.postForward(loss);
-          ddp.backward(backwardOn);
-        } else {
-          backwardOn.backward();
-        }
-        for (const c of callbacks) c.onAfterBackward(trainer, module);
-        module.onAfterBackward();
+        backwardWithHooks(this.ctx, module, window.divisor === 1 ? loss : loss.div(window.divisor), loss);
         return value;
       };
       if (optimizer.requiresClosure) return this.closureStep(module, optimizer, pass);
@@ -129,8 +119,7 @@ export class AutomaticOptimization {
 
   /** onBeforeOptimizerStep (callbacks, then the module), then gradient clipping. */
   private beforeOptimizerStep(module: LightningModule, optimizer: Optimizer): void {
-    for (const c of this.ctx.callbacks) c.onBeforeOptimizerStep(this.ctx.trainer, module, optimizer);
-    module.onBeforeOptimizerStep(optimizer);
+    beforeOptimizerStepHooks(this.ctx, module, optimizer);
     const clip = this.options.gradientClipVal;
     if (clip === undefined) return;  // the gradients were unscaled before: the true ones are clipped
     if ((this.options.gradientClipAlgorithm ?? 'norm') === 'norm') clipGradNorm_(module.parameters(), clip);

@@ -221,8 +221,7 @@ export abstract class LightningModule extends Module {
       throw new TypeError(`clipGradients: gradientClipAlgorithm must be 'norm' or 'value', got ${JSON.stringify(gradientClipAlgorithm)}`);
     }
     if (!(gradientClipVal > 0) || !Number.isFinite(gradientClipVal)) throw new RangeError(`clipGradients: gradientClipVal must be a finite number > 0, got ${gradientClipVal}`);
-    const raw = optimizer instanceof LightningOptimizer ? optimizer.optimizer : optimizer;
-    this.host('clipGradients').clipGradients(raw, gradientClipVal, gradientClipAlgorithm);
+    this.host('clipGradients').clipGradients(unwrap(optimizer), gradientClipVal, gradientClipAlgorithm);
   }
 
   /**
@@ -232,8 +231,7 @@ export abstract class LightningModule extends Module {
    */
   toggleOptimizer(optimizer: LightningOptimizer | Optimizer): void {
     this.untoggleOptimizer();
-    const raw = optimizer instanceof LightningOptimizer ? optimizer.optimizer : optimizer;
-    const own = new Set(raw.paramGroups.flatMap((g) => g.params));
+    const own = new Set(unwrap(optimizer).paramGroups.flatMap((g) => g.params));
     // As Lightning: the other optimizers' parameters; those no optimizer owns are left alone.
     const others = this.host('toggleOptimizer').optimizers().flatMap((o) => o.paramGroups.flatMap((g) => g.params));
     this.toggledOff = others.filter((p) => p.requiresGrad && !own.has(p));
@@ -327,3 +325,6 @@ export abstract class LightningModule extends Module {
     this.logSink?.log(name, scalar, resolved);
   }
 }
+
+/** The optimizer itself, from a LightningOptimizer or as given. */
+const unwrap = (optimizer: LightningOptimizer | Optimizer): Optimizer => (optimizer instanceof LightningOptimizer ? optimizer.optimizer : optimizer);

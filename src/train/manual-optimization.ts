@@ -11,6 +11,7 @@ import type { Optimizer } from '../optim/index.js';
 import type { Batch } from '../data/index.js';
 import type { LightningModule, ManualOptimizationHost } from './lightning-module.js';
 import { LightningOptimizer } from './lightning-optimizer.js';
+import { backwardWithHooks, beforeOptimizerStepHooks } from './optimization-context.js';
 import type { BackwardOptions, OptimizationContext } from './optimization-context.js';
 import type { AnyScheduler } from './schedulers.js';
 
@@ -66,32 +67,16 @@ export class ManualOptimization implements ManualOptimizationHost {
   manualBackward(loss: Tensor, options: BackwardOptions = {}): void {
     this.checkInStep('manualBackward');
     if (!(loss instanceof Tensor)) throw new TypeError('manualBackward: expected the loss as a Tensor');
-    const { trainer, callbacks, precision } = this.ctx;
-    for (const c of callbacks) c.onBeforeBackward(trainer, this.module, loss);
-    this.module.onBeforeBackward(loss);
-    const backwardOn = precision.lossForBackward(loss);
-    const ddp = this.ctx.ddp();
-    if (ddp) {
-      // Each backward of the step averages its gradients over the ranks; every rank makes the same calls.
-      if (this.backwardsThisStep > 0) ddp.preForward({ syncBuffers: false });
-      ddp.postForward(loss);
-      ddp.backward(backwardOn, options);
-    } else {
-      backwardOn.backward(undefined, options);
-    }
+    // Under DDP each backward of the step averages its gradients over the ranks; every rank makes the same calls.
+    backwardWithHooks(this.ctx, this.module, loss, loss, { ...options, again: this.backwardsThisStep > 0 });
     this.backwardsThisStep++;
-    for (const c of callbacks) c.onAfterBackward(trainer, this.module);
-    this.module.onAfterBackward();
   }
 
   /** Steps `optimizer` as Lightning's precision plugins do: closure, unscale, onBeforeOptimizerStep, step. */
   stepOptimizer<T>(optimizer: Optimizer, closure?: () => T): T | undefined {
     this.checkInStep('optimizer.step');
-    const { trainer, callbacks, precision } = this.ctx;
-    const beforeStep = (): void => {
-      for (const c of callbacks) c.onBeforeOptimizerStep(trainer, this.module, optimizer);
-      this.module.onBeforeOptimizerStep(optimizer);
-    };
+    const { precision } = this.ctx;
+    const beforeStep = (): void => beforeOptimizerStepHooks(this.ctx, this.module, optimizer);
     let result: T | undefined;
     if (precision.scaler) {
       if (optimizer.requiresClosure) throw new TypeError(`${optimizer.name} re-evaluates its closure within a step, which loss scaling ('16-mixed') cannot follow; use precision '32' or 'bf16-mixed'`);

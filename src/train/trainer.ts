@@ -215,11 +215,11 @@ export class Trainer {
 
   set accumulateGradBatches(n: number) {
     if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`Trainer: accumulateGradBatches must be a positive integer, got ${n}`);
-    const closureOptimizer = this.optimizers.find((o) => o.requiresClosure);
-    if (n !== 1 && closureOptimizer) throw new Error(`Trainer: accumulateGradBatches is not supported with ${closureOptimizer.name}, which re-evaluates the loss within a step`);
     if (n !== 1 && this.module !== null && !this.module.automaticOptimization) {
       throw new Error('Trainer: accumulateGradBatches is not supported with manual optimization; accumulate in trainingStep (step the optimizer every N batches)');
     }
+    const closureOptimizer = this.optimizers.find((o) => o.requiresClosure);
+    if (n !== 1 && closureOptimizer) throw new Error(`Trainer: accumulateGradBatches is not supported with ${closureOptimizer.name}, which re-evaluates the loss within a step`);
     this.accumulate = n;
   }
 
@@ -625,14 +625,9 @@ export class Trainer {
     if (closureOptimizer && this.precisionPlugin.scaler) {
       throw new Error(`Trainer: ${closureOptimizer.name} re-evaluates the loss within a step, which loss scaling ('16-mixed') cannot follow; use precision '32' or 'bf16-mixed'`);
     }
-    if (closureOptimizer && module.automaticOptimization && this.accumulateGradBatches !== 1) {
-      throw new Error(`Trainer: accumulateGradBatches is not supported with ${closureOptimizer.name}, which re-evaluates the loss within a step`);
-    }
-    if (module.automaticOptimization) return;
-    if (this.accumulateGradBatches !== 1) {
-      throw new Error('Trainer: accumulateGradBatches is not supported with manual optimization; accumulate in trainingStep (step the optimizer every N batches)');
-    }
-    if (this.options.gradientClipVal !== undefined) {
+    // The setter's checks (manual optimization, closure optimizers), now that the module and its optimizers are known.
+    this.accumulateGradBatches = this.accumulate;
+    if (!module.automaticOptimization && this.options.gradientClipVal !== undefined) {
       throw new Error('Trainer: gradientClipVal is not supported with manual optimization; call this.clipGradients(optimizer, value) in trainingStep');
     }
   }

@@ -11,6 +11,7 @@
 import { Rng, mixSeed } from './rng.js';
 import { Axis, bilinearAxis, CenterCrop, Compose, Image, Normalize, RandomCrop, RandomHorizontalFlip, RandomResizedCrop, ToTensor, Transform } from './transforms.js';
 import { RandAugment } from './randaugment.js';
+import { Resize } from './resize.js';
 
 export interface ImageSource {
   images: Uint8Array;
@@ -50,7 +51,7 @@ function flatten(t: Transform, out: Transform[]): Transform[] {
   return out;
 }
 
-const UINT8_TRANSFORMS = [RandomResizedCrop, RandomHorizontalFlip, RandomCrop, CenterCrop, RandAugment];
+const UINT8_TRANSFORMS = [RandomResizedCrop, RandomHorizontalFlip, RandomCrop, CenterCrop, RandAugment, Resize];
 
 const plans = new WeakMap<Transform, Plan | null>();
 

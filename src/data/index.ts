@@ -7,6 +7,7 @@ export type { DownloadOptions } from './download.js';
 export * from './stats.js';
 export * from './transforms.js';
 export * from './randaugment.js';
+export * from './resize.js';
 export * from './augment-ops.js';
 export * from './batch.js';
 export * from './loader.js';

@@ -13,6 +13,7 @@
 // No engine import here: worker threads load this module and must stay light.
 import { Rng } from './rng.js';
 import { RandAugment } from './randaugment.js';
+import { Resize } from './resize.js';
 
 export interface Image {
   data: Uint8Array | Float32Array;
@@ -31,6 +32,7 @@ export type TransformSpec =
   | { type: 'RandomHorizontalFlip'; p: number }
   | { type: 'RandomCrop'; size: [number, number]; padding: [number, number, number, number]; paddingMode: PaddingMode; fill: number; padIfNeeded: boolean }
   | { type: 'CenterCrop'; size: [number, number] }
+  | { type: 'Resize'; size: number | [number, number]; maxSize: number | null; antialias: boolean }
   | { type: 'RandAugment'; numOps: number; magnitude: number; numMagnitudeBins: number; fill: number[] | null };
 
 export interface Transform {
@@ -424,6 +426,7 @@ export function transformFromSpec(spec: TransformSpec): Transform {
     case 'RandomHorizontalFlip': return new RandomHorizontalFlip(spec.p);
     case 'RandomCrop': return new RandomCrop(spec.size, { padding: spec.padding, paddingMode: spec.paddingMode, fill: spec.fill, padIfNeeded: spec.padIfNeeded });
     case 'CenterCrop': return new CenterCrop(spec.size);
+    case 'Resize': return new Resize(spec.size, { maxSize: spec.maxSize, antialias: spec.antialias });
     case 'RandAugment': return new RandAugment({ numOps: spec.numOps, magnitude: spec.magnitude, numMagnitudeBins: spec.numMagnitudeBins, fill: spec.fill });
     default: throw new TypeError(`transformFromSpec: unknown transform ${JSON.stringify((spec as { type?: unknown }).type)}`);
   }

@@ -12,14 +12,27 @@ import { Rng, mixSeed } from './rng.js';
 import { Axis, bilinearAxis, CenterCrop, Compose, Image, Normalize, RandomCrop, RandomHorizontalFlip, RandomResizedCrop, ToTensor, Transform } from './transforms.js';
 import { RandAugment } from './randaugment.js';
 import { Resize } from './resize.js';
+import { readImageFile } from './image-files.js';
 
-export interface ImageSource {
+/** Same-size images held in one array. */
+export interface ArraySource {
   images: Uint8Array;
   labels: Int32Array;
   channels: number;
   height: number;
   width: number;
 }
+
+/** Image files decoded as batches need them (any sizes; the transform must bring them to one). */
+export interface FileSource {
+  files: string[];
+  labels: Int32Array;
+  channels: 1 | 3;
+}
+
+export type ImageSource = ArraySource | FileSource;
+
+export const isFileSource = (src: ImageSource): src is FileSource => 'files' in src;
 
 export interface RawBatch {
   /** float32 [B, C, H, W] */
@@ -96,18 +109,26 @@ function lookupTable(channels: number, normalize: [number[], number[]] | null): 
   return lut;
 }
 
-function shapeError(idx: number, c: number, h: number, w: number, shape: number[]): RangeError {
-  return new RangeError(`DataLoader: image ${idx} came out of the transform as ${c}×${h}×${w}, ` +
-    `but the batch's first image is ${shape[1]}×${shape[2]}×${shape[3]}`);
+function shapeError(src: ImageSource, idx: number, c: number, h: number, w: number, shape: number[]): RangeError {
+  const what = isFileSource(src) ? `image ${idx} (${src.files[idx]})` : `image ${idx}`;
+  const hint = isFileSource(src) ? ' (images of different sizes need a Resize, CenterCrop or RandomResizedCrop to one size in the transform)' : '';
+  return new RangeError(`DataLoader: ${what} came out of the transform as ${c}×${h}×${w}, ` +
+    `but the batch's first image is ${shape[1]}×${shape[2]}×${shape[3]}${hint}`);
 }
 
 export function buildBatch(src: ImageSource, indices: ArrayLike<number>, transform: Transform | null, rng: Rng): RawBatch {
+  if (isFileSource(src)) {
+    return buildGeneric(src, indices, transform, rng, (idx) => readImageFile(src.files[idx], src.channels));
+  }
   const plan = planOf(transform);
-  return plan === null ? buildGeneric(src, indices, transform!, rng) : buildPlanned(src, indices, plan, rng);
+  if (plan !== null) return buildPlanned(src, indices, plan, rng);
+  const per = src.channels * src.height * src.width;
+  return buildGeneric(src, indices, transform, rng, (idx) => (
+    { data: src.images.subarray(idx * per, (idx + 1) * per), channels: src.channels, height: src.height, width: src.width }));
 }
 
-function buildGeneric(src: ImageSource, indices: ArrayLike<number>, transform: Transform, rng: Rng): RawBatch {
-  const per = src.channels * src.height * src.width;
+/** Image by image: imageAt(idx) read, the transform applied (none: the uint8 image as is), stacked as float32. */
+function buildGeneric(src: ImageSource, indices: ArrayLike<number>, transform: Transform | null, rng: Rng, imageAt: (idx: number) => Image): RawBatch {
   const B = indices.length;
   let x: Float32Array | null = null;
   let shape: [number, number, number, number] = [B, 0, 0, 0];
@@ -115,14 +136,14 @@ function buildGeneric(src: ImageSource, indices: ArrayLike<number>, transform: T
   const y = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const idx = indices[b];
-    const image: Image = { data: src.images.subarray(idx * per, (idx + 1) * per), channels: src.channels, height: src.height, width: src.width };
-    const out = transform.apply(image, rng);
+    const image = imageAt(idx);
+    const out = transform === null ? image : transform.apply(image, rng);
     if (x === null) {
       shape = [B, out.channels, out.height, out.width];
       size = out.channels * out.height * out.width;
       x = new Float32Array(B * size);
     } else if (out.channels !== shape[1] || out.height !== shape[2] || out.width !== shape[3]) {
-      throw shapeError(idx, out.channels, out.height, out.width, shape);
+      throw shapeError(src, idx, out.channels, out.height, out.width, shape);
     }
     const offset = b * size;
     if (out.data instanceof Float32Array) x.set(out.data, offset);
@@ -132,7 +153,7 @@ function buildGeneric(src: ImageSource, indices: ArrayLike<number>, transform: T
   return { x: x ?? new Float32Array(0), y, shape };
 }
 
-function buildPlanned(src: ImageSource, indices: ArrayLike<number>, plan: Plan, rng: Rng): RawBatch {
+function buildPlanned(src: ArraySource, indices: ArrayLike<number>, plan: Plan, rng: Rng): RawBatch {
   const { channels, height, width, images } = src;
   const per = channels * height * width;
   const B = indices.length;
@@ -164,7 +185,7 @@ function buildPlanned(src: ImageSource, indices: ArrayLike<number>, plan: Plan, 
       data = img.data as Uint8Array; base = 0; c = img.channels; h = img.height; w = img.width;
     }
     if (x === null) { shape = [B, c, h, w]; size = c * h * w; x = new Float32Array(B * size); lut = lookupTable(c, plan.normalize); }
-    else if (c !== shape[1] || h !== shape[2] || w !== shape[3]) throw shapeError(idx, c, h, w, shape);
+    else if (c !== shape[1] || h !== shape[2] || w !== shape[3]) throw shapeError(src, idx, c, h, w, shape);
     const plane = h * w;
     const offset = b * size;
     for (let ci = 0; ci < c; ci++) {

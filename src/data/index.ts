@@ -19,4 +19,6 @@ export type { ImageSplit } from './mnist.js';
 export * from './png.js';
 export { decodeJpeg, isJpeg } from './jpeg.js';
 export * from './image-folder.js';
+export * from './image-files.js';
+export * from './imagenet-datamodule.js';
 export * from './catalog.js';

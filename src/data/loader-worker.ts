@@ -4,20 +4,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { batchRng, buildBatch, ImageSource } from './batch.js';
 import { transformFromSpec, TransformSpec } from './transforms.js';
 
-interface Init {
-  images: Uint8Array;
-  labels: Int32Array;
-  channels: number;
-  height: number;
-  width: number;
+export interface WorkerInit {
+  /** Shared pixel and label arrays, or the file list. */
+  source: ImageSource;
   transform: TransformSpec | null;
   seed: number;
 }
 
 export interface WorkerTask { id: number; epoch: number; batchIndex: number; indices: Int32Array }
 
-const init = workerData as Init;
-const source: ImageSource = init;
+const init = workerData as WorkerInit;
+const source = init.source;
 let transform: ReturnType<typeof transformFromSpec> | null = null;
 let setupError: string | null = null;
 try {

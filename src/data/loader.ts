@@ -1,4 +1,4 @@
-// DataLoader over an in-memory image dataset: batches, seeded shuffling
+// DataLoader over an image dataset (in memory, or files read per batch): batches, seeded shuffling
 // (reshuffled every epoch), drop_last, transforms, and optionally worker
 // threads with prefetching. Batches come out as engine tensors:
 // x float32 [B, C, H, W], y int64 [B] — the caller owns (and disposes) them.
@@ -8,17 +8,42 @@
 // whatever the number of workers; different batches (and so different
 // workers) always draw from different random streams.
 //
-// Workers: the images are placed once in a SharedArrayBuffer (no copy per
-// worker); workers are unref'd whenever no batch is in flight, so a forgotten
+// Workers: in-memory images are placed once in a SharedArrayBuffer (no copy
+// per worker); image files are read and decoded by the workers; workers are unref'd whenever no batch is in flight, so a forgotten
 // loader never keeps the process alive; close() terminates them.
 import { Worker } from 'node:worker_threads';
 import { Tensor, cuda, fromTypedArray } from '../torch/index.js';
-import { batchRng, buildBatch, ImageSource, RawBatch } from './batch.js';
+import { batchRng, buildBatch, ImageSource, isFileSource, RawBatch } from './batch.js';
+import type { WorkerInit } from './loader-worker.js';
 import { Rng, mixSeed } from './rng.js';
 import { Transform } from './transforms.js';
 
-export interface LoaderDataset extends ImageSource {
-  readonly length: number;
+/** What a DataLoader reads: same-size images in memory (ArrayImageDataset) or image files (FileImageDataset). */
+export type LoaderDataset = ImageSource & { readonly length: number };
+
+/** The dataset's arrays (or file list), checked against its length. */
+function sourceOf(dataset: LoaderDataset): ImageSource {
+  const n = dataset.length;
+  if (isFileSource(dataset)) {
+    if (dataset.files.length !== n || dataset.labels.length !== n) {
+      throw new RangeError(`DataLoader: the dataset holds ${dataset.files.length} files and ${dataset.labels.length} labels for ${n} images`);
+    }
+    if (dataset.channels !== 1 && dataset.channels !== 3) throw new RangeError(`DataLoader: a file dataset's channels must be 1 or 3, got ${dataset.channels}`);
+    return { files: dataset.files, labels: dataset.labels, channels: dataset.channels };
+  }
+  const per = dataset.channels * dataset.height * dataset.width;
+  if (dataset.labels.length !== n || dataset.images.length !== n * per) {
+    throw new RangeError(`DataLoader: the dataset holds ${dataset.labels.length} labels and ${dataset.images.length} pixel bytes for ${n} images of ${per}`);
+  }
+  return { images: dataset.images, labels: dataset.labels, channels: dataset.channels, height: dataset.height, width: dataset.width };
+}
+
+/** The array in a SharedArrayBuffer (itself when it already is): workers then read it without a copy each. */
+function shared<T extends Uint8Array | Int32Array>(array: T): T {
+  if (array.buffer instanceof SharedArrayBuffer) return array;
+  const copy = new (array.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(array.byteLength));
+  copy.set(array);
+  return copy;
 }
 
 /** This process's part of the data in data-parallel training. */
@@ -111,11 +136,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
     this.pinMemory = (opts.pinMemory ?? false) && pinningAvailable();
     this.size = dataset.length;
-    const per = dataset.channels * dataset.height * dataset.width;
-    if (dataset.labels.length !== this.size || dataset.images.length !== this.size * per) {
-      throw new RangeError(`DataLoader: the dataset holds ${dataset.labels.length} labels and ${dataset.images.length} pixel bytes for ${this.size} images of ${per}`);
-    }
-    this.source = { images: dataset.images, labels: dataset.labels, channels: dataset.channels, height: dataset.height, width: dataset.width };
+    this.source = sourceOf(dataset);
   }
 
   /** Number of batches per epoch. */
@@ -195,24 +216,10 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   private startWorkers(): void {
     if (this.slots !== null) return;
-    let images = this.source.images;
-    let labels = this.source.labels;
-    if (!(images.buffer instanceof SharedArrayBuffer)) {
-      const shared = new Uint8Array(new SharedArrayBuffer(images.byteLength));
-      shared.set(images);
-      images = shared;
-    }
-    if (!(labels.buffer instanceof SharedArrayBuffer)) {
-      const shared = new Int32Array(new SharedArrayBuffer(labels.byteLength));
-      shared.set(labels);
-      labels = shared;
-    }
-    this.source.images = images;
-    this.source.labels = labels;
-    const workerData = {
-      images, labels, channels: this.source.channels, height: this.source.height, width: this.source.width,
-      transform: this.transform ? this.transform.spec() : null, seed: this.seed,
-    };
+    this.source.labels = shared(this.source.labels);
+    // an array source's pixels are shared with the workers; a file source sends its paths once
+    if (!isFileSource(this.source)) this.source.images = shared(this.source.images);
+    const workerData: WorkerInit = { source: this.source, transform: this.transform ? this.transform.spec() : null, seed: this.seed };
     this.slots = [];
     for (let w = 0; w < this.numWorkers; w++) {
       const worker = new Worker(new URL('./loader-worker.js', import.meta.url), {

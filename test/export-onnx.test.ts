@@ -117,6 +117,7 @@ test('every activation, residual, pool, transposed conv, padding mode and center
     ['LPPool2d', new LPPool2d(2, 2), [8, 6, 6]],
     ['AdaptiveAvgPool2d 1', new nn.AdaptiveAvgPool2d(1), [8, 6, 6]],
     ['AdaptiveAvgPool2d 3', new nn.AdaptiveAvgPool2d(3), [8, 6, 6]],
+    ['AdaptiveAvgPool2d [null, 3] (height kept)', new nn.AdaptiveAvgPool2d([null, 3]), [8, 5, 6]],
     ['AdaptiveOrthoConvTranspose2d', AdaptiveOrthoConvTranspose2d({ inChannels: 8, outChannels: 4, kernelSize: 2, stride: 2 }), [8, 5, 5]],
     ['AdaptiveOrthoConvTranspose2d k3 s2', AdaptiveOrthoConvTranspose2d({ inChannels: 8, outChannels: 8, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, groups: 2 }), [8, 5, 5]],
     ['ConvTranspose2d', new nn.ConvTranspose2d(8, 6, 3, { stride: 2, padding: 1, outputPadding: 1, groups: 2, dilation: 1 }), [8, 5, 5]],

@@ -158,8 +158,9 @@ function emitMaxPool(ctx: EmitContext, module: Module, path: string, x: Value): 
 
 function emitAdaptiveAvgPool(ctx: EmitContext, module: Module, path: string, x: Value): Value {
   const m = module as AdaptiveAvgPool2d;
-  const [oh, ow] = toPair(m.outputSize);
   const [h, w] = x.sample.shape.slice(-2);
+  // A null output size keeps the input's size in that dim.
+  const [oh, ow] = typeof m.outputSize === 'number' ? [m.outputSize, m.outputSize] : [m.outputSize[0] ?? h, m.outputSize[1] ?? w];
   if (oh === 1 && ow === 1) return leafOutput(m, ctx.g.op('GlobalAveragePool', [x.name], path), x);
   if (h % oh !== 0 || w % ow !== 0) {
     throw new Error(`ONNX export: module '${path}' (AdaptiveAvgPool2d) maps ${h}×${w} to ${oh}×${ow}, which is not a fixed pooling window`);

@@ -117,7 +117,10 @@ const DESCRIBERS = new Map<Function, Describer>([
       args: { kernel_size: k, stride: toPair(p.options.stride ?? k), padding: toPair(p.options.padding ?? 0), dilation: toPair(p.options.dilation ?? 1), ceil_mode: p.options.ceilMode ?? false },
     };
   }],
-  [AdaptiveAvgPool2d, (m) => ({ type: 'AdaptiveAvgPool2d', args: { output_size: toPair((m as AdaptiveAvgPool2d).outputSize) } })],
+  [AdaptiveAvgPool2d, (m) => {
+    const s = (m as AdaptiveAvgPool2d).outputSize;
+    return { type: 'AdaptiveAvgPool2d', args: { output_size: typeof s === 'number' ? [s, s] : s } }; // null entries become PyTorch's None
+  }],
   [LPPool2d, (m) => ({ type: 'LPPool2d', args: { norm_type: (m as LPPool2d).normType, kernel_size: (m as LPPool2d).kernelSize, stride: (m as LPPool2d).stride } })],
   [MaxMin, (m) => ({ type: 'MaxMin', args: { axis: (m as MaxMin).axis } })],
   [GroupSort2, (m) => ({ type: 'GroupSort2', args: { axis: (m as GroupSort2).axis } })],

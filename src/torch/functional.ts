@@ -118,7 +118,7 @@ export function maxPool2d(input: Tensor, kernelSize: Pair, options: PoolOptions 
   return aten('max_pool2d', input, k, pair(options.stride ?? k), pair(options.padding ?? 0), pair(options.dilation ?? 1), options.ceilMode ?? false);
 }
 
-export const adaptiveAvgPool2d = (input: Tensor, outputSize: Pair): Tensor => aten('adaptive_avg_pool2d', input, pair(outputSize));
+export const adaptiveAvgPool2d = (input: Tensor, outputSize: PairOpt): Tensor => aten('adaptive_avg_pool2d', input, adaptiveSize('adaptiveAvgPool2d', input, outputSize, 2));
 
 // ---- 1-d and 3-d pooling, and the max pools' argmax positions ----------------------
 
@@ -169,19 +169,43 @@ export const maxPool2dWithIndices = (input: Tensor, kernelSize: Pair, options: P
 export const maxPool3dWithIndices = (input: Tensor, kernelSize: Triple, options: Pool3dOptions & { dilation?: Triple } = {}): { values: Tensor; indices: Tensor } =>
   withIndices('max_pool3d_with_indices', input, maxPoolArgs(3, kernelSize, options));
 
-export const adaptiveAvgPool1d = (input: Tensor, outputSize: Single): Tensor => aten('adaptive_avg_pool1d', input, ntuple(outputSize, 1));
-export const adaptiveAvgPool3d = (input: Tensor, outputSize: Triple): Tensor => aten('adaptive_avg_pool3d', input, ntuple(outputSize, 3));
+/** An adaptive pool's output size: one int, or one per spatial dim where null keeps the input's size there (PyTorch's None). */
+export type PairOpt = number | [number | null, number | null];
+export type TripleOpt = number | [number | null, number | null, number | null];
+
+/**
+ * An adaptive pool's output size as `dims` ints, each null replaced by the
+ * input's size in that spatial dim. The 1-d pools take no null, as in
+ * PyTorch; libtorch checks the rest (count, positivity).
+ */
+function adaptiveSize(fn: string, input: Tensor, outputSize: number | readonly (number | null)[], dims: number): number[] {
+  if (typeof outputSize === 'number') return ntuple(outputSize, dims);
+  if (!Array.isArray(outputSize)) {
+    throw new TypeError(`${fn}: outputSize must be an integer or a list of ${dims}${dims > 1 ? ' (null keeping the input\'s size)' : ''}, got ${JSON.stringify(outputSize)}`);
+  }
+  if (!outputSize.includes(null)) return [...outputSize] as number[];
+  if (dims === 1) throw new TypeError(`${fn}: outputSize cannot be null for a 1-d pool (as in PyTorch), got ${JSON.stringify(outputSize)}`);
+  if (input.ndim <= outputSize.length) {
+    throw new RangeError(`${fn}: a null outputSize entry needs an input of at least ${outputSize.length + 1} dims, got shape [${input.shape.join(', ')}]`);
+  }
+  // Null entries take the trailing (spatial) sizes of the input.
+  const spatial = input.shape.slice(-outputSize.length);
+  return outputSize.map((s, i) => s ?? spatial[i]);
+}
+
+export const adaptiveAvgPool1d = (input: Tensor, outputSize: Single): Tensor => aten('adaptive_avg_pool1d', input, adaptiveSize('adaptiveAvgPool1d', input, outputSize, 1));
+export const adaptiveAvgPool3d = (input: Tensor, outputSize: TripleOpt): Tensor => aten('adaptive_avg_pool3d', input, adaptiveSize('adaptiveAvgPool3d', input, outputSize, 3));
 
 export function adaptiveMaxPool1d(input: Tensor, outputSize: Single): Tensor;
 export function adaptiveMaxPool1d(input: Tensor, outputSize: Single, returnIndices: true): { values: Tensor; indices: Tensor };
 export function adaptiveMaxPool1d(input: Tensor, outputSize: Single, returnIndices = false): Tensor | { values: Tensor; indices: Tensor } {
-  return adaptiveMax('adaptive_max_pool1d', input, ntuple(outputSize, 1), returnIndices);
+  return adaptiveMax('adaptive_max_pool1d', input, adaptiveSize('adaptiveMaxPool1d', input, outputSize, 1), returnIndices);
 }
 
-export function adaptiveMaxPool3d(input: Tensor, outputSize: Triple): Tensor;
-export function adaptiveMaxPool3d(input: Tensor, outputSize: Triple, returnIndices: true): { values: Tensor; indices: Tensor };
-export function adaptiveMaxPool3d(input: Tensor, outputSize: Triple, returnIndices = false): Tensor | { values: Tensor; indices: Tensor } {
-  return adaptiveMax('adaptive_max_pool3d', input, ntuple(outputSize, 3), returnIndices);
+export function adaptiveMaxPool3d(input: Tensor, outputSize: TripleOpt): Tensor;
+export function adaptiveMaxPool3d(input: Tensor, outputSize: TripleOpt, returnIndices: true): { values: Tensor; indices: Tensor };
+export function adaptiveMaxPool3d(input: Tensor, outputSize: TripleOpt, returnIndices = false): Tensor | { values: Tensor; indices: Tensor } {
+  return adaptiveMax('adaptive_max_pool3d', input, adaptiveSize('adaptiveMaxPool3d', input, outputSize, 3), returnIndices);
 }
 
 function adaptiveMax(op: string, input: Tensor, outputSize: number[], returnIndices: boolean): Tensor | { values: Tensor; indices: Tensor } {
@@ -382,10 +406,10 @@ export function dropout2d(x: Tensor, p = 0.5, training = true): Tensor {
   return scope(() => (aten('feature_dropout', x.unsqueeze(0), p, training) as Tensor).squeeze(0));
 }
 
-export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair): Tensor;
-export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair, returnIndices: true): { values: Tensor; indices: Tensor };
-export function adaptiveMaxPool2d(input: Tensor, outputSize: Pair, returnIndices = false): Tensor | { values: Tensor; indices: Tensor } {
-  return adaptiveMax('adaptive_max_pool2d', input, pair(outputSize), returnIndices);
+export function adaptiveMaxPool2d(input: Tensor, outputSize: PairOpt): Tensor;
+export function adaptiveMaxPool2d(input: Tensor, outputSize: PairOpt, returnIndices: true): { values: Tensor; indices: Tensor };
+export function adaptiveMaxPool2d(input: Tensor, outputSize: PairOpt, returnIndices = false): Tensor | { values: Tensor; indices: Tensor } {
+  return adaptiveMax('adaptive_max_pool2d', input, adaptiveSize('adaptiveMaxPool2d', input, outputSize, 2), returnIndices);
 }
 
 export function pixelShuffle(input: Tensor, upscaleFactor: number): Tensor {

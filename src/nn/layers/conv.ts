@@ -278,14 +278,47 @@ abstract class ConvTransposeNd<T extends number[], S> extends Module {
 
   get weight(): Tensor { return this.weightOf('weight'); }
 
-  forward(x: Tensor): Tensor {
+  /**
+   * With `outputSize` (PyTorch's output_size) the output has exactly that
+   * spatial size: outputPadding is chosen per dim instead of the layer's.
+   * It lists the spatial sizes, or the whole output shape, whose batch and
+   * channel entries are ignored as in PyTorch (so a skip connection's shape
+   * can be passed as is).
+   */
+  forward(x: Tensor, outputSize?: readonly number[]): Tensor {
     checkConvInput(this.convName, x, this.inChannels, this.dims);
+    const outputPadding = outputSize === undefined ? this.outputPadding : this.outputPaddingFor(x, outputSize);
     const options = {
-      bias: this.bias, stride: this.stride as never, padding: this.padding as never, outputPadding: this.outputPadding as never,
+      bias: this.bias, stride: this.stride as never, padding: this.padding as never, outputPadding: outputPadding as never,
       groups: this.groups, dilation: this.dilation as never,
     };
     if (this.dims === 1) return F.convTranspose1d(x, this.weight, options);
     return this.dims === 2 ? F.convTranspose2d(x, this.weight, options) : F.convTranspose3d(x, this.weight, options);
+  }
+
+  /**
+   * The outputPadding giving `outputSize`: without output padding a dim
+   * comes out (in - 1)·stride - 2·padding + dilation·(kernel - 1) + 1, and
+   * output padding adds 0 to stride - 1 to it, so only those sizes are reachable.
+   */
+  private outputPaddingFor(x: Tensor, outputSize: readonly number[]): number[] {
+    const lead = x.ndim - this.dims; // batch and channels, or channels only
+    const spatial = outputSize.length === lead + this.dims ? outputSize.slice(lead) : outputSize;
+    if (spatial.length !== this.dims || !spatial.every((s) => Number.isInteger(s))) {
+      throw new RangeError(`${this.convName}: outputSize must be ${this.dims} spatial sizes or ${lead + this.dims} output sizes for a ${x.ndim}D input, ` +
+        `got ${JSON.stringify(outputSize)}`);
+    }
+    return spatial.map((size, d) => {
+      const inSize = x.shape[lead + d];
+      const min = (inSize - 1) * this.stride[d] - 2 * this.padding[d] + this.dilation[d] * (this.kernelSize[d] - 1) + 1;
+      const max = min + this.stride[d] - 1;
+      if (size < min || size > max) {
+        throw new RangeError(`${this.convName}: outputSize ${size} in dim ${lead + d} is unreachable from input size ${inSize} there: ` +
+          `the output size can be ${min === max ? `only ${min}` : `${min} to ${max}`} (stride ${this.stride[d]}, padding ${this.padding[d]}, ` +
+          `dilation ${this.dilation[d]}, kernel size ${this.kernelSize[d]})`);
+      }
+      return size - min;
+    });
   }
 
   override extraRepr(): string {

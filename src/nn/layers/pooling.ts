@@ -4,11 +4,13 @@
 // dimension picks the F function and the input layout. No parameters or
 // buffers: their state dicts are empty, as in PyTorch.
 import { F, Tensor } from '../../torch/index.js';
-import type { Pair, Single, Triple } from '../../torch/functional.js';
+import type { Pair, PairOpt, Single, Triple, TripleOpt } from '../../torch/functional.js';
 import { Module } from '../module.js';
 
 type Dims = 1 | 2 | 3;
 type Size = number | readonly number[];
+/** An adaptive pool's output size; null entries keep the input's size. */
+type OutputSize = number | readonly (number | null)[];
 
 const LAYOUTS: Record<Dims, [string, string]> = { 1: ['[C, L]', '[N, C, L]'], 2: ['[C, H, W]', '[N, C, H, W]'], 3: ['[C, D, H, W]', '[N, C, D, H, W]'] };
 
@@ -141,18 +143,24 @@ export class MaxPool3d extends MaxPoolNd<Triple> {
   constructor(kernelSize: Triple, options: MaxPoolOptions<Triple> = {}) { super(3, kernelSize, options); }
 }
 
-/** Pooling to a fixed output size whatever the input's. */
-abstract class AdaptivePool<S extends Size> extends Module {
+/** Pooling to a fixed output size whatever the input's; in 2-d and 3-d a null entry keeps the input's size in that dim (PyTorch's None). */
+abstract class AdaptivePool<S extends OutputSize> extends Module {
   constructor(protected readonly dims: Dims, readonly outputSize: S) {
     super();
-    if (!isSize(outputSize, dims, 1)) {
-      throw new RangeError(`${new.target.name}: outputSize must be positive integers (one, or ${dims} of them), got ${JSON.stringify(outputSize)}`);
+    const layer = new.target.name;
+    if (dims === 1 && Array.isArray(outputSize) && outputSize.includes(null)) {
+      throw new RangeError(`${layer}: outputSize cannot be null for a 1-d pool (as in PyTorch), got ${JSON.stringify(outputSize)}`);
+    }
+    const positive = (s: unknown) => Number.isInteger(s) && (s as number) >= 1;
+    if (!(Array.isArray(outputSize) ? outputSize.length === dims && outputSize.every((s) => s === null || positive(s)) : positive(outputSize))) {
+      const keep = dims > 1 ? ', null keeping the input\'s size' : '';
+      throw new RangeError(`${layer}: outputSize must be positive integers (one, or ${dims} of them${keep}), got ${JSON.stringify(outputSize)}`);
     }
   }
   override extraRepr(): string { return `outputSize=${JSON.stringify(this.outputSize)}`; }
 }
 
-abstract class AdaptiveAvgPoolNd<S extends Size> extends AdaptivePool<S> {
+abstract class AdaptiveAvgPoolNd<S extends OutputSize> extends AdaptivePool<S> {
   forward(x: Tensor): Tensor {
     checkSpatialInput(this.typeName, this.dims, x);
     const s = this.outputSize as never;
@@ -165,16 +173,16 @@ abstract class AdaptiveAvgPoolNd<S extends Size> extends AdaptivePool<S> {
 export class AdaptiveAvgPool1d extends AdaptiveAvgPoolNd<Single> {
   constructor(outputSize: Single) { super(1, outputSize); }
 }
-/** Average pooling of [N, C, H, W] or [C, H, W] to a fixed size (nn.AdaptiveAvgPool2d). */
-export class AdaptiveAvgPool2d extends AdaptiveAvgPoolNd<Pair> {
-  constructor(outputSize: Pair) { super(2, outputSize); }
+/** Average pooling of [N, C, H, W] or [C, H, W] to a fixed size, null entries keeping the input's (nn.AdaptiveAvgPool2d). */
+export class AdaptiveAvgPool2d extends AdaptiveAvgPoolNd<PairOpt> {
+  constructor(outputSize: PairOpt) { super(2, outputSize); }
 }
-/** Average pooling of [N, C, D, H, W] or [C, D, H, W] to a fixed size (nn.AdaptiveAvgPool3d). */
-export class AdaptiveAvgPool3d extends AdaptiveAvgPoolNd<Triple> {
-  constructor(outputSize: Triple) { super(3, outputSize); }
+/** Average pooling of [N, C, D, H, W] or [C, D, H, W] to a fixed size, null entries keeping the input's (nn.AdaptiveAvgPool3d). */
+export class AdaptiveAvgPool3d extends AdaptiveAvgPoolNd<TripleOpt> {
+  constructor(outputSize: TripleOpt) { super(3, outputSize); }
 }
 
-abstract class AdaptiveMaxPoolNd<S extends Size> extends AdaptivePool<S> {
+abstract class AdaptiveMaxPoolNd<S extends OutputSize> extends AdaptivePool<S> {
   forward(x: Tensor): Tensor { return this.pool(x, false) as Tensor; }
 
   /** The output and the flat index of each maximum within its input plane. */
@@ -193,11 +201,11 @@ abstract class AdaptiveMaxPoolNd<S extends Size> extends AdaptivePool<S> {
 export class AdaptiveMaxPool1d extends AdaptiveMaxPoolNd<Single> {
   constructor(outputSize: Single) { super(1, outputSize); }
 }
-/** Max pooling of [N, C, H, W] or [C, H, W] to a fixed size (nn.AdaptiveMaxPool2d); forwardWithIndices also gives the argmax positions. */
-export class AdaptiveMaxPool2d extends AdaptiveMaxPoolNd<Pair> {
-  constructor(outputSize: Pair) { super(2, outputSize); }
+/** Max pooling of [N, C, H, W] or [C, H, W] to a fixed size, null entries keeping the input's (nn.AdaptiveMaxPool2d); forwardWithIndices also gives the argmax positions. */
+export class AdaptiveMaxPool2d extends AdaptiveMaxPoolNd<PairOpt> {
+  constructor(outputSize: PairOpt) { super(2, outputSize); }
 }
-/** Max pooling of [N, C, D, H, W] or [C, D, H, W] to a fixed size (nn.AdaptiveMaxPool3d); forwardWithIndices also gives the argmax positions. */
-export class AdaptiveMaxPool3d extends AdaptiveMaxPoolNd<Triple> {
-  constructor(outputSize: Triple) { super(3, outputSize); }
+/** Max pooling of [N, C, D, H, W] or [C, D, H, W] to a fixed size, null entries keeping the input's (nn.AdaptiveMaxPool3d); forwardWithIndices also gives the argmax positions. */
+export class AdaptiveMaxPool3d extends AdaptiveMaxPoolNd<TripleOpt> {
+  constructor(outputSize: TripleOpt) { super(3, outputSize); }
 }

@@ -67,26 +67,37 @@ function antialiasAxis(inSize: number, outSize: number): AaAxis {
 
 const aaCache = new Map<number, AaAxis>();
 
-/** One separable pass over `lines` lines of `inSize` samples spaced `step` apart (step 1: rows; step = width: columns). */
-function resamplePass(src: Float32Array, dst: Float32Array, axis: AaAxis, planes: number, inSize: number, outSize: number, across: number, alongRows: boolean): void {
+/** Resamples each of `rows` rows of `inSize` samples to `outSize` (the width pass). */
+function resampleRows(src: Float32Array, dst: Float32Array, axis: AaAxis, rows: number, inSize: number, outSize: number): void {
+  const { start, count, weights, taps } = axis;
+  for (let r = 0; r < rows; r++) {
+    const srcRow = r * inSize;
+    const dstRow = r * outSize;
+    for (let o = 0; o < outSize; o++) {
+      const base = srcRow + start[o];
+      const w = o * taps;
+      let acc = 0;
+      for (let j = 0, n = count[o]; j < n; j++) acc = f(acc + f(src[base + j] * weights[w + j]));
+      dst[dstRow + o] = acc;
+    }
+  }
+}
+
+/**
+ * Resamples the `inSize` rows of each plane to `outSize` rows of `width` samples (the height pass):
+ * whole rows are accumulated tap by tap, reading memory in order; each sample still sums its taps
+ * in ascending order in float32 (dst is float32), as the column-by-column loop would.
+ */
+function resampleColumns(src: Float32Array, dst: Float32Array, axis: AaAxis, planes: number, inSize: number, outSize: number, width: number): void {
   const { start, count, weights, taps } = axis;
   for (let p = 0; p < planes; p++) {
-    const srcPlane = p * inSize * across;
-    const dstPlane = p * outSize * across;
-    for (let line = 0; line < across; line++) {
-      for (let o = 0; o < outSize; o++) {
-        const n = count[o];
-        const w = o * taps;
-        let acc = 0;
-        if (alongRows) {
-          const base = srcPlane + line * inSize + start[o];
-          for (let j = 0; j < n; j++) acc = f(acc + f(src[base + j] * weights[w + j]));
-          dst[dstPlane + line * outSize + o] = acc;
-        } else {
-          const base = srcPlane + start[o] * across + line;
-          for (let j = 0; j < n; j++) acc = f(acc + f(src[base + j * across] * weights[w + j]));
-          dst[dstPlane + o * across + line] = acc;
-        }
+    for (let o = 0; o < outSize; o++) {
+      const dstRow = (p * outSize + o) * width;
+      for (let j = 0, n = count[o]; j < n; j++) {
+        const w = weights[o * taps + j];
+        const srcRow = (p * inSize + start[o] + j) * width;
+        if (j === 0) for (let x = 0; x < width; x++) dst[dstRow + x] = src[srcRow + x] * w;
+        else for (let x = 0; x < width; x++) dst[dstRow + x] += f(src[srcRow + x] * w);
       }
     }
   }
@@ -99,13 +110,13 @@ export function resizeAntialiased(img: Image, outH: number, outW: number): Image
   let w = width;
   if (outW !== width) {
     const next = new Float32Array(channels * height * outW);
-    resamplePass(data, next, antialiasAxis(width, outW), channels * height, width, outW, 1, true);
+    resampleRows(data, next, antialiasAxis(width, outW), channels * height, width, outW);
     data = next;
     w = outW;
   }
   if (outH !== height) {
     const next = new Float32Array(channels * outH * w);
-    resamplePass(data, next, antialiasAxis(height, outH), channels, height, outH, w, false);
+    resampleColumns(data, next, antialiasAxis(height, outH), channels, height, outH, w);
     data = next;
   }
   if (img.data instanceof Float32Array) return { data, channels, height: outH, width: outW };

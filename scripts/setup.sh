@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Sets up orthogonium-ts on Debian/Ubuntu: system packages (libtorch, OpenBLAS,
+# Sets up orthogonium-ts on Debian/Ubuntu: system packages (libtorch, OpenBLAS, libjpeg-turbo,
 # the offline Fashion-MNIST, chromium for the browser test), npm dependencies, the native addon and the
 # TypeScript build. Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev libgloo-dev libopenblas0-pthread dataset-fashion-mnist cmake g++ make chromium)
+packages=(libtorch-dev libgloo-dev libopenblas0-pthread libjpeg62-turbo-dev dataset-fashion-mnist cmake g++ make chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -122,7 +122,8 @@ test('image folder: classes from sorted subfolders, byte-exact pixels, mixed gre
  * A minimal 1-component (grey) JPEG whose 8×8 blocks are each one value:
  * quantization 1, only DC coefficients (8·(v − 128)), Huffman DC categories
  * coded on 4 bits. Baseline (SOF0, DC + an EOB per block) or progressive (SOF2,
- * a single DC scan: the AC coefficients stay zero).
+ * a DC scan, then an AC scan of an EOB per block: every coefficient is sent, so
+ * that no decoder guesses the missing ones, as libjpeg's block smoothing does).
  */
 function greyBlockJpeg(width: number, height: number, blockValue: (by: number, bx: number) => number, progressive: boolean): Buffer {
   const seg = (marker: number, body: number[]) => [0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body];
@@ -147,11 +148,20 @@ function greyBlockJpeg(width: number, height: number, blockValue: (by: number, b
       if (!progressive) put(0, 1); // EOB
     }
   }
-  while (bits.length % 8) bits.push(1);
-  for (let k = 0; k < bits.length; k += 8) {
-    const b = parseInt(bits.slice(k, k + 8).join(''), 2);
-    bytes.push(b);
-    if (b === 0xff) bytes.push(0x00);
+  const flush = () => {
+    while (bits.length % 8) bits.push(1);
+    for (let k = 0; k < bits.length; k += 8) {
+      const b = parseInt(bits.slice(k, k + 8).join(''), 2);
+      bytes.push(b);
+      if (b === 0xff) bytes.push(0x00);
+    }
+    bits.length = 0;
+  };
+  flush();
+  if (progressive) {
+    bytes.push(...seg(0xda, [1, 1, 0x00, 1, 63, 0]));
+    for (let k = 0; k < Math.ceil(height / 8) * Math.ceil(width / 8); k++) put(0, 1); // EOB: all AC zero
+    flush();
   }
   bytes.push(0xff, 0xd9);
   return Buffer.from(bytes);

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/data/rng.js';
 import { Compose, Normalize, RandomResizedCrop, ToTensor, makeImage, transformFromSpec } from '../src/data/transforms.js';
-import { Resize, resizedSize } from '../src/data/resize.js';
+import { Resize, resizeAntialiased, resizedSize } from '../src/data/resize.js';
+import { nativeImageModule } from '../src/data/native-image.js';
 import { DataLoader } from '../src/data/loader.js';
 import { arrayImageDataset } from '../src/data/images.js';
 import { runTorch, skipWithoutTorch } from './helpers/pytorch.js';
@@ -134,4 +135,16 @@ test('Resize: its spec rebuilds the same transform (loader workers), and worker 
     return out;
   };
   assert.deepEqual(await collect(2), await collect(0));
+});
+
+test('Resize: the native passes give the same bits as the TypeScript ones, uint8 and float32', { skip: nativeImageModule() === null ? 'the native image module is not built' : false }, () => {
+  CASES.forEach(([h, w, oh, ow], i) => {
+    for (const float of [false, true]) {
+      const img = randomImage(3, h, w, 300 + i, float);
+      const native = resizeAntialiased(img, oh, ow, true);
+      const js = resizeAntialiased(img, oh, ow, false);
+      assert.equal(native.data.constructor, js.data.constructor);
+      assert.deepEqual(Array.from(native.data), Array.from(js.data), `case ${CASES[i]} ${float ? 'float32' : 'uint8'}`);
+    }
+  });
 });

@@ -7,10 +7,13 @@
 // The weights and the separable passes (width first, then height; a pass is
 // skipped when its size does not change) follow libtorch's
 // _upsample_bilinear2d_aa in float32; uint8 images are computed in float32 and
-// rounded half to even, as torchvision does for uint8 tensors.
+// rounded half to even, as torchvision does for uint8 tensors. The passes run
+// in the native image module when it is built (bit-identical; see
+// native/image/resize.cpp), here otherwise.
 // No engine import: loader workers run this.
 import type { Image, Transform, TransformSpec } from './transforms.js';
 import { resizedCrop } from './transforms.js';
+import { nativeImageModule } from './native-image.js';
 
 /** Output [height, width] of torchvision's Resize for an input of height × width. */
 export function resizedSize(height: number, width: number, size: number | [number, number], maxSize: number | null = null): [number, number] {
@@ -27,8 +30,8 @@ export function resizedSize(height: number, width: number, size: number | [numbe
   return wide ? [newShort, newLong] : [newLong, newShort];
 }
 
-/** Taps of one output pixel along one axis: the first input index and normalized weights. */
-interface AaAxis { start: Int32Array; count: Int32Array; weights: Float32Array; taps: number }
+/** Taps of each output pixel along one axis: its first input index, tap count and normalized weights. */
+export interface AaAxis { start: Int32Array; count: Int32Array; weights: Float32Array; taps: number }
 
 const f = Math.fround;
 
@@ -103,9 +106,15 @@ function resampleColumns(src: Float32Array, dst: Float32Array, axis: AaAxis, pla
   }
 }
 
-/** Antialiased bilinear resize of a whole image to outH × outW. */
-export function resizeAntialiased(img: Image, outH: number, outW: number): Image {
+/** Antialiased bilinear resize of a whole image to outH × outW (the native passes when built: same bits, ~5× faster). */
+export function resizeAntialiased(img: Image, outH: number, outW: number, useNative = true): Image {
   const { channels, height, width } = img;
+  const native = useNative ? nativeImageModule() : null;
+  if (native !== null) {
+    const xs = outW !== width ? antialiasAxis(width, outW) : null;
+    const ys = outH !== height ? antialiasAxis(height, outH) : null;
+    return { data: native.resampleAntialiased(img.data, channels, height, width, outH, outW, xs, ys), channels, height: outH, width: outW };
+  }
   let data = img.data instanceof Float32Array ? img.data : Float32Array.from(img.data);
   let w = width;
   if (outW !== width) {

@@ -2,8 +2,8 @@
 // surface. Everything else in src/torch talks to libtorch through here.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../util/package-root.js';
 
 /** An opaque reference to a libtorch tensor owned by the addon. */
 export type Handle = object & { readonly __handle: unique symbol };
@@ -107,16 +107,6 @@ export type GroupHandle = object & { readonly __group: unique symbol };
 
 /** An opaque reference to a c10d::Reducer (DistributedDataParallel's gradient engine) owned by the addon. */
 export type ReducerHandle = object & { readonly __reducer: unique symbol };
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('orthogonium-ts: cannot find the package root');
-    dir = parent;
-  }
-  return dir;
-}
 
 function loadAddon(): NativeAddon {
   const override = process.env.ORTHOGONIUM_NATIVE;

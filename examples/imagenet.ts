@@ -19,6 +19,7 @@ import { LossXent, lipschitzFromStd } from '../src/losses/index.js';
 import { ImagenetDataModule } from '../src/data/index.js';
 import { ClassificationModule, ModelCheckpoint, Trainer } from '../src/train/index.js';
 import type { Accelerator, Precision, TrainerOptions } from '../src/train/index.js';
+import { flagNumber, flagValue } from './args.js';
 
 export interface ImagenetOptions {
   root: string;
@@ -94,12 +95,8 @@ export async function runImagenet(o: ImagenetOptions): Promise<{ metrics: Record
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const args = process.argv.slice(2);
-  const value = (flag: string): string | undefined => {
-    const i = args.indexOf(flag);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const number = (flag: string): number | undefined => (value(flag) === undefined ? undefined : Number(value(flag)));
+  const value = flagValue;
+  const number = flagNumber;
   const root = value('--root');
   if (!root) {
     console.error('imagenet: --root <folder with train/<class>/… and val/<class>/…> is required');

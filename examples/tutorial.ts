@@ -11,6 +11,7 @@ import { lipschitzFromStd } from '../src/losses/index.js';
 import { Cifar10DataModule, DatasetModule, openDataset } from '../src/data/index.js';
 import { ClassificationModule, SETTINGS, SettingName, Trainer, saveCheckpoint } from '../src/train/index.js';
 import type { Accelerator, DataModuleLike, Precision } from '../src/train/index.js';
+import { flagNumber, flagValue } from './args.js';
 
 export interface TutorialOptions {
   setting: SettingName;
@@ -66,12 +67,8 @@ export async function runTutorial(o: TutorialOptions): Promise<Record<string, nu
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const args = process.argv.slice(2);
-  const value = (flag: string): string | undefined => {
-    const i = args.indexOf(flag);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const number = (flag: string): number | undefined => (value(flag) === undefined ? undefined : Number(value(flag)));
+  const value = flagValue;
+  const number = flagNumber;
   const setting = (value('--setting') ?? 'mildly_robust') as SettingName;
   if (!(setting in SETTINGS)) {
     console.error(`tutorial: --setting must be one of ${Object.keys(SETTINGS).join(', ')}`);

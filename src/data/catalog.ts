@@ -10,8 +10,8 @@ import { loadCifar10, loadCifar100 } from './cifar.js';
 import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, MNIST_CLASSES, loadMnistArrays } from './mnist.js';
 import { loadImageFolder } from './image-folder.js';
 import { channelStats } from './stats.js';
-import { Cifar10DataModule } from './datamodule.js';
-import { DataLoader, Shard, loaderSettings } from './loader.js';
+import { Cifar10DataModule, LoaderSettingsModule } from './datamodule.js';
+import { DataLoader, loaderSettings } from './loader.js';
 import { Compose, Normalize, RandomHorizontalFlip, RandomResizedCrop, ToTensor, Transform } from './transforms.js';
 
 export const DATASET_NAMES = ['cifar10', 'cifar100', 'fashion-mnist', 'mnist', 'folder:<path>'];
@@ -128,23 +128,14 @@ export interface DatasetModuleOptions {
 }
 
 /** A LightningDataModule over a catalog dataset: shuffled, augmented training batches; validation in order. */
-export class DatasetModule {
+export class DatasetModule extends LoaderSettingsModule {
   readonly batchSize: number;
   readonly valBatchSize: number;
-  readonly numWorkers: number;
-  readonly prefetch: number;
-  readonly seed: number;
-  readonly pinMemory: boolean;
-  /** Set by a data-parallel Trainer: each process loads its own part of every epoch. */
-  shard: Shard | null = null;
 
   constructor(readonly dataset: OpenedDataset, opts: DatasetModuleOptions = {}) {
+    super(opts);
     this.batchSize = opts.batchSize ?? 256;
     this.valBatchSize = opts.valBatchSize ?? this.batchSize * 4;
-    this.numWorkers = opts.numWorkers ?? 0;
-    this.prefetch = opts.prefetch ?? 2;
-    this.seed = opts.seed ?? 0;
-    this.pinMemory = opts.pinMemory ?? false;
   }
 
   trainDataloader(): DataLoader {
@@ -159,7 +150,6 @@ export class DatasetModule {
     });
   }
 
-  distribute(shard: Shard): void { this.shard = shard; }
 
   checkpointMetadata(): { dataset: string; mean: number[]; std: number[]; classes: string[] } {
     const { info } = this.dataset;

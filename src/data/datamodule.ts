@@ -1,5 +1,5 @@
 // LightningDataModule-like helpers with the seed tutorial's exact settings.
-import { DataLoader, Shard, loaderSettings } from './loader.js';
+import { DataLoader, LoaderSettings, Shard, loaderSettings } from './loader.js';
 import { ArrayImageDataset, arrayImageDataset } from './images.js';
 import { loadCifar10 } from './cifar.js';
 import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, loadMnistArrays } from './mnist.js';
@@ -17,8 +17,27 @@ export interface DataModuleOptions {
   pinMemory?: boolean;
 }
 
+/** What every data module here shares: the loader settings its loaders pass on, and the data-parallel shard. */
+export abstract class LoaderSettingsModule implements LoaderSettings {
+  readonly numWorkers: number;
+  readonly prefetch: number;
+  readonly seed: number;
+  readonly pinMemory: boolean;
+  /** Set by a data-parallel Trainer: each process loads its own part of every epoch. */
+  shard: Shard | null = null;
+
+  constructor(opts: Pick<DataModuleOptions, 'numWorkers' | 'prefetch' | 'seed' | 'pinMemory'>) {
+    this.numWorkers = opts.numWorkers ?? 0;
+    this.prefetch = opts.prefetch ?? 2;
+    this.seed = opts.seed ?? 0;
+    this.pinMemory = opts.pinMemory ?? false;
+  }
+
+  distribute(shard: Shard): void { this.shard = shard; }
+}
+
 /** The seed's Cifar10DataModule: batch 256, RandomResizedCrop(32, (0.25, 1), (3/4, 4/3)), flip 0.5, the seed's mean/std; validation normalize only, batch 1024. */
-export class Cifar10DataModule {
+export class Cifar10DataModule extends LoaderSettingsModule {
   static readonly BATCH_SIZE = 256;
   static readonly NUM_WORKERS = 8;
   static readonly PREPROCESSING_PARAMS = {
@@ -30,20 +49,11 @@ export class Cifar10DataModule {
   };
   readonly root: string;
   readonly batchSize: number;
-  readonly numWorkers: number;
-  readonly prefetch: number;
-  readonly seed: number;
-  readonly pinMemory: boolean;
-  /** Set by a data-parallel Trainer: each process loads its own part of every epoch. */
-  shard: Shard | null = null;
 
   constructor(opts: DataModuleOptions = {}) {
+    super(opts);
     this.root = opts.root ?? './data';
     this.batchSize = opts.batchSize ?? Cifar10DataModule.BATCH_SIZE;
-    this.numWorkers = opts.numWorkers ?? 0;
-    this.prefetch = opts.prefetch ?? 2;
-    this.seed = opts.seed ?? 0;
-    this.pinMemory = opts.pinMemory ?? false;
   }
 
   static trainTransform(): Transform {
@@ -73,30 +83,20 @@ export class Cifar10DataModule {
     });
   }
 
-  distribute(shard: Shard): void { this.shard = shard; }
 }
 
 /** Fashion-MNIST: shuffled training batches (default 256) scaled to [0, 1]; validation batches 4× larger, in order. */
-export class FashionMnistDataModule {
+export class FashionMnistDataModule extends LoaderSettingsModule {
   readonly root: string;
   readonly batchSize: number;
-  readonly numWorkers: number;
-  readonly prefetch: number;
-  readonly seed: number;
-  readonly pinMemory: boolean;
   /** Optional normalization; by default images are only scaled to [0, 1]. */
   readonly mean: number[] | null;
   readonly std: number[] | null;
-  /** Set by a data-parallel Trainer: each process loads its own part of every epoch. */
-  shard: Shard | null = null;
 
   constructor(opts: DataModuleOptions & { mean?: number[]; std?: number[] } = {}) {
+    super(opts);
     this.root = opts.root ?? DEBIAN_FASHION_MNIST_DIR;
     this.batchSize = opts.batchSize ?? 256;
-    this.numWorkers = opts.numWorkers ?? 0;
-    this.prefetch = opts.prefetch ?? 2;
-    this.seed = opts.seed ?? 0;
-    this.pinMemory = opts.pinMemory ?? false;
     this.mean = opts.mean ?? null;
     this.std = opts.std ?? null;
   }
@@ -120,5 +120,4 @@ export class FashionMnistDataModule {
     return new DataLoader(dataset, { batchSize: this.batchSize * 4, shuffle: false, transform: this.transform(), ...loaderSettings(this) });
   }
 
-  distribute(shard: Shard): void { this.shard = shard; }
 }

@@ -2,12 +2,12 @@
 // folder laid out as ImageNet's: <root>/train/<class>/<image> and
 // <root>/val/<class>/<image>, read lazily (FileImageDataset) so that the
 // dataset never has to fit in memory and images may have any size.
-import { DataLoader, Shard, loaderSettings } from './loader.js';
+import { DataLoader, loaderSettings } from './loader.js';
 import { FileImageDataset, imageFolderFiles } from './image-files.js';
 import { CenterCrop, Compose, Normalize, RandomHorizontalFlip, RandomResizedCrop, ToTensor, Transform } from './transforms.js';
 import { Resize } from './resize.js';
 import { join } from 'node:path';
-import type { DataModuleOptions } from './datamodule.js';
+import { DataModuleOptions, LoaderSettingsModule } from './datamodule.js';
 
 export interface ImagenetPreprocessing {
   imgMean: number[];
@@ -19,7 +19,7 @@ export interface ImagenetPreprocessing {
   randomResizedCropParams: { scale: [number, number]; ratio: [number, number] };
 }
 
-export class ImagenetDataModule {
+export class ImagenetDataModule extends LoaderSettingsModule {
   static readonly BATCH_SIZE = 256;
   static readonly NUM_WORKERS = 8;
   /** The script's settings: mean = std = 0.5, Resize(256), 224 crops (RandomResizedCrop scale (0.5, 1)), flip 0.5. */
@@ -33,22 +33,13 @@ export class ImagenetDataModule {
   };
   readonly root: string;
   readonly batchSize: number;
-  readonly numWorkers: number;
-  readonly prefetch: number;
-  readonly seed: number;
-  readonly pinMemory: boolean;
   readonly params: ImagenetPreprocessing;
-  /** Set by a data-parallel Trainer: each process loads its own part of every epoch. */
-  shard: Shard | null = null;
 
   constructor(opts: DataModuleOptions & { preprocessing?: Partial<ImagenetPreprocessing> } = {}) {
+    super(opts);
     if (!opts.root) throw new TypeError('ImagenetDataModule: root is required (the folder holding train/<class>/… and val/<class>/…)');
     this.root = opts.root;
     this.batchSize = opts.batchSize ?? ImagenetDataModule.BATCH_SIZE;
-    this.numWorkers = opts.numWorkers ?? 0;
-    this.prefetch = opts.prefetch ?? 2;
-    this.seed = opts.seed ?? 0;
-    this.pinMemory = opts.pinMemory ?? false;
     this.params = { ...ImagenetDataModule.PREPROCESSING_PARAMS, ...opts.preprocessing };
     if (this.params.cropSize > this.params.resizeSize) {
       throw new RangeError(`ImagenetDataModule: cropSize ${this.params.cropSize} is larger than resizeSize ${this.params.resizeSize}`);
@@ -83,6 +74,4 @@ export class ImagenetDataModule {
   valDataloader(dataset: FileImageDataset = this.dataset('val')): DataLoader {
     return new DataLoader(dataset, { batchSize: this.batchSize, shuffle: false, transform: this.valTransform(), ...loaderSettings(this) });
   }
-
-  distribute(shard: Shard): void { this.shard = shard; }
 }

@@ -15,6 +15,7 @@ import { DataLoader } from '../src/data/loader.js';
 import { fileImageDataset, imageFolderFiles, readImageFile } from '../src/data/image-files.js';
 import { loadImageFolder } from '../src/data/image-folder.js';
 import { ImagenetDataModule } from '../src/data/imagenet-datamodule.js';
+import { openDataset } from '../src/data/catalog.js';
 
 function randomPixels(n: number, seed: number): Uint8Array {
   const rng = new Rng(seed);
@@ -137,7 +138,7 @@ test('file datasets: different sizes without a resizing transform, missing and c
     const ds = imageFolderFiles(join(root, 'train'));
     await assert.rejects(collect(new DataLoader(ds, { batchSize: 4, transform: new ToTensor() })), /img1\.png\) came out of the transform as 3×33×30.*need a Resize/);
     // the in-memory reader refuses mixed sizes and points to the lazy one
-    assert.throws(() => loadImageFolder(join(root, 'train')), /all images must have the same size here; imageFolderFiles reads images of any size/);
+    assert.throws(() => loadImageFolder(join(root, 'train')), /all images must have the same size, or give a size.*imageFolderFiles reads images of any size lazily/);
     const resized = new Compose([new Resize([8, 8]), new ToTensor()]);
     writeFileSync(ds.files[6], 'not an image');
     for (const numWorkers of [0, 2]) {
@@ -148,6 +149,28 @@ test('file datasets: different sizes without a resizing transform, missing and c
     assert.throws(() => fileImageDataset(['a.png'], Int32Array.from([0, 1]), ['x'], 3), /1 files but 2 labels/);
     assert.throws(() => fileImageDataset(['a.png'], Int32Array.from([0]), ['x'], 2 as 3), /channels must be 1 or 3/);
     assert.throws(() => imageFolderFiles(join(root, 'nope')), /cannot read image folder .*nope: ENOENT/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('in-memory image folders with a size: every image resized (shorter edge) and center-cropped as read; the catalog\'s folder:<path> takes it', () => {
+  const root = makeFolder();
+  try {
+    const ds = loadImageFolder(join(root, 'train'), { size: 24, channels: 3 });
+    assert.deepEqual([ds.length, ds.channels, ds.height, ds.width], [10, 3, 24, 24]);
+    const files = imageFolderFiles(join(root, 'train'), { channels: 3 });
+    const fit = new Compose([new Resize(24), new CenterCrop(24)]);
+    const per = 3 * 24 * 24;
+    files.files.forEach((f, i) => {
+      assert.deepEqual(ds.images.subarray(i * per, (i + 1) * per), fit.apply(readImageFile(f, 3), new Rng(0)).data, f);
+    });
+    const opened = openDataset(`folder:${root}`, undefined, { imageSize: 24 });
+    assert.deepEqual(opened.info.shape, [3, 24, 24]);
+    assert.equal(opened.val().height, 24);
+    assert.throws(() => openDataset(`folder:${root}`).train(), /all images must have the same size, or give a size to resize them to: `size` here, --image-size on the command line/);
+    assert.throws(() => openDataset('fashion-mnist', undefined, { imageSize: 24 }), /an image size applies to image folders \(folder:<path>\) only, not to 'fashion-mnist'/);
+    assert.throws(() => loadImageFolder(join(root, 'train'), { size: 0 }), /size must be a positive integer, got 0/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -2,7 +2,8 @@
 // about each: where its files are by default, its input normalization, and
 // the seed's augmentations for the CIFAR family. `folder:<path>` reads
 // <path>/train/<class>/… and <path>/val (or test)/<class>/…, and computes the
-// normalization from the training images.
+// normalization from the training images; with an image size, images of any
+// size are brought to it (Resize of the shorter edge, CenterCrop) as they are read.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArrayImageDataset, arrayImageDataset } from './images.js';
@@ -63,7 +64,9 @@ function once<T>(load: () => T): () => T {
  * Resolves a dataset name (see DATASET_NAMES) and its folder; nothing is read until train()/val() is
  * called. `download`: fetch the CIFAR archive into the folder when it is not there.
  */
-export function openDataset(name: string, dataDir?: string, options: { download?: boolean } = {}): OpenedDataset {
+export function openDataset(name: string, dataDir?: string, options: { download?: boolean; imageSize?: number | null } = {}): OpenedDataset {
+  const imageSize = options.imageSize ?? null;
+  if (imageSize !== null && !name.startsWith('folder:')) throw new TypeError(`an image size applies to image folders (folder:<path>) only, not to '${name}'`);
   if (name === 'cifar10' || name === 'cifar100') {
     const root = dataDir ?? './data';
     const ten = name === 'cifar10';
@@ -98,13 +101,15 @@ export function openDataset(name: string, dataDir?: string, options: { download?
     const valDir = ['val', 'test'].map((d) => join(root, d)).find((d) => existsSync(d));
     if (!existsSync(join(root, 'train'))) throw new Error(`${root}: expected ${join(root, 'train')}/<class>/<image> (and ${join(root, 'val')}/<class>/<image>)`);
     if (!valDir) throw new Error(`${root}: expected a validation split in ${join(root, 'val')} or ${join(root, 'test')}`);
-    const train = once(() => loadImageFolder(join(root, 'train')));
+    // with an image size, images of any size are resized (shorter edge) and center-cropped as they are read
+    const size = imageSize ?? undefined;
+    const train = once(() => loadImageFolder(join(root, 'train'), { size }));
     const ds = train();
     const stats = channelStats(ds);
     // A constant channel has std 0; clamp so that normalization (and L = 1/min std) stays finite.
     const std = stats.std.map((s) => Math.max(s, 1e-3));
     const val = once(() => {
-      const v = loadImageFolder(valDir, { channels: ds.channels as 1 | 3 });
+      const v = loadImageFolder(valDir, { channels: ds.channels as 1 | 3, size });
       if (v.classes.join('\n') !== ds.classes.join('\n')) throw new Error(`${valDir}: its classes (${v.classes.join(', ')}) differ from the training classes (${ds.classes.join(', ')})`);
       return v;
     });

@@ -9,7 +9,13 @@ export class UsageError extends Error {}
 export type FlagKind = 'string' | 'positive-int' | 'non-negative-int' | 'positive-number' | 'non-negative-number' | 'bool' | 'eps' | 'limit'
   | 'numbers' | 'shape' | 'count-or-all';
 
-export interface FlagSpec { key: string; kind: FlagKind; choices?: readonly string[] }
+export interface FlagSpec {
+  key: string;
+  kind: FlagKind;
+  choices?: readonly string[];
+  /** The value of the flag given without one (`--fast-dev-run` alone means 1); unset: a value is required. */
+  bare?: number;
+}
 
 export type ParsedArgs = Record<string, string | number | boolean | number[]>;
 
@@ -76,9 +82,15 @@ export function parseFlags(args: string[], flags: Record<string, FlagSpec>): Par
       out[spec.key] = true;
       continue;
     }
-    const value = args[++i];
-    if (value === undefined || (value.startsWith('--') && value.length > 2)) throw new UsageError(`${flag} needs a value`);
+    const value = args[i + 1];
+    // A word after the flag is its value (so '-1' is refused as a value, not taken for another flag).
+    if (value === undefined || (value.startsWith('--') && value.length > 2)) {
+      if (spec.bare === undefined) throw new UsageError(`${flag} needs a value`);
+      out[spec.key] = spec.bare;
+      continue;
+    }
     out[spec.key] = convert(flag, spec, value);
+    i++;
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // `orthogonium train`: the seed tutorial as one command. Flags override a
 // --config file, which overrides the setting's and the dataset's defaults;
 // --resume continues a run from its checkpoint with the configuration stored
-// in it (flags still override, e.g. --epochs to train longer).
+// in it (flags still override, e.g. --epochs to train longer). --fast-dev-run
+// smoke-tests the whole pipeline on a few batches and writes nothing.
 import { DATASET_NAMES } from '../data/index.js';
 import { MODEL_PRESETS, readModelConfigFile } from '../models/index.js';
 import { SETTINGS } from '../train/settings.js';
@@ -18,8 +19,11 @@ export const TRAIN_USAGE = `orthogonium train [--setting non_robust|mildly_robus
         [--no-cudnn-benchmark] [--workers N] [--limit-train-batches N]
         [--limit-val-batches N] [--eps 36/255] [--certify-eps 36/255,72/255,108/255] [--gradient-clip X] [--on-nan error|skip]
         [--max-time SECONDS|DD:HH:MM:SS] [--min-epochs N] [--num-sanity-val-steps N|-1] [--overfit-batches N]
-        [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]
-        [--devices N [--strategy ddp|ddp_spawn] [--num-nodes M --node-rank R --master-addr A --master-port P]]`;
+        [--fast-dev-run [N]] [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]
+        [--devices N [--strategy ddp|ddp_spawn] [--num-nodes M --node-rank R --master-addr A --master-port P]]
+  --fast-dev-run [N] smoke-tests the whole pipeline (data, model, loss, optimizer, certification) on N (default 1)
+  training and validation batches, prints the metrics and writes nothing: no run folder, logs, checkpoints or exports
+  (not with --resume, --overfit-batches or --limit-train/val-batches; --epochs is overridden to one epoch).`;
 
 const FLAGS: Record<string, FlagSpec> = {
   '--setting': { key: 'setting', kind: 'string', choices: Object.keys(SETTINGS) },
@@ -49,6 +53,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--min-epochs': { key: 'minEpochs', kind: 'positive-int' },
   '--num-sanity-val-steps': { key: 'numSanityValSteps', kind: 'count-or-all' },
   '--overfit-batches': { key: 'overfitBatches', kind: 'limit' },
+  '--fast-dev-run': { key: 'fastDevRun', kind: 'positive-int', bare: 1 },
   '--out': { key: 'out', kind: 'string' },
   '--resume': { key: 'resume', kind: 'string' },
   '--seed': { key: 'seed', kind: 'non-negative-int' },
@@ -61,6 +66,18 @@ const FLAGS: Record<string, FlagSpec> = {
   '--no-progress': { key: 'noProgress', kind: 'bool' },
   '--json': { key: 'json', kind: 'bool' },
 };
+
+/**
+ * Flags a fast dev run contradicts: it starts afresh and writes nothing, and
+ * its N is the batch count of both loops. (A --config file's limits are
+ * simply overridden: smoke-testing a run's configuration is what it is for.)
+ */
+const FAST_DEV_RUN_CONFLICTS: [key: string, flag: string, why: string][] = [
+  ['resume', '--resume', 'a fast dev run starts afresh and writes no checkpoint to continue'],
+  ['overfitBatches', '--overfit-batches', 'both choose the batches to run; use one of them'],
+  ['limitTrainBatches', '--limit-train-batches', 'its N is already the number of training batches'],
+  ['limitValBatches', '--limit-val-batches', 'its N is already the number of validation batches'],
+];
 
 /** The run configuration stored in a training checkpoint, to resume with. */
 function configOfCheckpoint(path: string): Partial<RunConfig> {
@@ -76,7 +93,10 @@ function configOfCheckpoint(path: string): Partial<RunConfig> {
 export function trainCommand(args: string[], usage: string): Promise<number> {
   return withUsage('train', usage, async () => {
     const flags = parseFlags(args, FLAGS);
-    const { config: configFile, modelConfig, model, resume, noProgress, noCudnnBenchmark, json, eps, strategy, ...rest } = flags;
+    const { config: configFile, modelConfig, model, resume, noProgress, noCudnnBenchmark, json, eps, strategy, fastDevRun, ...rest } = flags;
+    if (fastDevRun !== undefined) {
+      for (const [key, flag, why] of FAST_DEV_RUN_CONFLICTS) if (key in flags) throw new UsageError(`--fast-dev-run cannot be combined with ${flag}: ${why}`);
+    }
     if (strategy !== undefined && strategy !== 'auto' && rest.devices === undefined && rest.numNodes === undefined) throw new UsageError(`--strategy ${strategy} needs --devices N (processes per node)`);
     if (model !== undefined && modelConfig !== undefined) throw new UsageError('give either --model or --model-config, not both');
     if (typeof rest.dataset === 'string' && !rest.dataset.startsWith('folder:') && !DATASET_NAMES.includes(rest.dataset)) {
@@ -105,11 +125,15 @@ export function trainCommand(args: string[], usage: string): Promise<number> {
       throw new UsageError((error as Error).message);
     }
     if (config.devices * config.numNodes > 1 && process.env.WORLD_SIZE === undefined) return launchRanks(config, args);
-    const result = await runTraining(config, { resume: resume as string | undefined });
+    const result = await runTraining(config, { resume: resume as string | undefined, fastDevRun: fastDevRun as number | undefined });
     if (Number(process.env.RANK ?? 0) !== 0) return 0;
     if (json) {
       const evaluation = result.evaluation ? { ...result.evaluation, radii: undefined } : null;
-      console.log(JSON.stringify({ out: result.out, fit: result.fit, evaluation, files: result.files }));
+      console.log(JSON.stringify({ out: result.out, fit: result.fit, evaluation, files: result.files, ...(fastDevRun === undefined ? {} : { fastDevRun }) }));
+    } else if (typeof fastDevRun === 'number' && result.evaluation) {
+      const batches = `${fastDevRun} batch${fastDevRun > 1 ? 'es' : ''}`;
+      for (const line of formatEvaluation(result.evaluation, `${config.dataset} validation split, ${batches} (fast dev run)`)) console.log(line);
+      console.log(`fast dev run: ${batches} of training and of validation, then the certification above; nothing was written (no run folder, logs, checkpoints or exports)`);
     } else if (result.evaluation) {
       for (const line of formatEvaluation(result.evaluation, `${config.dataset} validation split, final model`)) console.log(line);
       console.log(`run folder: ${result.out} (model.ckpt, results.json, metrics.csv, metrics.jsonl, checkpoints/, plots/)`);

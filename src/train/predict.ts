@@ -6,6 +6,31 @@ import type { Batch } from '../data/index.js';
 import type { Callback } from './callbacks/callback.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { disposeDeep } from './checkpoint.js';
+import type { LightningModule } from './lightning-module.js';
+import type { PrecisionPlugin } from './precision.js';
+import type { ProgressBar } from './progress.js';
+import type { Loader } from './data-source.js';
+
+/** What the predict loop needs from the Trainer running it. */
+export interface PredictContext {
+  readonly precision: PrecisionPlugin;
+  readonly progress: ProgressBar | null;
+  toDevice(batch: Batch): Batch;
+}
+
+/** module.predictStep on the first `total` batches of the loader, in eval mode under the precision's autocast; the outputs per batch. */
+export async function runPredictLoop(ctx: PredictContext, module: LightningModule, loader: Loader, total: number): Promise<unknown[]> {
+  const { precision, progress } = ctx;
+  module.eval();
+  progress?.begin('predicting', loader.length);
+  const outputs = await predictBatches(loader, (batch, index) => {
+    const onDevice = ctx.toDevice(batch);
+    module.currentBatchSize = onDevice.x.shape[0];
+    return precision.forward(() => module.predictStep(onDevice, index));
+  }, (index) => progress?.update(index, {}), total);
+  progress?.end();
+  return outputs;
+}
 
 /**
  * What predictStep returned, kept out of the batch's scope: its tensors

@@ -3,6 +3,7 @@
 // setting's loss, the Trainer writing logs, checkpoints and plots into the run
 // folder, then a final certification of the trained model on the validation
 // split (accuracy and VRA at each radius), saved as model.ckpt + results.json.
+// A fast dev run goes through the same pipeline on a few batches and writes nothing.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { manualSeed, setFloat32MatmulPrecision } from '../torch/index.js';
@@ -26,7 +27,8 @@ import { svgToPng } from './svg-chart.js';
 import type { ProgressOutput } from './progress.js';
 
 export interface RunResult {
-  out: string;
+  /** The run folder (null for a fast dev run, which writes none). */
+  out: string | null;
   config: RunConfig;
   fit: FitResult;
   /** The final certification (null when the run was interrupted). */
@@ -61,6 +63,11 @@ export function defaultRunFolder(config: RunConfig): string {
 export interface RunOptions {
   /** A training checkpoint to continue from. */
   resume?: string;
+  /**
+   * Lightning's fast_dev_run: N training and N validation batches, then the
+   * certification of N validation batches; no run folder, logs, checkpoints or exports.
+   */
+  fastDevRun?: number;
   output?: ProgressOutput;
 }
 
@@ -68,15 +75,18 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
   const setting = getSetting(config.setting);
   // Refuse a precision the device cannot run before touching the data or writing anything.
   PrecisionPlugin.check(config.precision, resolveAccelerator(config.device));
+  const fastDevRun = options.fastDevRun ?? null;
+  if (fastDevRun !== null && !(Number.isInteger(fastDevRun) && fastDevRun >= 1)) throw new RangeError(`fastDevRun must be a positive number of batches, got ${fastDevRun}`);
+  if (fastDevRun !== null && options.resume !== undefined) throw new Error('a fast dev run starts afresh: it cannot resume a checkpoint');
   const dataset = openDataset(config.dataset, config.dataDir ?? undefined, { download: config.download });
   const trainSet = dataset.train();
   const nClasses = trainSet.classes.length;
   const modelConfig = modelConfigFor(config, dataset.info, nClasses);
   // In a data-parallel run the launcher fixes the folder for all ranks (a per-rank timestamp would differ); rank 0 writes.
-  const out = resolve(config.out ?? defaultRunFolder(config));
+  const out = fastDevRun === null ? resolve(config.out ?? defaultRunFolder(config)) : null;
   const rank = Number(process.env.RANK ?? 0);
   const resolved: RunConfig = { ...config, out, model: modelConfig, epochs: config.epochs ?? setting.epochs };
-  if (rank === 0) {
+  if (rank === 0 && out !== null) {
     mkdirSync(out, { recursive: true });
     writeFileAtomic(join(out, 'config.json'), Buffer.from(JSON.stringify(resolved, null, 2) + '\n'));
   }
@@ -97,7 +107,9 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
     gradientClipVal: config.gradientClipVal ?? undefined, onNonFiniteLoss: config.onNan, logEveryNSteps: config.logEveryNSteps,
     maxTime: config.maxTime ?? undefined, minEpochs: config.minEpochs ?? undefined, numSanityValSteps: config.numSanityValSteps,
     overfitBatches: config.overfitBatches ?? undefined,
-    enableProgressBar: config.progress, defaultRootDir: out, output: options.output,
+    enableProgressBar: config.progress, defaultRootDir: out, output: options.output, fastDevRun: fastDevRun ?? undefined,
+    // Ctrl-C in a fast dev run just stops it: the Trainer's interrupted.ckpt would be a file written.
+    handleSignals: fastDevRun === null,
     devices: config.devices, numNodes: config.numNodes,
     callbacks: [
       ...(finder ? [finder] : []),
@@ -109,14 +121,15 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
   const data = new DatasetModule(dataset, { batchSize: config.batchSize, numWorkers: config.workers, seed: config.seed, pinMemory: trainer.device !== 'cpu' });
   try {
     const fit = await trainer.fit(module, data, { ckptPath: options.resume });
-    const files: Record<string, string> = { config: join(out, 'config.json') };
+    const files: Record<string, string> = out === null ? {} : { config: join(out, 'config.json') };
     if (fit.interrupted) return { out, config: resolved, fit, evaluation: null, files: { ...files, checkpoint: fit.interruptedCheckpoint! } };
     if (trainer.globalRank !== 0) return { out, config: resolved, fit, evaluation: null, files: {} };
     module.eval();
-    // --limit-val-batches also bounds the final certification, so quick runs stay quick.
+    // --limit-val-batches (or the fast dev run's N) also bounds the final certification, so quick runs stay quick.
+    const valBatches = fastDevRun ?? config.limitValBatches;
     const valSize = dataset.val().length;
-    const limit = config.limitValBatches === null ? undefined
-      : Number.isInteger(config.limitValBatches) ? config.limitValBatches * data.valBatchSize : Math.max(1, Math.floor(valSize * config.limitValBatches));
+    const limit = valBatches === null ? undefined
+      : Number.isInteger(valBatches) ? valBatches * data.valBatchSize : Math.max(1, Math.floor(valSize * valBatches));
     const split = normalizedSplit(dataset.val(), dataset.info.mean, dataset.info.std, limit);
     let evaluation: EvaluationResult;
     try {
@@ -125,6 +138,7 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
       split.x.dispose();
       split.y.dispose();
     }
+    if (out === null) return { out, config: resolved, fit, evaluation, files };  // a fast dev run: nothing is written
     files.model = join(out, 'model.ckpt');
     saveCheckpoint(files.model, model as FactoryModel, {
       ...data.checkpointMetadata(), setting: config.setting, run_config: resolved, loss: setting.lossSpec(nClasses, dataset.info.std),

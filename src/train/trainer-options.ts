@@ -155,6 +155,24 @@ export function applyGlobalSwitches(o: Pick<TrainerOptions, 'benchmark' | 'deter
   if (o.benchmark !== undefined) backends.cudnn.benchmark = o.benchmark;
 }
 
+/** Checks the batch limits, the training minimums, the sanity check, gradient clipping and onNonFiniteLoss. */
+export function checkRunOptions(o: TrainerOptions): void {
+  for (const key of ['limitTrainBatches', 'limitValBatches', 'limitTestBatches', 'limitPredictBatches'] as const) checkLimit(key, o[key]);
+  for (const key of ['minEpochs', 'minSteps', 'reloadDataloadersEveryNEpochs'] as const) {
+    const value = o[key];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new RangeError(`Trainer: ${key} must be a whole number ≥ 0, got ${value}`);
+  }
+  const sanity = o.numSanityValSteps;
+  if (sanity !== undefined && !(Number.isInteger(sanity) && sanity >= -1)) throw new RangeError(`Trainer: numSanityValSteps must be a whole number ≥ 0 or -1 (every batch), got ${sanity}`);
+  if (o.gradientClipVal !== undefined && !(o.gradientClipVal > 0)) throw new RangeError(`Trainer: gradientClipVal must be > 0, got ${o.gradientClipVal}`);
+  if (o.gradientClipAlgorithm !== undefined && !['norm', 'value'].includes(o.gradientClipAlgorithm)) {
+    throw new TypeError(`Trainer: gradientClipAlgorithm must be 'norm' or 'value', got ${JSON.stringify(o.gradientClipAlgorithm)}`);
+  }
+  if (o.onNonFiniteLoss !== undefined && !['error', 'skip'].includes(o.onNonFiniteLoss)) {
+    throw new TypeError(`Trainer: onNonFiniteLoss must be 'error' or 'skip', got ${JSON.stringify(o.onNonFiniteLoss)}`);
+  }
+}
+
 export function checkLimit(name: string, value: number | undefined): void {
   if (value === undefined) return;
   const ok = typeof value === 'number' && value > 0 && (Number.isInteger(value) || value <= 1);

@@ -5,25 +5,22 @@
 // progress bar. Checkpoints carry everything a resumed run needs to continue
 // exactly: weights, optimizer and scheduler state, the data position, the RNG
 // state, callback states and the metric history.
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Tensor, cat, cuda, getRngState, keep, manualSeed, ncclAvailable, noGrad, scope, setNumThreads, setRngState, stack, tensor } from '../torch/index.js';
-import { Module } from '../nn/index.js';
+import { Tensor, cat, cuda, manualSeed } from '../torch/index.js';
 import type { Optimizer } from '../optim/index.js';
 import { DataLoader } from '../data/index.js';
 import type { Batch } from '../data/index.js';
-import { DistributedDataParallel, ProcessGroup, getDefaultGroup, initProcessGroup, isInitialized, launchPeers, reduceMetrics } from '../distributed/index.js';
-import { Callback } from './callbacks/callback.js';
-import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
-import { CSVLogger } from './loggers/csv-logger.js';
-import { JSONLLogger } from './loggers/jsonl-logger.js';
+import type { Callback } from './callbacks/callback.js';
 import type { Logger, LoggerStatus } from './loggers/logger.js';
-import { CheckpointMetadata, disposeDeep, readCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { TrainingParts, checkpointModel, encodeTrainingState, loadModuleWeights, restoreTrainingState } from './training-state.js';
-import { LightningModule, Stage, TrainerFn, isLoggableMetric } from './lightning-module.js';
-import { attachModelCallbacks, loadHookState, saveHookState } from './hooks.js';
+import { resolveCallbacks, resolveLoggers } from './default-callbacks.js';
+import type { CheckpointMetadata } from './checkpoint.js';
+import { loadModuleWeights } from './training-state.js';
+import type { LoopRecord, TrainingParts } from './training-state.js';
+import { readTrainingCheckpoint, writeTrainingCheckpoint } from './trainer-checkpoint.js';
+import { LightningModule, Stage, TrainerFn } from './lightning-module.js';
+import { attachModelCallbacks } from './hooks.js';
 import { MetricCollector } from './epoch-metrics.js';
 import { runEvaluationLoop } from './evaluation-loop.js';
 import { ProgressBar, ProgressOutput, formatMetrics } from './progress.js';
@@ -31,19 +28,21 @@ import { metricsTable } from './metrics-table.js';
 import { writeTrainingCurves } from './metric-plots.js';
 import { PrecisionPlugin } from './precision.js';
 import { fitSummary } from './fit-summary.js';
-import { applyGlobalSwitches, checkLimit, checkLoopOptions, ddpPlacement, limitBatches, resolveAccelerator, resolveDevices, resolveMaxEpochs, resolveStrategy } from './trainer-options.js';
+import { applyGlobalSwitches, checkLoopOptions, checkRunOptions, limitBatches, resolveAccelerator, resolveDevices, resolveMaxEpochs, resolveStrategy } from './trainer-options.js';
 import { accumulationWindow, isValCheckBatch, valCheckBatch } from './accumulation.js';
 import { AnyScheduler, SchedulerSlot } from './schedulers.js';
 import { readConfiguredOptimizers } from './configured-optimizers.js';
 import { ManualOptimization } from './manual-optimization.js';
-import { AutomaticOptimization, NonFiniteLossError } from './automatic-optimization.js';
-import { concatPredictions, predictBatches, resolveCkptPath } from './predict.js';
+import { AutomaticOptimization } from './automatic-optimization.js';
+import { runLrRangeTest } from './lr-range-test.js';
+import { ParallelStrategy } from './parallel-strategy.js';
+import { runSanityCheck } from './sanity-check.js';
+import { StopRequest } from './stop-request.js';
+import { concatPredictions, resolveCkptPath, runPredictLoop } from './predict.js';
 import { catchInterrupt } from './interrupt.js';
 import { resolveDebugRuns } from './debug-runs.js';
 import { checkSharded, fitData, isLoader, isPositioned } from './data-source.js';
 import type { DataModuleLike, FitData, Loader } from './data-source.js';
-import { Timer } from './callbacks/timer.js';
-import type { DeviceSelection } from './trainer-options.js';
 import type { TrainerOptions } from './trainer-options.js';
 export type { Accelerator, Strategy, TrainerOptions } from './trainer-options.js';
 import type { Precision } from './precision.js';
@@ -93,16 +92,12 @@ export class Trainer {
   readonly overfitBatches: number | null;
   /** Whether the training batch under way is one whose step metrics go to the loggers. */
   private logsThisBatch = false;
-  /** Whether the stop-request-before-minimum line was printed. */
-  private minimumNoticePrinted = false;
   private readonly epochLimit: number;
   /** Autocast for the forward passes, and loss scaling under '16-mixed'. */
   readonly precisionPlugin: PrecisionPlugin;
   readonly device: 'cpu' | 'cuda';
-  /** Processes per node and, on CUDA, each local rank's GPU (from `devices`). */
-  private readonly devices: DeviceSelection;
-  /** Where this process computes: 'cpu', or on CUDA its GPU ('cuda:<devices[LOCAL_RANK]>'). */
-  private computeDevice: string;
+  /** Where this process computes and, in data-parallel runs, its process group and DDP wrapper. */
+  private readonly strategy: ParallelStrategy;
   readonly callbacks: Callback[];
   readonly loggers: Logger[];
   readonly defaultRootDir: string;
@@ -139,15 +134,14 @@ export class Trainer {
   private readonly automatic: AutomaticOptimization;
   private module: LightningModule | null = null;
   private metadata: CheckpointMetadata = {};
-  private stopMessage: string | null = null;
+  /** A callback's request to stop, honoured once minEpochs and minSteps are reached. */
+  private readonly stopRequest: StopRequest;
   private interruptRequested = false;
   private readonly distributed: boolean;
   /** A plain script asked for several devices: fit() starts the other ranks and this process becomes rank 0. */
   private launchPeersAtFit: boolean;
-  private group: ProcessGroup | null = null;
   /** The training loader of the running fit(). */
   private trainLoader: Loader | null = null;
-  private ddp: DistributedDataParallel | null = null;
 
   constructor(given: TrainerOptions = {}) {
     const debug = resolveDebugRuns(given);
@@ -164,45 +158,26 @@ export class Trainer {
     this.valCheckInterval = options.valCheckInterval ?? 1;
     this.checkValEveryNEpoch = options.checkValEveryNEpoch === undefined ? 1 : options.checkValEveryNEpoch;
     this.device = resolveAccelerator(options.accelerator ?? 'auto');
-    this.devices = resolveDevices(this.device, options.devices, this.device === 'cuda' ? cuda.deviceCount() : 0);
-    this.computeDevice = this.devices.gpus ? `cuda:${this.devices.gpus[0]}` : 'cpu';
+    const devices = resolveDevices(this.device, options.devices, this.device === 'cuda' ? cuda.deviceCount() : 0);
+    this.strategy = new ParallelStrategy(this.device, devices, options, (line) => this.print(line));
     this.precisionPlugin = new PrecisionPlugin(options.precision ?? '32', this.device);
-    for (const key of ['limitTrainBatches', 'limitValBatches', 'limitTestBatches', 'limitPredictBatches'] as const) checkLimit(key, options[key]);
-    for (const key of ['minEpochs', 'minSteps', 'reloadDataloadersEveryNEpochs'] as const) {
-      const value = options[key];
-      if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new RangeError(`Trainer: ${key} must be a whole number ≥ 0, got ${value}`);
-    }
-    const sanity = options.numSanityValSteps;
-    if (sanity !== undefined && !(Number.isInteger(sanity) && sanity >= -1)) throw new RangeError(`Trainer: numSanityValSteps must be a whole number ≥ 0 or -1 (every batch), got ${sanity}`);
-    if (options.gradientClipVal !== undefined && !(options.gradientClipVal > 0)) throw new RangeError(`Trainer: gradientClipVal must be > 0, got ${options.gradientClipVal}`);
-    if (options.gradientClipAlgorithm !== undefined && !['norm', 'value'].includes(options.gradientClipAlgorithm)) {
-      throw new TypeError(`Trainer: gradientClipAlgorithm must be 'norm' or 'value', got ${JSON.stringify(options.gradientClipAlgorithm)}`);
-    }
-    if (options.onNonFiniteLoss !== undefined && !['error', 'skip'].includes(options.onNonFiniteLoss)) {
-      throw new TypeError(`Trainer: onNonFiniteLoss must be 'error' or 'skip', got ${JSON.stringify(options.onNonFiniteLoss)}`);
-    }
-    const mode = resolveStrategy(options, this.devices.count);
+    checkRunOptions(options);
+    const mode = resolveStrategy(options, devices.count);
     this.distributed = mode !== 'single';
     this.launchPeersAtFit = mode === 'launch-peers';
     this.defaultRootDir = options.defaultRootDir ?? '';
-    this.callbacks = [...(options.callbacks ?? [])];
-    for (const c of this.callbacks) if (!(c instanceof Callback)) throw new TypeError('Trainer: every callback must extend Callback');
-    // Lightning's max_time: a Timer checking after every batch (a Timer already given keeps its own duration).
-    if (options.maxTime !== undefined && !this.callbacks.some((c) => c instanceof Timer)) this.callbacks.push(new Timer({ duration: options.maxTime }));
-    if (this.defaultRootDir && (options.enableCheckpointing ?? true) && !this.callbacks.some((c) => c instanceof ModelCheckpoint)) {
-      this.callbacks.push(new ModelCheckpoint());
-    }
-    const logger = options.logger;
-    this.loggers = logger === false ? [] : logger === undefined ? (this.defaultRootDir ? [new CSVLogger(this.defaultRootDir), new JSONLLogger(this.defaultRootDir)] : []) : Array.isArray(logger) ? logger : [logger];
+    this.stopRequest = new StopRequest({ epochs: options.minEpochs ?? 0, steps: options.minSteps ?? 0 }, (line) => this.print(line));
+    this.callbacks = resolveCallbacks(options, this.defaultRootDir);
+    this.loggers = resolveLoggers(options.logger, this.defaultRootDir);
     // In data-parallel runs only rank 0 prints, logs and writes files.
     const quiet = this.distributed && Number(process.env.RANK ?? 0) !== 0;
     if (quiet) this.loggers.length = 0;
     this.out = quiet ? { write: () => true } : (options.output ?? process.stdout);
     this.progress = (options.enableProgressBar ?? true) && !quiet ? new ProgressBar(this.out) : null;
     this.automatic = new AutomaticOptimization({
-      trainer: this, precision: this.precisionPlugin, callbacks: this.callbacks, ddp: () => this.ddp, print: (line) => this.print(line),
-      anyRank: (flag) => this.anyRank(flag),
-      averageOverRanks: (value) => this.averageOverRanks(value),
+      trainer: this, precision: this.precisionPlugin, callbacks: this.callbacks, ddp: () => this.strategy.ddp, print: (line) => this.print(line),
+      anyRank: (flag) => this.strategy.anyRank(flag),
+      averageOverRanks: (value) => this.strategy.averageOverRanks(value),
       describePosition: (index) => `epoch ${this.currentEpoch}, batch ${index} (global step ${this.globalStep + 1})`,
     }, options);
     applyGlobalSwitches(options);  // last: a Trainer refused for another option changes nothing
@@ -223,68 +198,12 @@ export class Trainer {
     this.accumulate = n;
   }
 
-  /**
-   * Joins (or adopts) the process group and picks this rank's device: on CUDA
-   * its GPU of `devices`, with NCCL when possible (ddpPlacement).
-   */
-  private joinProcessGroup(): ProcessGroup {
-    const placement = ddpPlacement(this.device, {
-      localRank: Number(process.env.LOCAL_RANK ?? 0), gpus: this.devices.gpus, nccl: ncclAvailable(),
-    }, this.options.ddp?.processGroupBackend);
-    const deviceIndex = placement.device.startsWith('cuda:') ? Number(placement.device.slice(5)) : undefined;
-    const group = isInitialized() ? getDefaultGroup() : initProcessGroup({ backend: placement.backend, deviceIndex });
-    this.group = group;
-    this.computeDevice = group.backend === 'nccl' ? group.device : placement.device;
-    return group;
-  }
-
-  /** Wraps the module in DistributedDataParallel over its trainable parameters (a wrapper made before is destroyed). */
-  private wrapDataParallel(module: LightningModule): void {
-    this.ddp?.destroy();
-    const { processGroupBackend: _backend, ...ddpOptions } = this.options.ddp ?? {};
-    this.ddp = new DistributedDataParallel(module, { ...ddpOptions, group: this.group! });
-  }
-
-  /**
-   * Under DDP, parameters made trainable after the wrapper was built (a
-   * backbone unfrozen by BackboneFinetuning) would train on each rank's own
-   * gradients: the wrapper is rebuilt over the new set. (PyTorch's DDP leaves
-   * them unsynchronized.) Every rank unfreezes at the same epoch, so all rebuild together.
-   */
-  private followTrainableParameters(module: LightningModule): void {
-    if (!this.ddp) return;
-    const trainable = module.parameters().filter((p) => p.requiresGrad);
-    const reduced = new Set(this.ddp.reducedParameters);
-    if (trainable.length === reduced.size && trainable.every((p) => reduced.has(p))) return;
-    this.print(`the trainable parameters changed (${reduced.size} → ${trainable.length} tensors): DistributedDataParallel rebuilt over them`);
-    this.wrapDataParallel(module);
-  }
-
-  /** Moves the module to this process's device; a GPU becomes current, so tensors made on 'cuda' land there too. */
-  private placeModule(module: Module): void {
-    if (this.computeDevice.startsWith('cuda:')) cuda.setDevice(Number(this.computeDevice.slice(5)));
-    module.to(this.computeDevice);
-    const dtype = this.precisionPlugin.parameterDtype;
-    if (dtype) module.to(dtype);
-  }
-
-  /** Starts local ranks 1 … devices − 1 running this same script; this process takes local rank 0 (NODE_RANK picks the node). */
-  private async startPeers(): Promise<void> {
-    const devices = this.devices.count;
-    const nodeRank = Number(process.env.NODE_RANK ?? 0);
-    const { threads } = await launchPeers({ nprocs: devices, numNodes: this.options.numNodes ?? 1, nodeRank, stdout: this.out });
-    if (threads !== undefined) setNumThreads(threads);
-    this.launchPeersAtFit = false;
-    this.print(`started ${devices - 1} more process${devices > 2 ? 'es' : ''} running this script as ranks ` +
-      `${nodeRank * devices + 1}–${nodeRank * devices + devices - 1} (world size ${process.env.WORLD_SIZE})`);
-  }
-
   /** Asks the loop to stop after the current epoch (used by EarlyStopping). */
   requestStop(reason: string): void {
-    this.stopMessage ??= reason;
+    this.stopRequest.request(reason);
   }
 
-  get shouldStop(): boolean { return this.stopMessage !== null; }
+  get shouldStop(): boolean { return this.stopRequest.reason !== null; }
 
   /**
    * Whether the current training batch's values go to the loggers (every
@@ -294,9 +213,9 @@ export class Trainer {
   get shouldUpdateLogs(): boolean { return this.logsThisBatch || this.shouldStop; }
 
   /** This process's rank (0 when not data-parallel). */
-  get globalRank(): number { return this.group?.rank ?? 0; }
+  get globalRank(): number { return this.strategy.globalRank; }
 
-  get worldSize(): number { return this.group?.worldSize ?? 1; }
+  get worldSize(): number { return this.strategy.worldSize; }
 
   /** What Ctrl-C does: finish the current step, write `checkpoints/interrupted.ckpt` and return from fit. */
   interrupt(): void {
@@ -332,8 +251,8 @@ export class Trainer {
     this.optimizers = optimizers;
     this.schedulerSlots = schedulers;
     this.optimization = new ManualOptimization({
-      trainer: this, precision: this.precisionPlugin, callbacks: this.callbacks, ddp: () => this.ddp, countOptimizerStep: () => { this.globalStep++; },
-      averageOverRanks: (value) => this.averageOverRanks(value),
+      trainer: this, precision: this.precisionPlugin, callbacks: this.callbacks, ddp: () => this.strategy.ddp, countOptimizerStep: () => { this.globalStep++; },
+      averageOverRanks: (value) => this.strategy.averageOverRanks(value),
     }, module, optimizers, schedulers.map((slot) => slot.scheduler));
     module.trainerHost = this.optimization;
   }
@@ -364,54 +283,13 @@ export class Trainer {
   async lrRangeTest(module: LightningModule, steps: number, lrAt: (step: number) => number,
     record: (lr: number, loss: number | null) => boolean): Promise<void> {
     const loader = this.trainLoader;
-    if (!this.optimizer || !loader) throw new Error('Trainer.lrRangeTest: runs while fit() starts (from a callback\'s onFitStart)');
-    if (!module.automaticOptimization) throw new Error('Trainer.lrRangeTest: the learning-rate range test needs automatic optimization (it steps the optimizer itself)');
-    const restoreWeights = snapshotState(module);
-    const skipped = this.automatic.skipped;
-    const scalerState = this.precisionPlugin.scaler?.stateDict();
-    const sink = module.logSink;
-    module.logSink = null;
-    module.train();
-    try {
-      let step = 0;
-      while (step < steps) {
-        let batches = 0;
-        for await (const batch of loader) {
-          batches++;
-          const lr = lrAt(step);
-          for (const group of this.optimizer.paramGroups) group.lr = lr;
-          let loss: number | null;
-          try {
-            loss = this.automatic.trainBatch(module, this.optimizer, () => this.toDevice(batch), step, { first: true, step: true, divisor: 1 }).loss;
-          } catch (error) {
-            if (!(error instanceof NonFiniteLossError)) throw error;
-            loss = null;
-          } finally {
-            batch.x.dispose();
-            batch.y.dispose();
-          }
-          if (this.group) loss = this.averageOverRanks(loss ?? NaN);
-          if (loss !== null && !Number.isFinite(loss)) loss = null;
-          step++;
-          const goOn = record(lr, loss);
-          const stop = this.anyRank(!goOn);
-          await yieldToEventLoop();
-          if (stop || step >= steps) {
-            step = steps;
-            break;
-          }
-        }
-        if (batches === 0) break;
-      }
-    } finally {
-      restoreWeights();
-      this.automatic.skipped = skipped;
-      // Metric objects the module updated during the test (the seed's self.train_acc) start the run empty.
-      for (const value of Object.values(module)) if (isLoggableMetric(value)) value.reset();
-      if (scalerState) this.precisionPlugin.scaler!.loadStateDict(scalerState);
-      module.logSink = sink;
-      this.configureOptimizers(module);
-    }
+    const optimizer = this.optimizer;
+    if (!optimizer || !loader) throw new Error('Trainer.lrRangeTest: runs while fit() starts (from a callback\'s onFitStart)');
+    await runLrRangeTest({
+      loader, optimizer, automatic: this.automatic, precision: this.precisionPlugin, toDevice: (batch) => this.toDevice(batch),
+      averageOverRanks: (value) => this.strategy.averageOverRanks(value), anyRank: (flag) => this.strategy.anyRank(flag),
+      reconfigureOptimizers: () => this.configureOptimizers(module),
+    }, module, steps, lrAt, record);
   }
 
   /**
@@ -420,8 +298,8 @@ export class Trainer {
    */
   private async stageHook(module: LightningModule, which: 'setup' | 'teardown', stage: TrainerFn, data: DataModuleLike | null = null): Promise<void> {
     if (which === 'setup' && data?.prepareData) {
-      if (!this.group || Number(process.env.LOCAL_RANK ?? 0) === 0) await data.prepareData();
-      this.group?.barrier();
+      if (!this.strategy.group || Number(process.env.LOCAL_RANK ?? 0) === 0) await data.prepareData();
+      this.strategy.group?.barrier();
     }
     await data?.[which]?.(stage);
     for (const c of this.callbacks) await c[which](this, module, stage);
@@ -458,18 +336,21 @@ export class Trainer {
     this.metadata = { ...(data.checkpointMetadata?.() ?? {}), ...(this.options.checkpointMetadata ?? {}) };
     if (this.options.seed !== undefined) manualSeed(this.options.seed);
     if (this.distributed) {
-      if (this.launchPeersAtFit) await this.startPeers();
-      const group = this.joinProcessGroup();
+      if (this.launchPeersAtFit) {
+        await this.strategy.startPeers(this.out);
+        this.launchPeersAtFit = false;
+      }
+      const group = this.strategy.joinProcessGroup();
       data.distribute?.({ rank: group.rank, worldSize: group.worldSize });
     }
-    this.placeModule(module);
+    this.strategy.placeModule(module, this.precisionPlugin.parameterDtype);
     attachModelCallbacks(this.callbacks, module);
     await this.stageHook(module, 'setup', 'fit', data);
     this.configureOptimizers(module);
     this.checkOptimizationMode(module);
     if (options.ckptPath) this.restore(options.ckptPath);
     // Every rank starts from rank 0's weights; backward averages the gradients over the ranks.
-    if (this.group) this.wrapDataParallel(module);
+    if (this.strategy.group) this.strategy.wrapDataParallel(module);
     for (const l of this.loggers) l.resume(this.loggingStep);
     if (Object.keys(module.hparams).length > 0) for (const l of this.loggers) l.logHyperparams(module.hparams);
     if (this.options.enableModelSummary ?? true) this.print(fitSummary(module));
@@ -487,7 +368,7 @@ export class Trainer {
     if (this.options.maxEpochs === undefined && this.options.maxSteps === undefined) {
       this.print('maxEpochs was not set: training for up to 1000 epochs (as Lightning); pass maxEpochs (-1: no limit) or maxSteps');
     }
-    this.print(`training on ${this.computeDevice} (precision ${this.precision}): ${limitBatches(trainLoader.length, this.options.limitTrainBatches)} batches per epoch, ` +
+    this.print(`training on ${this.strategy.rootDevice} (precision ${this.precision}): ${limitBatches(trainLoader.length, this.options.limitTrainBatches)} batches per epoch, ` +
       `epochs ${this.currentEpoch + 1}–${this.maxEpochs === -1 ? '∞' : this.maxEpochs}${this.defaultRootDir ? `, run folder ${this.defaultRootDir}` : ''}`);
     try {
       for (const c of this.callbacks) await c.onFitStart(this, module);
@@ -514,7 +395,7 @@ export class Trainer {
           break;
         }
         if (this.globalStep >= this.maxSteps) { stopReason = 'max_steps'; break; }
-        if (this.stopAllowed()) { stopReason = this.stopMessage!; this.print(`stopping: ${this.stopMessage}`); break; }
+        if (this.stopAllowed()) { stopReason = this.stopRequest.reason!; this.print(`stopping: ${stopReason}`); break; }
       }
       module.eval();
       for (const c of this.callbacks) await c.onFitEnd(this, module);
@@ -566,7 +447,8 @@ export class Trainer {
     const valLoader = data.valDataloader?.() ?? null;
     this.trainLoader = trainLoader;
     this.hasValidation = valLoader !== null && limitBatches(valLoader.length, this.options.limitValBatches) > 0;
-    if (this.group) for (const loader of [trainLoader, valLoader]) checkSharded(loader, this.group);
+    const group = this.strategy.group;
+    if (group) for (const loader of [trainLoader, valLoader]) checkSharded(loader, group);
     if (this.overfitBatches !== null && trainLoader instanceof DataLoader && trainLoader.shuffle) {
       this.print('overfitBatches: the training loader shuffles; it runs unshuffled so that every epoch sees the same batches');
       trainLoader.shuffle = false;
@@ -574,33 +456,13 @@ export class Trainer {
     return { trainLoader, valLoader };
   }
 
-  /**
-   * Lightning's sanity check: numSanityValSteps validation batches before the
-   * first training batch, so that a broken validation step fails at once.
-   * Nothing is logged or monitored, and the weights and the RNG are left
-   * exactly as they were (a resumed run stays exact).
-   */
+  /** Lightning's sanity check (sanity-check.ts) on numSanityValSteps validation batches (-1: all of them) before training. */
   private async sanityCheck(module: LightningModule, valLoader: Loader | null): Promise<void> {
     const wanted = this.options.numSanityValSteps ?? 2;
     if (wanted === 0 || valLoader === null || !this.hasValidation) return;
     const available = limitBatches(valLoader.length, this.options.limitValBatches);
-    const rng = keep(getRngState());
-    // Switching to eval and back is not exact for every module (a schedule-free optimizer moves the weights):
-    // the mode comes back first (so such an optimizer knows where it is), then the exact weights.
-    const wasTraining = module.training;
-    const restoreWeights = snapshotState(module);
-    this.sanityChecking = true;
-    try {
-      for (const c of this.callbacks) await c.onSanityCheckStart(this, module);
-      await this.evaluate(module, valLoader, 'validate', wanted === -1 ? available : Math.min(wanted, available));
-      for (const c of this.callbacks) await c.onSanityCheckEnd(this, module);
-    } finally {
-      this.sanityChecking = false;
-      module.train(wasTraining);
-      restoreWeights();
-      setRngState(rng);
-      rng.dispose();
-    }
+    await runSanityCheck({ trainer: this, callbacks: this.callbacks, validate: (batches) => this.evaluate(module, valLoader, 'validate', batches) },
+      module, wanted === -1 ? available : Math.min(wanted, available));
   }
 
   /**
@@ -608,15 +470,7 @@ export class Trainer {
    * and minSteps steps (the request waits until then, as in Lightning).
    */
   private stopAllowed(): boolean {
-    if (this.stopMessage === null) return false;
-    const minEpochs = this.options.minEpochs ?? 0;
-    const minSteps = this.options.minSteps ?? 0;
-    if (this.currentEpoch >= minEpochs && this.globalStep >= minSteps) return true;
-    if (!this.minimumNoticePrinted) {
-      this.minimumNoticePrinted = true;
-      this.print(`asked to stop (${this.stopMessage}), but minEpochs=${minEpochs} / minSteps=${minSteps} are not reached: training continues until they are`);
-    }
-    return false;
+    return this.stopRequest.allowed(this.currentEpoch, this.globalStep);
   }
 
   /** Options that only automatic optimization honours are refused under manual optimization, as Lightning does. */
@@ -652,7 +506,7 @@ export class Trainer {
     // Lightning's order: the callbacks, then the module.
     for (const c of this.callbacks) await c.onTrainEpochStart(this, module);
     module.onTrainEpochStart(this.currentEpoch);
-    this.followTrainableParameters(module);
+    this.strategy.followTrainableParameters(module);
     const total = limitBatches(loader.length, this.options.limitTrainBatches);
     const first = this.batchInEpoch;
     if (isPositioned(loader)) loader.resumeAt(this.currentEpoch, first);
@@ -709,7 +563,7 @@ export class Trainer {
         collector.clearStep();
         await yieldToEventLoop();
         // Ranks must stop at the same step: a Ctrl-C seen by any of them stops all.
-        this.interruptRequested = this.anyRank(this.interruptRequested);
+        this.interruptRequested = this.strategy.anyRank(this.interruptRequested);
         const last = index >= total;
         if (validateThisEpoch && isValCheckBatch(index - 1, this.currentEpoch * total + index - 1, every, acrossEpochs)) {
           await this.validateInFit(module, valLoader, last);
@@ -730,7 +584,7 @@ export class Trainer {
     }
     module.onTrainEpochEnd(this.currentEpoch);
     const seconds = (performance.now() - epochStart) / 1000;
-    const epochValues = this.reduced(collector);
+    const epochValues = this.strategy.reduceEpochMetrics(collector);
     epochValues.set('epoch_seconds', seconds);
     epochValues.set('images_per_second', (seen * this.worldSize) / Math.max(1e-9, seconds));
     for (const [k, v] of epochValues) {
@@ -762,7 +616,7 @@ export class Trainer {
   }
 
   private toDevice(batch: Batch): Batch {
-    const device = this.computeDevice;
+    const device = this.strategy.rootDevice;
     // Asynchronous when the loader pinned the batch; a pageable batch is copied synchronously either way.
     const moved = device === 'cpu' ? batch : { ...batch, x: batch.x.to({ device, nonBlocking: true }), y: batch.y?.to({ device, nonBlocking: true }) };
     return { ...moved, x: this.precisionPlugin.castInput(moved.x) };
@@ -773,39 +627,15 @@ export class Trainer {
   private evaluate(module: LightningModule, loader: Loader, stage: Stage, limit: number | undefined): Promise<Map<string, number>> {
     return runEvaluationLoop({
       trainer: this, callbacks: this.callbacks, precision: this.precisionPlugin, progress: this.progress,
-      toDevice: (batch) => this.toDevice(batch), reduce: (collector) => this.reduced(collector),
+      toDevice: (batch) => this.toDevice(batch), reduce: (collector) => this.strategy.reduceEpochMetrics(collector),
     }, module, loader, stage, limitBatches(loader.length, limit));
-  }
-
-  /** Epoch means, averaged over the ranks (weighted by the samples each saw) in data-parallel runs. */
-  private reduced(collector: MetricCollector): Map<string, number> {
-    const local = collector.epoch();
-    if (!this.group) return local;
-    return new Map(Object.entries(reduceMetrics(Object.fromEntries(local), collector.weights(), this.group)));
   }
 
   /**
    * `tensor` from every rank stacked into [worldSize, ...shape]; in one
    * process `tensor` itself (LightningModule.allGather, Lightning's all_gather).
    */
-  allGather(tensor: Tensor): Tensor {
-    const group = this.group;
-    if (!group || group.worldSize === 1) return tensor;
-    return scope(() => stack(group.allGather(tensor), 0));
-  }
-
-  /** The mean of `value` over the ranks (`value` itself when not data-parallel). */
-  private averageOverRanks(value: number): number {
-    const group = this.group;
-    return group ? scope(() => group.allReduce(tensor([value], { dtype: 'float64' }), 'avg').item()) : value;
-  }
-
-  /** True on every rank when `flag` is true on any (`flag` itself when not data-parallel). */
-  private anyRank(flag: boolean): boolean {
-    const group = this.group;
-    if (!group) return flag;
-    return scope(() => group.allReduce(tensor([flag ? 1 : 0]), 'max').item() > 0);
-  }
+  allGather(tensor: Tensor): Tensor { return this.strategy.allGather(tensor); }
 
   /**
    * Runs the validation loop alone; prints and returns its metrics. `ckptPath`
@@ -856,15 +686,8 @@ export class Trainer {
       loader = dataModule === null ? data as Loader : (dataModule.predictDataloader?.() ?? null);
       if (loader === null) throw new Error('Trainer.predict: the data module has no predict loader (implement predictDataloader(), or pass a loader)');
       module.logSink = null;
-      module.eval();
-      this.progress?.begin('predicting', loader.length);
-      outputs = await predictBatches(loader, (batch, index) => {
-        const onDevice = this.toDevice(batch);
-        module.currentBatchSize = onDevice.x.shape[0];
-        return this.precisionPlugin.forward(() => module.predictStep(onDevice, index));
-      }, (index) => this.progress?.update(index, {}),
-      this.options.limitPredictBatches === undefined ? Infinity : limitBatches(loader.length, this.options.limitPredictBatches));
-      this.progress?.end();
+      const total = this.options.limitPredictBatches === undefined ? Infinity : limitBatches(loader.length, this.options.limitPredictBatches);
+      outputs = await runPredictLoop({ precision: this.precisionPlugin, progress: this.progress, toDevice: (batch) => this.toDevice(batch) }, module, loader, total);
       await this.stageHook(module, 'teardown', 'predict', dataModule);
     } finally {
       module.logSink = sink;
@@ -876,7 +699,7 @@ export class Trainer {
   /** Places the module (and its precision) and loads the weights of `ckptPath` when given. */
   private prepareForEvaluation(module: LightningModule, ckptPath: string | undefined, where: string): void {
     module.trainer = this;
-    this.placeModule(module);
+    this.strategy.placeModule(module, this.precisionPlugin.parameterDtype);
     if (ckptPath === undefined) return;
     const path = resolveCkptPath(ckptPath, this.callbacks, this.lastSavedPath, where);
     loadModuleWeights(path, module);
@@ -908,6 +731,17 @@ export class Trainer {
     return { optimizers: this.optimizers, schedulers: this.schedulerSlots.map((slot) => slot.scheduler), precision: this.precisionPlugin, callbacks: this.callbacks };
   }
 
+  /** What the loop has recorded, positioned where a resumed run continues (after an epoch's end: the next epoch's first batch). */
+  private loopRecord(): LoopRecord {
+    const position = {
+      epoch: this.epochDone ? this.currentEpoch + 1 : this.currentEpoch,
+      batchInEpoch: this.epochDone ? 0 : this.batchInEpoch,
+      globalStep: this.globalStep,
+      loggingStep: this.loggingStep,
+    };
+    return { position, history: this.history, callbackMetrics: this.callbackMetrics };
+  }
+
   /**
    * Writes a training checkpoint (atomically) of the state at this point of
    * the loop; with `weightsOnly` the model and metadata only (Lightning's weights_only).
@@ -916,55 +750,27 @@ export class Trainer {
     if (this.globalRank !== 0) return; // one writer in data-parallel runs
     const module = this.module;
     if (!module || !this.optimizer) throw new Error('Trainer.saveCheckpoint: nothing to save before fit() has started');
-    mkdirSync(dirname(path), { recursive: true });
-    const metadata: CheckpointMetadata = { ...this.metadata, epoch: this.currentEpoch, global_step: this.globalStep, metrics: Object.fromEntries(this.callbackMetrics) };
-    // Lightning's checkpoint["hyper_parameters"].
-    if (Object.keys(module.hparams).length > 0) metadata.hyper_parameters = module.hparams;
-    if (options.weightsOnly) {
-      saveCheckpoint(path, checkpointModel(module).model, metadata);
-      this.lastSavedPath = path;
-      return;
-    }
-    const position = {
-      epoch: this.epochDone ? this.currentEpoch + 1 : this.currentEpoch,
-      batchInEpoch: this.epochDone ? 0 : this.batchInEpoch,
-      globalStep: this.globalStep,
-      loggingStep: this.loggingStep,
-    };
-    const hookState = saveHookState(this, module, this.callbacks);
-    const { entries, owned } = encodeTrainingState(module, this.trainingParts(), { position, history: this.history, callbackMetrics: this.callbackMetrics });
-    entries.set('hook_state', hookState);
-    try {
-      saveCheckpoint(path, checkpointModel(module).model, metadata, entries);
-      this.lastSavedPath = path;
-    } finally {
-      for (const t of owned) t.dispose();
-    }
+    writeTrainingCheckpoint(path, {
+      trainer: this, module, parts: this.trainingParts(), metadata: this.metadata, epoch: this.currentEpoch, record: this.loopRecord(),
+    }, options.weightsOnly);
+    this.lastSavedPath = path;
   }
 
   /** Loads a training checkpoint into the module, optimizer, scheduler, callbacks and loop counters. */
   private restore(path: string): void {
-    const { state, training } = readCheckpoint(path);
-    try {
-      const record = restoreTrainingState(path, this.module!, state, training, this.trainingParts());
-      loadHookState(this, this.module!, this.callbacks, training?.get('hook_state'));
-      this.history = record.history;
-      this.callbackMetrics = record.callbackMetrics;
-      this.currentEpoch = record.position.epoch;
-      this.batchInEpoch = record.position.batchInEpoch;
-      this.globalStep = record.position.globalStep;
-      this.loggingStep = record.position.loggingStep;
-      this.print(`resumed from ${path}: epoch ${this.currentEpoch + 1}, batch ${this.batchInEpoch}, step ${this.globalStep}`);
-    } finally {
-      for (const t of state.values()) t.dispose();
-      disposeDeep(training);
-    }
+    const record = readTrainingCheckpoint(path, this, this.module!, this.trainingParts());
+    this.history = record.history;
+    this.callbackMetrics = record.callbackMetrics;
+    this.currentEpoch = record.position.epoch;
+    this.batchInEpoch = record.position.batchInEpoch;
+    this.globalStep = record.position.globalStep;
+    this.loggingStep = record.position.loggingStep;
+    this.print(`resumed from ${path}: epoch ${this.currentEpoch + 1}, batch ${this.batchInEpoch}, step ${this.globalStep}`);
   }
 
   /** Frees the optimizer's state (the module stays the caller's to dispose). */
   dispose(): void {
-    this.ddp?.destroy();
-    this.ddp = null;
+    this.strategy.teardown();
     for (const o of this.optimizers) o.dispose();
     this.optimizers = [];
     this.schedulerSlots = [];
@@ -973,17 +779,4 @@ export class Trainer {
   }
 
   [Symbol.dispose](): void { this.dispose(); }
-}
-
-/** Copies the module's weights and buffers; the returned function puts them back exactly and frees the copies. */
-function snapshotState(module: Module): () => void {
-  const saved = new Map([...module.stateDict()].map(([name, t]) => {
-    const copy = keep(t.clone());
-    t.dispose();
-    return [name, copy];
-  }));
-  return () => {
-    noGrad(() => module.loadStateDict(saved));
-    for (const t of saved.values()) t.dispose();
-  };
 }

@@ -9,13 +9,14 @@ import { evaluateSplit, formatEvaluation, normalizedSplit } from '../train/evalu
 import type { LossModule } from '../train/classification-module.js';
 import { FlagSpec, UsageError, parseFlags, withUsage } from './args.js';
 
-export const EVAL_USAGE = `orthogonium eval --checkpoint FILE [--dataset NAME] [--data-dir DIR] [--eps 36/255,72/255,108/255]
+export const EVAL_USAGE = `orthogonium eval --checkpoint FILE [--dataset NAME] [--data-dir DIR] [--image-size N] [--eps 36/255,72/255,108/255]
         [--limit N] [--batch-size N] [--device cpu|cuda] [--json]`;
 
 const FLAGS: Record<string, FlagSpec> = {
   '--checkpoint': { key: 'checkpoint', kind: 'string' },
   '--dataset': { key: 'dataset', kind: 'string' },
   '--data-dir': { key: 'dataDir', kind: 'string' },
+  '--image-size': { key: 'imageSize', kind: 'positive-int' },
   '--eps': { key: 'eps', kind: 'eps' },
   '--limit': { key: 'limit', kind: 'positive-int' },
   '--batch-size': { key: 'batchSize', kind: 'positive-int' },
@@ -32,7 +33,10 @@ export function evalCommand(args: string[], usage: string): Promise<number> {
       const dataset = (a.dataset as string | undefined) ?? metadata.dataset;
       if (typeof dataset !== 'string') throw new UsageError(`the checkpoint does not record its dataset; pass --dataset (${DATASET_NAMES.join(', ')})`);
       const { mean, std } = checkpointNormalization(a.checkpoint, metadata);
-      const opened = openDataset(dataset, a.dataDir as string | undefined);
+      // a folder dataset is read at the size the model was trained on (the run configuration in the checkpoint)
+      const runConfig = metadata.run_config as { dataset?: unknown; imageSize?: unknown } | undefined;
+      const imageSize = (a.imageSize as number | undefined) ?? (runConfig?.dataset === dataset && typeof runConfig?.imageSize === 'number' ? runConfig.imageSize : null);
+      const opened = openDataset(dataset, a.dataDir as string | undefined, { imageSize });
       const setting = typeof metadata.setting === 'string' ? getSetting(metadata.setting) : null;
       const classes = Array.isArray(metadata.classes) ? metadata.classes.length : opened.val().classes.length;
       const loss: LossModule = setting ? setting.loss(classes, std) : new CrossEntropyLoss();

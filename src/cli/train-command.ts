@@ -14,13 +14,14 @@ import { FlagSpec, UsageError, parseFlags, withUsage } from './args.js';
 import { fileURLToPath } from 'node:url';
 
 export const TRAIN_USAGE = `orthogonium train [--setting non_robust|mildly_robust|robust] [--dataset cifar10|cifar100|fashion-mnist|mnist|folder:<path>]
-        [--data-dir DIR] [--download] [--model <preset>|--model-config FILE] [--config FILE] [--epochs N] [--batch-size N] [--lr X] [--lr-find]
+        [--data-dir DIR] [--download] [--image-size N] [--model <preset>|--model-config FILE] [--config FILE] [--epochs N] [--batch-size N] [--lr X] [--lr-find]
         [--weight-decay X] [--precision 32|bf16-mixed|16-mixed|64-true] [--device cpu|cuda|gpu|auto] [--matmul-precision highest|high|medium]
         [--no-cudnn-benchmark] [--workers N] [--limit-train-batches N]
         [--limit-val-batches N] [--eps 36/255] [--certify-eps 36/255,72/255,108/255] [--gradient-clip X] [--on-nan error|skip]
         [--max-time SECONDS|DD:HH:MM:SS] [--min-epochs N] [--num-sanity-val-steps N|-1] [--overfit-batches N]
         [--fast-dev-run [N]] [--out DIR] [--resume FILE] [--seed N] [--no-progress] [--json]
         [--devices N [--strategy ddp|ddp_spawn] [--num-nodes M --node-rank R --master-addr A --master-port P]]
+  --image-size N brings a folder:<path> dataset's images, of any size, to N×N (Resize of the shorter edge, CenterCrop).
   --fast-dev-run [N] smoke-tests the whole pipeline (data, model, loss, optimizer, certification) on N (default 1)
   training and validation batches, prints the metrics and writes nothing: no run folder, logs, checkpoints or exports
   (not with --resume, --overfit-batches or --limit-train/val-batches; --epochs is overridden to one epoch).`;
@@ -30,6 +31,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--dataset': { key: 'dataset', kind: 'string' },
   '--data-dir': { key: 'dataDir', kind: 'string' },
   '--download': { key: 'download', kind: 'bool' },
+  '--image-size': { key: 'imageSize', kind: 'positive-int' },
   '--model': { key: 'model', kind: 'string', choices: Object.keys(MODEL_PRESETS) },
   '--model-config': { key: 'modelConfig', kind: 'string' },
   '--config': { key: 'config', kind: 'string' },

@@ -16,6 +16,8 @@ export interface RunConfig {
   dataDir: string | null;
   /** Fetch CIFAR's archive into dataDir when it is missing. */
   download: boolean;
+  /** folder:<path> datasets: bring images of any size to imageSize × imageSize (Resize + CenterCrop); null: as they are. */
+  imageSize: number | null;
   /** A preset name, or a model configuration; null: the dataset's default preset. */
   model: string | ModelConfig | null;
   /** null: the setting's epoch count. */
@@ -62,7 +64,7 @@ export interface RunConfig {
 }
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {
-  setting: 'mildly_robust', dataset: 'cifar10', dataDir: null, download: false, model: null, epochs: null, batchSize: 256, lr: 5e-3, lrFind: false, weightDecay: 0,
+  setting: 'mildly_robust', dataset: 'cifar10', dataDir: null, download: false, imageSize: null, model: null, epochs: null, batchSize: 256, lr: 5e-3, lrFind: false, weightDecay: 0,
   precision: '32', matmulPrecision: 'highest', cudnnBenchmark: true, device: 'cpu', workers: 0, limitTrainBatches: null, limitValBatches: null, out: null, seed: 0,
   eps: 36 / 255, certifyEps: [36 / 255, 72 / 255, 108 / 255], onNan: 'error', gradientClipVal: null, progress: true, logEveryNSteps: 50,
   maxTime: null, minEpochs: null, numSanityValSteps: 2, overfitBatches: null,
@@ -78,6 +80,8 @@ export function validateRunConfig(c: RunConfig, where = 'run config'): RunConfig
   if (!(c.setting in SETTINGS)) fail('setting', `one of ${Object.keys(SETTINGS).join(', ')}`);
   if (typeof c.dataset !== 'string' || !c.dataset) fail('dataset', 'a dataset name');
   if (c.dataDir !== null && typeof c.dataDir !== 'string') fail('dataDir', 'a folder or null');
+  if (c.imageSize !== null && !(Number.isInteger(c.imageSize) && c.imageSize > 0)) fail('imageSize', 'a positive integer or null');
+  if (c.imageSize !== null && !c.dataset.startsWith('folder:')) fail('imageSize', `null for dataset '${c.dataset}' (it applies to folder:<path> datasets)`);
   if (c.model !== null && typeof c.model === 'string' && !(c.model in MODEL_PRESETS)) fail('model', `a preset (${Object.keys(MODEL_PRESETS).join(', ')}) or a model configuration`);
   if (c.model !== null && typeof c.model === 'object' && typeof (c.model as ModelConfig).architecture !== 'string') fail('model', 'a model configuration { architecture, options }');
   const int = (key: keyof RunConfig, min: number, nullable = false) => {

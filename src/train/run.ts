@@ -78,7 +78,7 @@ export async function runTraining(config: RunConfig, options: RunOptions = {}): 
   const fastDevRun = options.fastDevRun ?? null;
   if (fastDevRun !== null && !(Number.isInteger(fastDevRun) && fastDevRun >= 1)) throw new RangeError(`fastDevRun must be a positive number of batches, got ${fastDevRun}`);
   if (fastDevRun !== null && options.resume !== undefined) throw new Error('a fast dev run starts afresh: it cannot resume a checkpoint');
-  const dataset = openDataset(config.dataset, config.dataDir ?? undefined, { download: config.download });
+  const dataset = openDataset(config.dataset, config.dataDir ?? undefined, { download: config.download, imageSize: config.imageSize });
   const trainSet = dataset.train();
   const nClasses = trainSet.classes.length;
   const modelConfig = modelConfigFor(config, dataset.info, nClasses);

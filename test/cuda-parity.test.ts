@@ -106,6 +106,13 @@ describe(`every layer type computes the same on ${DEVICE} as on the CPU (float64
     ['ChannelShuffle', layer('ChannelShuffle', { groupIn: 2, groupOut: 4 }), [4, 8, 5, 5]],
     ['ScaledAvgPool2d', layer('ScaledAvgPool2d', { kernelSize: 2 }), [4, 8, 6, 6]],
     ['GlobalScaledAvgPool2d', layer('GlobalScaledAvgPool2d'), [4, 8, 6, 6]],
+    // orthogonium.legacy: complex FFTs and batched complex inverses (Cayley), Taylor terms (SOC: updateFreq 1 so that
+    // each training forward runs the same power iterations on both devices), power iteration + Björck (BCOP).
+    ['legacy.Cayley, stride 2', layer('legacy.Cayley', { inChannels: 4, outChannels: 8, kernelSize: 3, stride: 2 }), [2, 4, 8, 8]],
+    ['legacy.Cayley 8 → 4', layer('legacy.Cayley', { inChannels: 8, outChannels: 4, kernelSize: 3 }), [2, 8, 6, 6]],
+    ['legacy.CayleyLinear', layer('legacy.CayleyLinear', { inFeatures: 16, outFeatures: 12 }), [4, 16]],
+    ['legacy.SOC, stride 2', layer('legacy.SOC', { inChannels: 4, outChannels: 8, kernelSize: 3, stride: 2, updateFreq: 1 }), [2, 4, 8, 8]],
+    ['legacy.BCOP', layer('legacy.BCOP', { inChannels: 8, outChannels: 8, kernelSize: 3 }), [2, 8, 6, 6]],
   ];
   for (const [name, build, shape] of cases) test(name, { skip }, () => torch.scope(() => checkParity(build, shape)));
 

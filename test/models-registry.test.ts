@@ -75,6 +75,11 @@ const SAMPLES: Record<string, { options?: Record<string, unknown>; input: number
   SDPBasedLipschitzDense: { options: { inFeatures: 6 }, input: [2, 6], outShape: [2, 6] },
   SLLxAOCLipschitzResBlock: { options: { inChannels: 4, outChannels: 8, innerDimFactor: 1, orthoParams: 'test' }, input: img, outShape: [2, 8, 4, 4] },
   AOCLipschitzResBlock: { options: { inChannels: 4, innerDimFactor: 1, kernelSize: 3, orthoParams: 'test' }, input: img, outShape: img },
+  // orthogonium.legacy: padding / paddingMode as the architectures pass them are accepted and ignored.
+  'legacy.Cayley': { options: { inChannels: 4, outChannels: 8, kernelSize: 3, stride: 2, padding: 1 }, input: img, outShape: [2, 8, 4, 4] },
+  'legacy.CayleyLinear': { options: { inFeatures: 6, outFeatures: 3 }, input: [2, 6], outShape: [2, 3] },
+  'legacy.SOC': { options: { inChannels: 4, outChannels: 4, kernelSize: 3, padding: 'same', paddingMode: 'circular' }, input: img, outShape: img },
+  'legacy.BCOP': { options: { inChannels: 4, outChannels: 8, kernelSize: 3, stride: 2 }, input: img, outShape: [2, 8, 4, 4] },
   // Residual wrappers: in JSON the branch is a layer spec (or an array of them).
   ConcatResidual: { options: { fn: { type: 'AdaptiveOrthoConv2d', options: conv({ inChannels: 2, outChannels: 2 }) } }, input: img, outShape: img },
   L2NormResidual: { options: { fn: [{ type: 'MaxMin' }, { type: 'AdaptiveOrthoConv2d', options: conv({}) }], eps: 1e-6 }, input: img, outShape: img },

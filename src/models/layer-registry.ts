@@ -9,6 +9,7 @@ import {
   FastSOC, SOCRkoConv2d, SOCTranspose, SOCRkoConvTranspose2d, ConcatResidual, L2NormResidual,
 } from '../ortho/index.js';
 import type { Branch } from '../ortho/index.js';
+import { BCOP, BCOPOptions, Cayley, CayleyOptions, CayleyLinear, SOC, SOCOptions } from '../ortho/legacy/index.js';
 import {
   AOLConv2D, AOLConv2DOptions, AOLConvTranspose2D, AOLConvTranspose2DOptions, AOLLinear, SDPBasedLipschitzDense, SDPBasedLipschitzDenseOptions,
   SDPBasedLipschitzResBlock, SDPBasedLipschitzResBlockOptions, SLLxAOCLipschitzResBlock, SLLxAOCLipschitzResBlockOptions,
@@ -70,6 +71,12 @@ registerLayer('FastSOC', (o) => new FastSOC(o as unknown as SOCConv2dOptions));
 registerLayer('SOCRkoConv2d', (o) => new SOCRkoConv2d(o as unknown as SOCConv2dOptions));
 registerLayer('SOCTranspose', (o) => new SOCTranspose(o as unknown as SOCConvTranspose2dOptions));
 registerLayer('SOCRkoConvTranspose2d', (o) => new SOCRkoConvTranspose2d(o as unknown as SOCConvTranspose2dOptions));
+// Orthogonium's orthogonium.legacy layers (the papers' original constructions), prefixed so as not to be
+// mistaken for this library's SOC and BCOP convolutions.
+registerLayer('legacy.Cayley', (o) => new Cayley(o as unknown as CayleyOptions));
+registerLayer('legacy.CayleyLinear', (o) => new CayleyLinear(num(o, 'inFeatures'), num(o, 'outFeatures'), o));
+registerLayer('legacy.SOC', (o) => new SOC(o as unknown as SOCOptions));
+registerLayer('legacy.BCOP', (o) => new BCOP(o as unknown as BCOPOptions));
 registerLayer('OrthoLinear', (o) => new OrthoLinear(num(o, 'inFeatures'), num(o, 'outFeatures'), o));
 registerLayer('UnitNormLinear', (o) => new UnitNormLinear(num(o, 'inFeatures'), num(o, 'outFeatures'), o));
 registerLayer('Linear', (o) => new Linear(num(o, 'inFeatures'), num(o, 'outFeatures'), o));

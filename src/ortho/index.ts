@@ -56,3 +56,5 @@ export type {
   ConvSingularValues, ConvOperatorOptions, ConvSpectralNormBoundOptions, ConvLayerLike, ConvLayerWithPadding, GetConvSvOptions, ConvGroupSv, ConvLayerSv,
   OperatorMatrixOptions,
 } from './singular-values.js';
+// Orthogonium's orthogonium.legacy layers, as ortho.legacy.Cayley, ortho.legacy.SOC, …
+export * as legacy from './legacy/index.js';

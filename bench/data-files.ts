@@ -4,6 +4,8 @@
 // read lazily (decoded per batch) with 0, 1 and 2 worker threads, beside the
 // baseline of the same run: the same images decoded once and held in memory,
 // through the same transform. Their ratio is what decoding on the fly costs.
+// Last, the lazy loader without the native image module (jpeg-js and the
+// TypeScript resize passes), against the native one.
 // One untimed epoch first for each loader (worker start-up, JIT warm-up).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -71,6 +73,12 @@ try {
     result[`workers${workers}LazyOverInMemory`] = round(lazy.imagesPerSecond / held.imagesPerSecond);
     result[`workers${workers}LazyCpuMicrosecondsPerImage`] = round(lazy.cpuMicrosecondsPerImage);
   }
+  // the same lazy loader (no workers) with the native image module switched off: jpeg-js and the TypeScript resize
+  process.env.ORTHOGONIUM_NATIVE_IMAGE = 'off';
+  const javascript = await throughput(files, module, 0);
+  delete process.env.ORTHOGONIUM_NATIVE_IMAGE;
+  result.workers0LazyJavaScriptImagesPerSecond = round(javascript.imagesPerSecond);
+  result.workers0NativeOverJavaScript = round(result.workers0LazyImagesPerSecond / javascript.imagesPerSecond);
   console.log(JSON.stringify({
     benchmark: 'data-files', machine: machine(), loadAverage1m: round(loadavg()[0]), images: count, imageSize: [height, width],
     pipeline: 'Resize(256) RandomResizedCrop(224, (0.5, 1)) flip ToTensor Normalize, batch 64', result,

@@ -16,6 +16,7 @@ export type { IdxArray } from './idx.js';
 export { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, MNIST_CLASSES, loadMnistArrays, loadMnistSplit } from './mnist.js';
 export type { ImageSplit } from './mnist.js';
 export * from './png.js';
-export { decodeJpeg, isJpeg } from './jpeg.js';
+export { decodeJpeg, encodeJpeg, isJpeg } from './jpeg.js';
+export * from './image-grid.js';
 export * from './image-folder.js';
 export * from './catalog.js';

@@ -4,7 +4,8 @@
 // built, else jpeg-js (pure JavaScript). Arithmetic coding, lossless and
 // 12-bit JPEGs are refused up front, whichever decoder; they, and corrupt or
 // truncated files, give an error naming the file.
-// Output: uint8 CHW with 1 or 3 channels, like the PNG decoder.
+// Output: uint8 CHW with 1 or 3 channels, like the PNG decoder. Encoding: RGB
+// images as baseline JPEGs through jpeg-js (for saveImage).
 import jpeg from 'jpeg-js';
 import type { DecodedImage } from './png.js';
 import { nativeImageModule } from './native-image.js';
@@ -70,4 +71,26 @@ export function decodeJpeg(bytes: Uint8Array, where = 'JPEG'): DecodedImage {
   // jpeg-js gives interleaved RGB (grey repeated three times): to CHW
   for (let c = 0; c < channels; c++) for (let p = 0; p < plane; p++) out[c * plane + p] = data[3 * p + c];
   return { data: out, channels, height, width };
+}
+
+/**
+ * A baseline JPEG of a uint8 CHW image with 3 channels (RGB), through jpeg-js
+ * (which writes YCbCr only, so grey and alpha images are refused: expand grey to RGB first).
+ */
+export function encodeJpeg(image: DecodedImage, quality = 75, where = 'encodeJpeg'): Uint8Array {
+  const { data, channels, height, width } = image;
+  if (channels !== 3) throw new RangeError(`${where}: a JPEG image is written from 3 channels (RGB), got ${channels}`);
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new RangeError(`${where}: quality must be an integer from 1 to 100, got ${quality}`);
+  const plane = width * height;
+  if (!(data instanceof Uint8Array) || data.length !== 3 * plane) throw new RangeError(`${where}: 3×${height}×${width} needs ${3 * plane} bytes`);
+  // jpeg-js reads interleaved RGBA.
+  const rgba = new Uint8Array(4 * plane);
+  for (let p = 0; p < plane; p++) {
+    rgba[4 * p] = data[p];
+    rgba[4 * p + 1] = data[plane + p];
+    rgba[4 * p + 2] = data[2 * plane + p];
+    rgba[4 * p + 3] = 255;
+  }
+  const encoded = jpeg.encode({ data: rgba, width, height }, quality);
+  return new Uint8Array(encoded.data.buffer, encoded.data.byteOffset, encoded.data.byteLength);
 }

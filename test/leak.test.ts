@@ -43,3 +43,18 @@ test(`${STEPS} training steps keep live tensors constant and RSS flat`, async ()
   assert.ok(rssGrowth < RSS_GROWTH_LIMIT, `RSS grew by ${(rssGrowth / 2 ** 20).toFixed(1)} MiB over ${STEPS} steps`);
   assert.ok(lastLoss < firstLoss, 'the model was really training');
 });
+
+test('building and disposing orthogonal layers leaves no live tensor (parametrizations free what their right inverse made)', async () => {
+  const { AdaptiveOrthoConv2d, AdaptiveOrthoConvTranspose2d, OrthoLinear } = await import('../src/ortho/index.js');
+  const builders: [string, () => nn.Module][] = [
+    ['BCOP conv', () => AdaptiveOrthoConv2d({ inChannels: 8, outChannels: 8, kernelSize: 3 })],
+    ['RKO conv', () => AdaptiveOrthoConv2d({ inChannels: 8, outChannels: 16, kernelSize: 2, stride: 2, padding: 0 })],
+    ['BCOP×RKO transposed conv', () => AdaptiveOrthoConvTranspose2d({ inChannels: 8, outChannels: 8, kernelSize: 4, stride: 2, padding: 1 })],
+    ['OrthoLinear', () => new OrthoLinear(8, 8)],
+  ];
+  for (const [name, build] of builders) {
+    const before = torch.memoryStats().liveTensors;
+    build().dispose();
+    assert.equal(torch.memoryStats().liveTensors - before, 0, `${name}: tensors left after dispose()`);
+  }
+});

@@ -121,7 +121,9 @@ export function registerParametrization(module: Module, name: string, ...steps: 
   let original = current;
   const inverse = steps[0].rightInverse?.bind(steps[0]);
   if (inverse) {
-    original = noGrad(() => inverse(current)).detach();
+    const inverted = noGrad(() => inverse(current));
+    original = inverted.detach();
+    if (inverted !== current) inverted.dispose(); // the detached handle keeps the storage
     current.dispose();
   }
   let dict: ModuleDict;

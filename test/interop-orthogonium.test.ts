@@ -148,6 +148,9 @@ test('the loaded power-iteration state is what makes the exponential cases match
     try {
       loadOrthogoniumStateDict(model, join(fixtures, `${name}.pt`));
       assert.ok(maxDifference(model, name) <= 1e-4);
+      // seeded: the default generator is seeded at random per process, and a rare draw close to the
+      // singular vectors changed the output by less than the bound (a flaky failure once in the full suite)
+      torch.manualSeed(1);
       torch.noGrad(() => torch.scope(() => {
         for (const [key, buffer] of model.namedBuffers()) if (/\.(u|v)$/.test(key)) buffer.copy_(torch.randn(buffer.shape));
       }));

@@ -116,19 +116,27 @@ function shapeError(src: ImageSource, idx: number, c: number, h: number, w: numb
     `but the batch's first image is ${shape[1]}×${shape[2]}×${shape[3]}${hint}`);
 }
 
+/** A uint8 image where it lies: `data` from `base` (an array dataset is read in place). */
+interface Pixels { data: Uint8Array; base: number; channels: number; height: number; width: number }
+
 export function buildBatch(src: ImageSource, indices: ArrayLike<number>, transform: Transform | null, rng: Rng): RawBatch {
-  if (isFileSource(src)) {
-    return buildGeneric(src, indices, transform, rng, (idx) => readImageFile(src.files[idx], src.channels));
-  }
+  const pixelsAt = pixelReader(src);
   const plan = planOf(transform);
-  if (plan !== null) return buildPlanned(src, indices, plan, rng);
-  const per = src.channels * src.height * src.width;
-  return buildGeneric(src, indices, transform, rng, (idx) => (
-    { data: src.images.subarray(idx * per, (idx + 1) * per), channels: src.channels, height: src.height, width: src.width }));
+  if (plan !== null) return buildPlanned(src, indices, plan, rng, pixelsAt);
+  return buildGeneric(src, indices, transform!, rng, (idx) => {
+    const p = pixelsAt(idx);
+    return { data: p.data.subarray(p.base, p.base + p.channels * p.height * p.width), channels: p.channels, height: p.height, width: p.width };
+  });
 }
 
-/** Image by image: imageAt(idx) read, the transform applied (none: the uint8 image as is), stacked as float32. */
-function buildGeneric(src: ImageSource, indices: ArrayLike<number>, transform: Transform | null, rng: Rng, imageAt: (idx: number) => Image): RawBatch {
+function pixelReader(src: ImageSource): (idx: number) => Pixels {
+  if (isFileSource(src)) return (idx) => ({ ...readImageFile(src.files[idx], src.channels), base: 0 });
+  const per = src.channels * src.height * src.width;
+  return (idx) => ({ data: src.images, base: idx * per, channels: src.channels, height: src.height, width: src.width });
+}
+
+/** Image by image: imageAt(idx) read, the transform applied, stacked as float32. */
+function buildGeneric(src: ImageSource, indices: ArrayLike<number>, transform: Transform, rng: Rng, imageAt: (idx: number) => Image): RawBatch {
   const B = indices.length;
   let x: Float32Array | null = null;
   let shape: [number, number, number, number] = [B, 0, 0, 0];
@@ -137,7 +145,7 @@ function buildGeneric(src: ImageSource, indices: ArrayLike<number>, transform: T
   for (let b = 0; b < B; b++) {
     const idx = indices[b];
     const image = imageAt(idx);
-    const out = transform === null ? image : transform.apply(image, rng);
+    const out = transform.apply(image, rng);
     if (x === null) {
       shape = [B, out.channels, out.height, out.width];
       size = out.channels * out.height * out.width;
@@ -153,9 +161,7 @@ function buildGeneric(src: ImageSource, indices: ArrayLike<number>, transform: T
   return { x: x ?? new Float32Array(0), y, shape };
 }
 
-function buildPlanned(src: ArraySource, indices: ArrayLike<number>, plan: Plan, rng: Rng): RawBatch {
-  const { channels, height, width, images } = src;
-  const per = channels * height * width;
+function buildPlanned(src: ImageSource, indices: ArrayLike<number>, plan: Plan, rng: Rng, pixelsAt: (idx: number) => Pixels): RawBatch {
   const B = indices.length;
   const y = new Int32Array(B);
   let x: Float32Array | null = null;
@@ -165,18 +171,15 @@ function buildPlanned(src: ArraySource, indices: ArrayLike<number>, plan: Plan, 
   for (let b = 0; b < B; b++) {
     const idx = indices[b];
     y[b] = src.labels[idx];
-    let data: Uint8Array = images;
-    let base = idx * per;
-    let c = channels;
-    let h = height;
-    let w = width;
+    const pixels = pixelsAt(idx);
+    let { data, base, channels: c, height: h, width: w } = pixels;
     if (plan.crop !== null) {
       // the fused head is the whole uint8 part: write straight into the batch
-      const [top, left, ch, cw] = RandomResizedCrop.getParams(height, width, plan.crop.scale, plan.crop.ratio, rng);
+      const [top, left, ch, cw] = RandomResizedCrop.getParams(h, w, plan.crop.scale, plan.crop.ratio, rng);
       const flip = plan.flip !== null && rng.random() < plan.flip.p;
-      [h, w] = plan.crop.size;
-      if (x === null) { shape = [B, c, h, w]; size = c * h * w; x = new Float32Array(B * size); lut = lookupTable(c, plan.normalize); }
-      resizedCropInto(images, base, c, height, width, top, left, ch, cw, h, w, flip, x, b * size, lut!);
+      const [outH, outW] = plan.crop.size;
+      if (x === null) { shape = [B, c, outH, outW]; size = c * outH * outW; x = new Float32Array(B * size); lut = lookupTable(c, plan.normalize); }
+      resizedCropInto(data, base, c, h, w, top, left, ch, cw, outH, outW, flip, x, b * size, lut!);
       continue;
     }
     if (plan.middle.length > 0) {

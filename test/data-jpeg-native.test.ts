@@ -60,3 +60,27 @@ test('native JPEG decoding: truncated and corrupt streams are errors naming the 
   assert.throws(() => native!.decodeJpeg(new Float32Array(4) as unknown as Uint8Array), /decodeJpeg: expects a Uint8Array/);
   assert.throws(() => native!.decodeJpeg(new Uint8Array(0)), Error);
 });
+
+test('native JPEG decoding: a header claiming a huge image is refused before anything is allocated', { skip }, () => {
+  const { bytes } = card(16, 16, 90);
+  const huge = Uint8Array.from(bytes);
+  // the SOF0 segment: FF C0, length, precision, height (2 bytes), width (2 bytes)
+  const sof = huge.findIndex((b, i) => b === 0xff && huge[i + 1] === 0xc0);
+  assert.ok(sof > 0, 'the test image has a baseline frame header');
+  huge[sof + 5] = 0xea; huge[sof + 6] = 0x60; // height 60000
+  huge[sof + 7] = 0xea; huge[sof + 8] = 0x60; // width 60000
+  assert.throws(() => decodeJpeg(huge, 'bomb.jpg'), /bomb\.jpg: .*60000×60000 JPEG is over the 100-megapixel limit/);
+});
+
+test('native resize passes: sizes and taps that do not match are RangeErrors, never reads out of bounds', { skip }, () => {
+  const data = new Uint8Array(2 * 3 * 4);
+  const axis = { start: Int32Array.from([0, 2]), count: Int32Array.from([2, 2]), weights: new Float32Array(4).fill(0.5), taps: 2 };
+  assert.equal(native!.resampleAntialiased(data, 2, 3, 4, 3, 2, axis, null).length, 2 * 3 * 2);
+  const outOfRange = { ...axis, start: Int32Array.from([0, 3]) };
+  assert.throws(() => native!.resampleAntialiased(data, 2, 3, 4, 3, 2, outOfRange, null), /an axis does not match the sizes/);
+  const short = { ...axis, weights: new Float32Array(3) };
+  assert.throws(() => native!.resampleAntialiased(data, 2, 3, 4, 3, 2, short, null), /an axis does not match the sizes/);
+  assert.throws(() => native!.resampleAntialiased(data, 2, 3, 4, 3, 2, null, null), /an axis must be given exactly for a size that changes/);
+  assert.throws(() => native!.resampleAntialiased(data, 2, 3, 5, 3, 2, axis, null), /data length does not match/);
+  assert.throws(() => native!.resampleAntialiased(data, 0, 3, 4, 3, 2, axis, null), /sizes must be positive/);
+});

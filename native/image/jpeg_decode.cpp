@@ -37,6 +37,8 @@ void onMessage(j_common_ptr info, int level) {
   if (level < 0) onFatal(info);
 }
 
+constexpr double kMaxPixels = 100e6;
+
 struct Decoded {
   std::vector<unsigned char> pixels;  // interleaved rows as libjpeg writes them
   int width = 0, height = 0, channels = 0;
@@ -57,6 +59,12 @@ bool decode(const unsigned char* bytes, size_t size, Decoded* out) {
   jpeg_read_header(&info, TRUE);
   if (info.num_components != 1 && info.num_components != 3) {
     std::snprintf(out->errors.message, sizeof out->errors.message, "JPEG with %d components (CMYK?) is not supported; only grey (1) and colour (3)", info.num_components);
+    jpeg_destroy_decompress(&info);
+    return false;
+  }
+  // A header can claim any size: refuse what no dataset image needs before allocating it (jpeg-js's limit too).
+  if (static_cast<double>(info.image_width) * info.image_height > kMaxPixels) {
+    std::snprintf(out->errors.message, sizeof out->errors.message, "a %u×%u JPEG is over the %.0f-megapixel limit", info.image_width, info.image_height, kMaxPixels / 1e6);
     jpeg_destroy_decompress(&info);
     return false;
   }

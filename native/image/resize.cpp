@@ -18,10 +18,19 @@ struct Axis {
   int taps;
 };
 
-Axis axisOf(const Napi::Value& value) {
+// The taps of `outSize` outputs reading at most `inSize` inputs; their arrays' lengths are checked, as
+// is every tap's range, so that no inconsistent axis can make the passes read out of bounds.
+Axis axisOf(const Napi::Env& env, const Napi::Value& value, int inSize, int outSize) {
   Napi::Object o = value.As<Napi::Object>();
-  return {o.Get("start").As<Napi::Int32Array>().Data(), o.Get("count").As<Napi::Int32Array>().Data(),
-          o.Get("weights").As<Napi::Float32Array>().Data(), o.Get("taps").As<Napi::Number>().Int32Value()};
+  Napi::Int32Array start = o.Get("start").As<Napi::Int32Array>();
+  Napi::Int32Array count = o.Get("count").As<Napi::Int32Array>();
+  Napi::Float32Array weights = o.Get("weights").As<Napi::Float32Array>();
+  const int taps = o.Get("taps").As<Napi::Number>().Int32Value();
+  bool ok = taps > 0 && start.ElementLength() == static_cast<size_t>(outSize) && count.ElementLength() == static_cast<size_t>(outSize) &&
+            weights.ElementLength() == static_cast<size_t>(outSize) * taps;
+  for (int i = 0; ok && i < outSize; i++) ok = start[i] >= 0 && count[i] >= 0 && count[i] <= taps && start[i] + count[i] <= inSize;
+  if (!ok) throw Napi::RangeError::New(env, "resampleAntialiased: an axis does not match the sizes");
+  return {start.Data(), count.Data(), weights.Data(), taps};
 }
 
 void resampleRows(const float* src, float* dst, const Axis& axis, int64_t rows, int inSize, int outSize) {
@@ -67,6 +76,8 @@ Napi::Value ResampleAntialiased(const Napi::CallbackInfo& info) {
   const int width = info[3].As<Napi::Number>().Int32Value();
   const int outH = info[4].As<Napi::Number>().Int32Value();
   const int outW = info[5].As<Napi::Number>().Int32Value();
+  if (channels < 1 || height < 1 || width < 1 || outH < 1 || outW < 1) throw Napi::RangeError::New(env, "resampleAntialiased: sizes must be positive");
+  if (info[6].IsNull() != (outW == width) || info[7].IsNull() != (outH == height)) throw Napi::TypeError::New(env, "resampleAntialiased: an axis must be given exactly for a size that changes");
   const size_t inCount = static_cast<size_t>(channels) * height * width;
   if (info[0].As<Napi::TypedArray>().ElementLength() != inCount) throw Napi::RangeError::New(env, "resampleAntialiased: data length does not match channels × height × width");
   std::vector<float> current;
@@ -80,13 +91,13 @@ Napi::Value ResampleAntialiased(const Napi::CallbackInfo& info) {
   int w = width;
   if (!info[6].IsNull()) {
     std::vector<float> next(static_cast<size_t>(channels) * height * outW);
-    resampleRows(current.data(), next.data(), axisOf(info[6]), static_cast<int64_t>(channels) * height, width, outW);
+    resampleRows(current.data(), next.data(), axisOf(env, info[6], width, outW), static_cast<int64_t>(channels) * height, width, outW);
     current.swap(next);
     w = outW;
   }
   if (!info[7].IsNull()) {
     std::vector<float> next(static_cast<size_t>(channels) * outH * w);
-    resampleColumns(current.data(), next.data(), axisOf(info[7]), channels, height, outH, w);
+    resampleColumns(current.data(), next.data(), axisOf(env, info[7], height, outH), channels, height, outH, w);
     current.swap(next);
   }
   if (kind == napi_float32_array) {
